@@ -1,0 +1,158 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json.Serialization.Metadata;
+
+namespace D8.Contracts;
+
+/// <summary>
+/// Typed client for the orchestrator's HTTP API, used by workers, the CLI and tests.
+/// Client calls send <see cref="ApiKey"/>; worker calls send the worker token obtained by <see cref="RegisterAsync"/>.
+/// Every error status becomes an <see cref="OrchestratorException"/> carrying the problem details.
+/// </summary>
+public sealed class OrchestratorClient(HttpClient http)
+{
+    /// <summary>API key for the client API (submit, get, list, cancel, fleet, stats).</summary>
+    public string? ApiKey { get; set; }
+
+    /// <summary>Join token for <see cref="RegisterAsync"/>.</summary>
+    public string? JoinToken { get; set; }
+
+    /// <summary>Set by <see cref="RegisterAsync"/>; used by every worker call.</summary>
+    public string? WorkerToken { get; set; }
+
+    /// <summary>Set by <see cref="RegisterAsync"/>.</summary>
+    public string? WorkerId { get; set; }
+
+    public HttpClient Http => http;
+
+    // ---- client API ----
+
+    public Task<SubmitTaskResponse> SubmitAsync(SubmitTaskRequest request, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Post, "api/tasks", ApiKey, request, D8JsonContext.Default.SubmitTaskRequest,
+            D8JsonContext.Default.SubmitTaskResponse, ct)!;
+
+    /// <summary>Gets a task; with <paramref name="wait"/> the call returns as soon as the task is terminal or the wait ends.</summary>
+    public Task<TaskView> GetTaskAsync(string id, TimeSpan? wait = null, CancellationToken ct = default) =>
+        SendAsync<object, TaskView>(HttpMethod.Get, $"api/tasks/{Uri.EscapeDataString(id)}{WaitQuery(wait, '?')}",
+            ApiKey, null, null, D8JsonContext.Default.TaskView, ct)!;
+
+    public Task<TaskPage> ListTasksAsync(TaskState? state = null, int? limit = null, string? cursor = null,
+        CancellationToken ct = default)
+    {
+        var q = new List<string>();
+        if (state is { } s) q.Add("state=" + s.ToString().ToLowerInvariant());
+        if (limit is { } l) q.Add("limit=" + l.ToString(CultureInfo.InvariantCulture));
+        if (cursor is not null) q.Add("cursor=" + Uri.EscapeDataString(cursor));
+        var path = "api/tasks" + (q.Count > 0 ? "?" + string.Join('&', q) : "");
+        return SendAsync<object, TaskPage>(HttpMethod.Get, path, ApiKey, null, null, D8JsonContext.Default.TaskPage, ct)!;
+    }
+
+    public Task<TaskView> CancelAsync(string id, CancellationToken ct = default) =>
+        SendAsync<object, TaskView>(HttpMethod.Delete, $"api/tasks/{Uri.EscapeDataString(id)}", ApiKey, null, null,
+            D8JsonContext.Default.TaskView, ct)!;
+
+    public Task<IReadOnlyList<WorkerView>> GetWorkersAsync(CancellationToken ct = default) =>
+        SendAsync<object, IReadOnlyList<WorkerView>>(HttpMethod.Get, "api/workers", ApiKey, null, null,
+            D8JsonContext.Default.IReadOnlyListWorkerView, ct)!;
+
+    public Task<StatsView> GetStatsAsync(CancellationToken ct = default) =>
+        SendAsync<object, StatsView>(HttpMethod.Get, "api/stats", ApiKey, null, null, D8JsonContext.Default.StatsView, ct)!;
+
+    // ---- worker protocol ----
+
+    /// <summary>Registers with the join token and remembers the worker id and token for later calls.</summary>
+    public async Task<RegisterWorkerResponse> RegisterAsync(RegisterWorkerRequest request, CancellationToken ct = default)
+    {
+        var response = (await SendAsync(HttpMethod.Post, "api/workers", JoinToken, request,
+            D8JsonContext.Default.RegisterWorkerRequest, D8JsonContext.Default.RegisterWorkerResponse, ct))!;
+        WorkerId = response.WorkerId;
+        WorkerToken = response.WorkerToken;
+        return response;
+    }
+
+    public Task<HeartbeatResponse> HeartbeatAsync(HeartbeatRequest request, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Post, $"api/workers/{RequireWorkerId()}/heartbeat", WorkerToken, request,
+            D8JsonContext.Default.HeartbeatRequest, D8JsonContext.Default.HeartbeatResponse, ct)!;
+
+    /// <summary>Long-polls for up to <paramref name="max"/> tasks; returns an empty list when the wait ends with none.</summary>
+    public async Task<IReadOnlyList<TaskLease>> LeaseAsync(int max, TimeSpan wait, CancellationToken ct = default)
+    {
+        var batch = await SendAsync(HttpMethod.Post, $"api/workers/{RequireWorkerId()}/leases{WaitQuery(wait, '?')}",
+            WorkerToken, new LeaseRequest(max), D8JsonContext.Default.LeaseRequest, D8JsonContext.Default.LeaseBatch, ct);
+        return batch?.Leases ?? [];
+    }
+
+    public Task CompleteAsync(string taskId, CompleteTaskRequest request, CancellationToken ct = default) =>
+        SendAsync<CompleteTaskRequest, TaskView>(HttpMethod.Post, $"api/tasks/{Uri.EscapeDataString(taskId)}/complete",
+            WorkerToken, request, D8JsonContext.Default.CompleteTaskRequest, null, ct);
+
+    public Task FailAsync(string taskId, FailTaskRequest request, CancellationToken ct = default) =>
+        SendAsync<FailTaskRequest, TaskView>(HttpMethod.Post, $"api/tasks/{Uri.EscapeDataString(taskId)}/fail",
+            WorkerToken, request, D8JsonContext.Default.FailTaskRequest, null, ct);
+
+    /// <summary>Leaves the fleet; the orchestrator requeues the worker's leases at once.</summary>
+    public Task DeregisterAsync(CancellationToken ct = default) =>
+        SendAsync<object, object>(HttpMethod.Delete, $"api/workers/{RequireWorkerId()}", WorkerToken, null, null, null, ct);
+
+    // ---- plumbing ----
+
+    private string RequireWorkerId() =>
+        Uri.EscapeDataString(WorkerId ?? throw new InvalidOperationException("Register the worker first."));
+
+    private static string WaitQuery(TimeSpan? wait, char sep) =>
+        wait is { } w && w > TimeSpan.Zero
+            ? $"{sep}wait={Math.Ceiling(w.TotalSeconds).ToString(CultureInfo.InvariantCulture)}"
+            : "";
+
+    private async Task<TResponse?> SendAsync<TRequest, TResponse>(
+        HttpMethod method, string path, string? bearer, TRequest? body,
+        JsonTypeInfo<TRequest>? requestInfo, JsonTypeInfo<TResponse>? responseInfo, CancellationToken ct)
+        where TResponse : class
+    {
+        using var message = new HttpRequestMessage(method, path);
+        if (bearer is not null)
+        {
+            message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+        }
+        if (body is not null && requestInfo is not null)
+        {
+            message.Content = JsonContent.Create(body, requestInfo);
+        }
+
+        using var response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+        if (response.StatusCode == HttpStatusCode.NoContent)
+        {
+            return null;
+        }
+        if (!response.IsSuccessStatusCode)
+        {
+            throw await ToExceptionAsync(response, ct).ConfigureAwait(false);
+        }
+        if (responseInfo is null)
+        {
+            return null;
+        }
+        return await response.Content.ReadFromJsonAsync(responseInfo, ct).ConfigureAwait(false);
+    }
+
+    private static async Task<OrchestratorException> ToExceptionAsync(HttpResponseMessage response, CancellationToken ct)
+    {
+        Problem? problem = null;
+        try
+        {
+            if (response.Content.Headers.ContentType?.MediaType is { } mt && mt.Contains("json", StringComparison.Ordinal))
+            {
+                problem = await response.Content.ReadFromJsonAsync(D8JsonContext.Default.Problem, ct).ConfigureAwait(false);
+            }
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            // Not a problem document; the status code alone still says what happened.
+        }
+        var text = problem?.Detail ?? problem?.Title ?? response.ReasonPhrase ?? "error";
+        return new OrchestratorException(response.StatusCode, problem,
+            $"{(int)response.StatusCode} {response.StatusCode}: {text}");
+    }
+}

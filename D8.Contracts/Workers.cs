@@ -1,0 +1,138 @@
+namespace D8.Contracts;
+
+/// <summary>Facts about the machine a worker runs on.</summary>
+public sealed record HostInfo(string? Arch, int? Cores, long? MemoryMb, string? Os);
+
+/// <summary>Registration. Authenticated with the join token.</summary>
+public sealed record RegisterWorkerRequest
+{
+    /// <summary>Human name, e.g. "pi-kitchen-deepseek". Need not be unique.</summary>
+    public required string Name { get; init; }
+    /// <summary>ollama, groq, gemini or openai.</summary>
+    public required string Provider { get; init; }
+    /// <summary>Models this worker can run; the first is its default for tasks that name none.</summary>
+    public required IReadOnlyList<string> Models { get; init; }
+    /// <summary>Task kinds it runs; default ["chat"].</summary>
+    public IReadOnlyList<string>? TaskKinds { get; init; }
+    public int MaxConcurrency { get; init; } = 1;
+    public HostInfo? Host { get; init; }
+    public string? Version { get; init; }
+}
+
+/// <summary>Registration answer: the token for every later call and the timing the worker must keep.</summary>
+public sealed record RegisterWorkerResponse(
+    string WorkerId,
+    string WorkerToken,
+    double HeartbeatIntervalSeconds,
+    double LeaseDurationSeconds);
+
+/// <summary>Liveness and live metrics. Renews every lease the worker holds.</summary>
+public sealed record HeartbeatRequest
+{
+    public int InFlight { get; init; }
+    public double? TokensPerSecond { get; init; }
+    /// <summary>False when the worker cannot serve (bad provider key, model missing); it is then given no tasks.</summary>
+    public bool Healthy { get; init; } = true;
+    public string? Status { get; init; }
+    /// <summary>Leases the worker believes it holds; any the orchestrator no longer has come back in <see cref="HeartbeatResponse.LostLeases"/>.</summary>
+    public IReadOnlyList<string>? LeaseIds { get; init; }
+}
+
+/// <summary>Heartbeat answer: what the orchestrator wants of the worker.</summary>
+public sealed record HeartbeatResponse
+{
+    /// <summary>Task ids whose run must stop (the client cancelled them).</summary>
+    public IReadOnlyList<string> CancelTaskIds { get; init; } = [];
+    /// <summary>Lease ids the worker no longer holds (expired, or taken back): stop work on them.</summary>
+    public IReadOnlyList<string> LostLeases { get; init; } = [];
+    /// <summary>Stop leasing, finish what runs, then deregister.</summary>
+    public bool Drain { get; init; }
+    /// <summary>New expiry of every lease the worker holds.</summary>
+    public DateTimeOffset LeaseExpiresAt { get; init; }
+    /// <summary>Worker may not lease before this instant (rate-limit cooldown).</summary>
+    public DateTimeOffset? CooldownUntil { get; init; }
+}
+
+/// <summary>Long-poll lease request body; the wait is the query string's ?wait= (seconds).</summary>
+public sealed record LeaseRequest(int Max = 1);
+
+/// <summary>A task handed to a worker.</summary>
+public sealed record TaskLease
+{
+    public required string TaskId { get; init; }
+    public required string LeaseId { get; init; }
+    public required DateTimeOffset ExpiresAt { get; init; }
+    /// <summary>1 for the first try.</summary>
+    public required int Attempt { get; init; }
+    public required string Kind { get; init; }
+    public required IReadOnlyList<ChatMessage> Messages { get; init; }
+    /// <summary>The model to run: the task's requirement, or null for the worker's default.</summary>
+    public string? Model { get; init; }
+    public double? Temperature { get; init; }
+    public int? MaxTokens { get; init; }
+    public bool JsonMode { get; init; }
+    public DateTimeOffset? Deadline { get; init; }
+    /// <summary>W3C trace context of the submitting request, so the worker's run continues its trace.</summary>
+    public string? TraceParent { get; init; }
+    public string? TraceState { get; init; }
+}
+
+/// <summary>Up to N leases returned by one long-poll.</summary>
+public sealed record LeaseBatch(IReadOnlyList<TaskLease> Leases);
+
+/// <summary>Success report. Idempotent on the lease id.</summary>
+public sealed record CompleteTaskRequest
+{
+    public required string LeaseId { get; init; }
+    public required string Content { get; init; }
+    public string? FinishReason { get; init; }
+    public string? Model { get; init; }
+    public TokenUsage? Usage { get; init; }
+    public double? TimeToFirstTokenMs { get; init; }
+    public double? DurationMs { get; init; }
+    public double? TokensPerSecond { get; init; }
+}
+
+/// <summary>Failure report; the orchestrator decides retry, another worker, or failure.</summary>
+public sealed record FailTaskRequest
+{
+    public required string LeaseId { get; init; }
+    public required FailureKind Kind { get; init; }
+    public required string Message { get; init; }
+    /// <summary>With rate_limited: how long the provider asked to wait.</summary>
+    public double? RetryAfterSeconds { get; init; }
+}
+
+/// <summary>A worker in the fleet view.</summary>
+public sealed record WorkerView
+{
+    public required string Id { get; init; }
+    public required string Name { get; init; }
+    public required string Provider { get; init; }
+    public required IReadOnlyList<string> Models { get; init; }
+    public IReadOnlyList<string> TaskKinds { get; init; } = [];
+    public required WorkerState State { get; init; }
+    public bool Healthy { get; init; }
+    public string? Status { get; init; }
+    public int MaxConcurrency { get; init; }
+    public int InFlight { get; init; }
+    public double? TokensPerSecond { get; init; }
+    public DateTimeOffset RegisteredAt { get; init; }
+    public DateTimeOffset LastHeartbeat { get; init; }
+    public DateTimeOffset? CooldownUntil { get; init; }
+    public long TasksSucceeded { get; init; }
+    public long TasksFailed { get; init; }
+    public HostInfo? Host { get; init; }
+    public string? Version { get; init; }
+}
+
+/// <summary>Counters for /api/stats.</summary>
+public sealed record StatsView
+{
+    public required IReadOnlyDictionary<string, long> Tasks { get; init; }
+    /// <summary>Queued tasks that no registered worker could ever serve.</summary>
+    public long Unroutable { get; init; }
+    public required IReadOnlyDictionary<string, long> Workers { get; init; }
+    public long TokensReported { get; init; }
+    public DateTimeOffset Now { get; init; }
+}

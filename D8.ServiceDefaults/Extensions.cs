@@ -1,0 +1,92 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
+
+namespace Microsoft.Extensions.Hosting;
+
+/// <summary>Aspire-style defaults shared by every D8 service: telemetry, health checks, service discovery, resilience.</summary>
+public static class ServiceDefaultsExtensions
+{
+    /// <summary>Health check endpoint answering readiness (every check).</summary>
+    public const string HealthEndpointPath = "/health";
+
+    /// <summary>Liveness endpoint answering only checks tagged "live".</summary>
+    public const string AlivenessEndpointPath = "/alive";
+
+    /// <summary>Adds OpenTelemetry, default health checks, service discovery and resilient HTTP clients.</summary>
+    /// <param name="builder">The host builder.</param>
+    /// <param name="useStandardResilience">
+    /// Add the standard resilience handler to every HttpClient. Services whose own protocol already owns retries
+    /// (the worker's provider calls) pass false and add it per client instead.
+    /// </param>
+    public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder, bool useStandardResilience = true)
+        where TBuilder : IHostApplicationBuilder
+    {
+        builder.ConfigureOpenTelemetry();
+        builder.AddDefaultHealthChecks();
+        builder.Services.AddServiceDiscovery();
+        builder.Services.ConfigureHttpClientDefaults(http =>
+        {
+            if (useStandardResilience)
+            {
+                http.AddStandardResilienceHandler();
+            }
+            http.AddServiceDiscovery();
+        });
+        return builder;
+    }
+
+    /// <summary>Logs, metrics and traces through OpenTelemetry; exported over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set.</summary>
+    public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        builder.Logging.AddOpenTelemetry(logging =>
+        {
+            logging.IncludeFormattedMessage = true;
+            logging.IncludeScopes = true;
+        });
+
+        builder.Services.AddOpenTelemetry()
+            .WithMetrics(metrics => metrics
+                .AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation()
+                .AddRuntimeInstrumentation()
+                .AddMeter("D8.*"))
+            .WithTracing(tracing => tracing
+                .AddSource(builder.Environment.ApplicationName)
+                .AddSource("D8.*")
+                .AddSource("Experimental.Microsoft.Extensions.AI*")
+                .AddAspNetCoreInstrumentation(o =>
+                    o.Filter = ctx => !ctx.Request.Path.StartsWithSegments(HealthEndpointPath)
+                                      && !ctx.Request.Path.StartsWithSegments(AlivenessEndpointPath))
+                .AddHttpClientInstrumentation());
+
+        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            builder.Services.AddOpenTelemetry().UseOtlpExporter();
+        }
+        return builder;
+    }
+
+    /// <summary>A "self" liveness check tagged "live"; services add their own readiness checks.</summary>
+    public static TBuilder AddDefaultHealthChecks<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        builder.Services.AddHealthChecks().AddCheck("self", () => HealthCheckResult.Healthy(), ["live"]);
+        return builder;
+    }
+
+    /// <summary>Maps /health (all checks) and /alive (live checks). Both are anonymous and read-only.</summary>
+    public static WebApplication MapDefaultEndpoints(this WebApplication app)
+    {
+        app.MapHealthChecks(HealthEndpointPath).AllowAnonymous();
+        app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions
+        {
+            Predicate = r => r.Tags.Contains("live"),
+        }).AllowAnonymous();
+        return app;
+    }
+}
