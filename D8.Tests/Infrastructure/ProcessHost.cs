@@ -1,0 +1,220 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text;
+using Xunit.Abstractions;
+
+namespace D8.Tests.Infrastructure;
+
+/// <summary>
+/// Runs one of the solution's apps (its built dll) as a real child process, captures its output, and
+/// stops it either gracefully (SIGTERM) or hard (SIGKILL). Disposing kills whatever still runs.
+/// </summary>
+public sealed partial class ProcessHost : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+    private readonly object _gate = new();
+    private readonly List<(string Text, TaskCompletionSource Signal)> _watches = [];
+    private readonly ITestOutputHelper? _log;
+    private readonly string _name;
+
+    private ProcessHost(string name, Process process, ITestOutputHelper? log)
+    {
+        _name = name;
+        _process = process;
+        _log = log;
+    }
+
+    /// <summary>The child's pid.</summary>
+    public int Pid => _process.Id;
+
+    /// <summary>Everything the process wrote to stdout and stderr so far.</summary>
+    public string Output
+    {
+        get { lock (_gate) { return _output.ToString(); } }
+    }
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Starts `dotnet &lt;project&gt;.dll args…` with the given environment added to this process's own.</summary>
+    public static ProcessHost Start(string project, IReadOnlyDictionary<string, string?> environment,
+        IEnumerable<string>? args = null, ITestOutputHelper? log = null, string? name = null)
+    {
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            WorkingDirectory = Path.GetDirectoryName(AppPaths.DllOf(project))!,
+        };
+        psi.ArgumentList.Add(AppPaths.DllOf(project));
+        foreach (var a in args ?? [])
+        {
+            psi.ArgumentList.Add(a);
+        }
+        // Child processes must not inherit the test host's telemetry exporter or launch profile settings.
+        psi.Environment.Remove("OTEL_EXPORTER_OTLP_ENDPOINT");
+        psi.Environment["DOTNET_NOLOGO"] = "1";
+        psi.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        psi.Environment["Logging__Console__FormatterName"] = "simple";
+        foreach (var (key, value) in environment)
+        {
+            if (value is null) psi.Environment.Remove(key);
+            else psi.Environment[key] = value;
+        }
+
+        var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
+        var host = new ProcessHost(name ?? project, process, log);
+        process.OutputDataReceived += (_, e) => host.OnLine(e.Data);
+        process.ErrorDataReceived += (_, e) => host.OnLine(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return host;
+    }
+
+    /// <summary>Completes when a line containing <paramref name="text"/> has been written (case-sensitive).</summary>
+    public async Task WaitForOutputAsync(string text, TimeSpan timeout)
+    {
+        TaskCompletionSource signal;
+        lock (_gate)
+        {
+            if (_output.ToString().Contains(text, StringComparison.Ordinal))
+            {
+                return;
+            }
+            signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _watches.Add((text, signal));
+        }
+        try
+        {
+            await signal.Task.WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"{_name} did not write '{text}' within {timeout}. Output:\n{Tail()}");
+        }
+    }
+
+    /// <summary>Polls <paramref name="url"/> until it answers 2xx, failing early if the process exits.</summary>
+    public async Task WaitForHealthyAsync(string url, TimeSpan timeout)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"{_name} exited with {_process.ExitCode} before {url} was healthy. Output:\n{Tail()}");
+            }
+            try
+            {
+                using var response = await http.GetAsync(url);
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+                // not listening yet
+            }
+            catch (TaskCanceledException)
+            {
+                // slow start on a loaded machine
+            }
+            await Task.Delay(100); // polling interval of a readiness probe, not synchronisation
+        }
+        throw new TimeoutException($"{url} was not healthy within {timeout}. Output:\n{Tail()}");
+    }
+
+    /// <summary>SIGKILL: the process dies at once, as on a power cut or OOM kill.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+        await _process.WaitForExitAsync();
+    }
+
+    /// <summary>SIGTERM, then waits for the exit code (SIGKILL after <paramref name="timeout"/>).</summary>
+    public async Task<int> StopAsync(TimeSpan timeout)
+    {
+        if (!_process.HasExited)
+        {
+            _ = SysKill(_process.Id, 15);
+        }
+        return await WaitForExitAsync(timeout);
+    }
+
+    /// <summary>Waits for the process to exit by itself and returns its exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        try
+        {
+            await _process.WaitForExitAsync().WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            await KillAsync();
+            throw new TimeoutException($"{_name} did not exit within {timeout}. Output:\n{Tail()}");
+        }
+        return _process.ExitCode;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await KillAsync();
+        }
+        catch (InvalidOperationException)
+        {
+            // never started or already reaped
+        }
+        _process.Dispose();
+    }
+
+    private string Tail()
+    {
+        var text = Output;
+        return text.Length > 6000 ? text[^6000..] : text;
+    }
+
+    private void OnLine(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+        List<TaskCompletionSource> hits = [];
+        lock (_gate)
+        {
+            _output.AppendLine(line);
+            var all = _output.ToString();
+            _watches.RemoveAll(w =>
+            {
+                if (!line.Contains(w.Text, StringComparison.Ordinal) && !all.Contains(w.Text, StringComparison.Ordinal)) return false;
+                hits.Add(w.Signal);
+                return true;
+            });
+        }
+        foreach (var hit in hits)
+        {
+            hit.TrySetResult();
+        }
+        try
+        {
+            _log?.WriteLine($"[{_name}] {line}");
+        }
+        catch (InvalidOperationException)
+        {
+            // the test that owned the output helper has finished
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int SysKill(int pid, int signal);
+}
