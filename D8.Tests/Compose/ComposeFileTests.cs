@@ -23,7 +23,7 @@ public sealed partial class ComposeFileTests(ComposeOutput output) : IClassFixtu
     [Fact]
     public void Compose_file_validates_against_the_compose_specification()
     {
-        var schema = JsonSchema.FromFile(Path.Combine(AppContext.BaseDirectory, "Compose", "compose-spec.json"));
+        var schema = ComposeSchema.Value;
         using var doc = JsonDocument.Parse(output.Json.ToJsonString());
         var result = schema.Evaluate(doc.RootElement, new EvaluationOptions { OutputFormat = OutputFormat.List });
         var errors = (result.Details ?? []).Where(d => d.Errors is { Count: > 0 })
@@ -35,7 +35,7 @@ public sealed partial class ComposeFileTests(ComposeOutput output) : IClassFixtu
     public void Schema_check_rejects_an_invalid_service()
     {
         // Proves the validation above can fail: restart must be a string, not a number.
-        var schema = JsonSchema.FromFile(Path.Combine(AppContext.BaseDirectory, "Compose", "compose-spec.json"));
+        var schema = ComposeSchema.Value;
         var broken = JsonNode.Parse(output.Json.ToJsonString())!;
         broken["services"]!["orchestrator"]!["restrt"] = 3;
         using var doc = JsonDocument.Parse(broken.ToJsonString());
@@ -133,6 +133,12 @@ public sealed partial class ComposeFileTests(ComposeOutput output) : IClassFixtu
             }
         }
     }
+
+    // The spec names its dialect "https://json-schema.org/draft-07/schema"; JsonSchema.Net registers draft 7 under its
+    // canonical id "http://json-schema.org/draft-07/schema#", so the id is normalised (the schema itself is unchanged).
+    private static readonly Lazy<JsonSchema> ComposeSchema = new(() => JsonSchema.FromText(
+        File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Compose", "compose-spec.json"))
+            .Replace("\"https://json-schema.org/draft-07/schema\"", "\"http://json-schema.org/draft-07/schema#\"", StringComparison.Ordinal)));
 
     private static HashSet<string> ServiceProfiles(JsonNode service) =>
         service["profiles"]?.AsArray().Select(p => (string)p!).ToHashSet() ?? [];
