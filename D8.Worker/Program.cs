@@ -1,5 +1,11 @@
+using D8.Worker.Hosting;
+
 var builder = WebApplication.CreateBuilder(args);
-builder.AddServiceDefaults(useStandardResilience: false);
+if (!builder.AddWorker())
+{
+    return 2;
+}
 var app = builder.Build();
 app.MapDefaultEndpoints();
-app.Run();
+await app.RunAsync();
+return 0;
