@@ -7,7 +7,7 @@ namespace D8.Tests.Worker;
 /// <summary>A real orchestrator process and real worker processes on free loopback ports, with a temp database.</summary>
 public sealed class WorkerFleet : IAsyncDisposable
 {
-    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
 
     private readonly ITestOutputHelper _log;
     private readonly List<ProcessHost> _workers = [];
