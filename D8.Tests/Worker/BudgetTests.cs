@@ -1,5 +1,6 @@
 using D8.Worker.Configuration;
 using D8.Worker.RateLimits;
+using Microsoft.Extensions.Configuration;
 
 namespace D8.Tests.Worker;
 
