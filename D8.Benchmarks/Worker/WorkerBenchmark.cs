@@ -47,7 +47,7 @@ internal static class WorkerBenchmark
         async Task<double> DirectAsync(int i)
         {
             var sw = Stopwatch.StartNew();
-            await foreach (var _ in chat.GetStreamingResponseAsync([new ChatMessage(ChatRole.User, $"direct {i}")])) { }
+            await foreach (var _ in chat.GetStreamingResponseAsync([new Microsoft.Extensions.AI.ChatMessage(ChatRole.User, $"direct {i}")])) { }
             return sw.Elapsed.TotalMilliseconds;
         }
 
