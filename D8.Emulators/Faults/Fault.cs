@@ -20,6 +20,10 @@ public sealed record Fault
     /// <summary>Content chunks written before a mid-stream fault strikes.</summary>
     public int AfterChunks { get; init; }
 
+    /// <summary>How long a drop waits after flushing the earlier chunks, so they reach the client before the cut.</summary>
+    /// <remarks>Kestrel's flush does not wait for the socket; aborting at once can discard the chunks (and even the headers).</remarks>
+    public TimeSpan DropGrace { get; init; }
+
     /// <summary>Per-token delay for <see cref="FaultKind.SlowTokens"/>.</summary>
     public TimeSpan TokenDelay { get; init; }
 
@@ -47,7 +51,10 @@ public sealed record Fault
     public static Fault SlowTokens(TimeSpan perTokenDelay) => new(FaultKind.SlowTokens) { TokenDelay = perTokenDelay };
 
     /// <summary>Abort the connection (<c>HttpContext.Abort()</c>) after <paramref name="afterChunks"/> content chunks.</summary>
-    public static Fault DropMidStream(int afterChunks = 2) => new(FaultKind.DropMidStream) { AfterChunks = afterChunks };
+    /// <param name="afterChunks">Content chunks sent before the cut.</param>
+    /// <param name="grace">Pause between the last chunk and the cut (default 500 ms).</param>
+    public static Fault DropMidStream(int afterChunks = 2, TimeSpan? grace = null) =>
+        new(FaultKind.DropMidStream) { AfterChunks = afterChunks, DropGrace = grace ?? TimeSpan.FromMilliseconds(500) };
 
     /// <summary>Write an error line/event after <paramref name="afterChunks"/> content chunks, then end the response.</summary>
     public static Fault ErrorMidStream(string message = "an error was encountered while running the model", int afterChunks = 2) =>

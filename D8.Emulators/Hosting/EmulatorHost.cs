@@ -104,6 +104,21 @@ public abstract class EmulatorHost : IAsyncDisposable
         context.Abort();
     }
 
+    /// <summary>Flushes what was written, lets it reach the client, then cuts the connection without a proper end.</summary>
+    protected async Task DropAsync(HttpContext context, Fault fault)
+    {
+        try
+        {
+            await context.Response.Body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
+            await TokenDelayAsync(fault.DropGrace, Aborted(context)).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // The client left first: nothing to cut.
+        }
+        context.Abort();
+    }
+
     /// <summary>Waits one token interval (no-op for zero).</summary>
     protected Task TokenDelayAsync(TimeSpan delay, CancellationToken cancellationToken) =>
         delay <= TimeSpan.Zero ? Task.CompletedTask : Task.Delay(delay, Time, cancellationToken);

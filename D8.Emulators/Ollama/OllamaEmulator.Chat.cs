@@ -146,11 +146,11 @@ public sealed partial class OllamaEmulator
         }
     }
 
-    private static async Task StrikeMidStreamAsync(HttpContext context, Fault fault)
+    private async Task StrikeMidStreamAsync(HttpContext context, Fault fault)
     {
         if (fault.Kind == FaultKind.DropMidStream)
         {
-            context.Abort();
+            await DropAsync(context, fault).ConfigureAwait(false);
             return;
         }
         await context.WriteLineAsync(new JsonObject { ["error"] = fault.Message }).ConfigureAwait(false);

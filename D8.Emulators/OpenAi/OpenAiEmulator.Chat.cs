@@ -138,13 +138,11 @@ public sealed partial class OpenAiEmulator
         }
     }
 
-    private static async Task StrikeMidStreamAsync(HttpContext context, Fault fault)
+    private async Task StrikeMidStreamAsync(HttpContext context, Fault fault)
     {
         if (fault.Kind == FaultKind.DropMidStream)
         {
-            // Make sure the client has the earlier chunks, then cut the connection without a terminating chunk.
-            await context.Response.Body.FlushAsync(context.RequestAborted).ConfigureAwait(false);
-            context.Abort();
+            await DropAsync(context, fault).ConfigureAwait(false);
             return;
         }
         await context.WriteEventAsync(OpenAiErrors.Body(fault.Message, "server_error", null, null).ToJsonString()).ConfigureAwait(false);

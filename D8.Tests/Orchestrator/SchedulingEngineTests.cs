@@ -422,4 +422,37 @@ public class SchedulingEngineTests
         Assert.Equal(1, view.TasksSucceeded);
         Assert.Equal(1, view.TasksFailed);
     }
+
+    [Fact]
+    public async Task Draining_or_unhealthy_worker_gets_no_new_tasks()
+    {
+        await using var h = new EngineHarness();
+        var draining = await h.RegisterAsync();
+        var sick = await h.RegisterAsync();
+        await h.SubmitAsync();
+
+        await h.Engine.DrainAsync(draining);
+        await h.Engine.HeartbeatAsync(sick, new HeartbeatRequest { Healthy = false, Status = "model missing" });
+
+        Assert.Empty(await h.LeaseAsync(draining));
+        Assert.Empty(await h.LeaseAsync(sick));
+        Assert.True((await h.Engine.HeartbeatAsync(draining, new HeartbeatRequest())).Drain);
+        Assert.Equal(WorkerState.Draining, h.Engine.Workers().Single(w => w.Id == draining).State);
+        await h.Engine.HeartbeatAsync(sick, new HeartbeatRequest { Healthy = true });
+        Assert.Single(await h.LeaseAsync(sick));
+    }
+
+    [Fact]
+    public async Task Worker_never_holds_more_leases_than_its_max_concurrency()
+    {
+        await using var h = new EngineHarness();
+        var w = await h.RegisterAsync(concurrency: 2);
+        for (var i = 0; i < 5; i++) await h.SubmitAsync($"t{i}");
+
+        var first = await h.LeaseAsync(w, 5);
+        Assert.Equal(2, first.Count);
+        Assert.Empty(await h.LeaseAsync(w, 5));
+        await h.CompleteAsync(first[0], w);
+        Assert.Single(await h.LeaseAsync(w, 5));
+    }
 }

@@ -122,6 +122,20 @@ public sealed class ProviderErrorTests
     }
 
     [Fact]
+    public async Task OpenAI_error_event_mid_stream_is_a_transient_failure_not_a_short_answer()
+    {
+        var (emulator, options, provider) = await GroqAsync();
+        await using var _ = emulator;
+        using var __ = provider;
+        emulator.Enqueue(Fault.ErrorMidStream("upstream failed", afterChunks: 2));
+
+        var failure = await FailureOfAsync(provider, options, Lease("cut"));
+
+        Assert.Equal(FailureClass.Transient, failure.Class);
+        Assert.Contains("finish_reason", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Ollama_error_line_mid_stream_is_a_transient_failure_not_a_short_answer()
     {
         await using var ollama = await OllamaEmulator.StartAsync(new OllamaEmulatorOptions { TokensPerAnswer = 10 });

@@ -2,6 +2,7 @@ using System.ClientModel;
 using System.ClientModel.Primitives;
 using System.Collections.Concurrent;
 using D8.Worker.Configuration;
+using D8.Worker.Execution;
 using Microsoft.Extensions.AI;
 using OpenAI;
 
@@ -33,6 +34,13 @@ public sealed class OpenAICompatibleProvider : ChatProvider
     public override IChatClient ChatFor(string model) =>
         _chats.GetOrAdd(model, m => _client.GetChatClient(m).AsIChatClient()
             .AsBuilder().UseOpenTelemetry(_loggers, GenAiSourceName).Build());
+
+    /// <inheritdoc />
+    public override void EnsureComplete(RunMeter meter)
+    {
+        // The OpenAI SDK ends the stream quietly on an SSE error event: no finish_reason means no complete answer.
+        if (meter.FinishReason is null) throw new IncompleteStreamException("the provider's stream ended without a finish_reason (error event or cut stream)");
+    }
 
     /// <inheritdoc />
     public override async Task<string?> ProbeAsync(CancellationToken cancellationToken)
