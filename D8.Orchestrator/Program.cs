@@ -1,6 +1,8 @@
 using D8.Orchestrator.Tasks;
 using D8.Orchestrator.Workers;
 
+if (D8.Orchestrator.Health.HealthProbe.IsRequested(args)) return await D8.Orchestrator.Health.HealthProbe.RunAsync();
+
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.AddOrchestrator();
@@ -11,6 +13,7 @@ app.MapTasksApi();
 app.MapWorkersApi();
 app.MapOrchestratorOpenApi();
 app.Run();
+return 0;
 
 /// <summary>Entry point marker for WebApplicationFactory.</summary>
 public partial class Program;

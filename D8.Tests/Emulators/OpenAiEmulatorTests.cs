@@ -188,6 +188,25 @@ public sealed class OpenAiEmulatorTests
     }
 
     [Fact]
+    public async Task Error_event_mid_stream_is_swallowed_by_the_SDK_and_the_stream_ends_without_a_finish_reason()
+    {
+        await using var groq = await StartAsync(tokens: 10);
+        groq.Enqueue(Fault.ErrorMidStream("upstream failed", afterChunks: 2));
+        var chat = Chat(groq);
+
+        var updates = new List<ChatResponseUpdate>();
+        var error = await Record.ExceptionAsync(async () =>
+        {
+            await foreach (var update in chat.GetStreamingResponseAsync(Ask("err"))) updates.Add(update);
+        });
+
+        // OpenAI SDK 2.15.0 skips an {"error":…} event: no exception, partial text, no finish reason.
+        Assert.DoesNotContain(updates, u => u.FinishReason is not null);
+        Assert.StartsWith(EmulatorAnswer.Text("groq-emulator", "err", 2), string.Concat(updates.Select(u => u.Text)));
+        Assert.Null(error);
+    }
+
+    [Fact]
     public async Task Traceparent_is_recorded_when_an_activity_listener_is_attached()
     {
         await using var groq = await StartAsync();

@@ -1,0 +1,151 @@
+using System.ClientModel;
+using System.ClientModel.Primitives;
+using System.Diagnostics;
+using System.Globalization;
+using D8.Benchmarks.Dispatch;
+using D8.Contracts;
+using D8.Emulators.OpenAi;
+using Microsoft.Extensions.AI;
+using OpenAI;
+
+namespace D8.Benchmarks.Worker;
+
+/// <summary>
+/// Worker figures: idle RSS of a registered worker process, and the per-task overhead of orchestrator + worker over
+/// calling the same emulator directly with the same client (median of N sequential tasks).
+/// </summary>
+internal static class WorkerBenchmark
+{
+    private const string Key = "bench-provider-key";
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var tasks = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 40;
+        var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
+        await using var emulator = await OpenAiEmulator.StartAsync(new OpenAiEmulatorOptions { Name = "bench-groq", ApiKey = Key, TokensPerAnswer = 8 });
+        await using var orch = await OrchestratorProcess.StartAsync(configuration);
+        using var worker = StartWorker(configuration, orch, emulator.BaseUrl + "/openai/v1");
+        using var http = new HttpClient { BaseAddress = orch.BaseUrl, Timeout = TimeSpan.FromSeconds(90) };
+        var client = new OrchestratorClient(http) { ApiKey = orch.ApiKey };
+
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!(await client.GetWorkersAsync()).Any(w => w.Name == "bench-worker" && w.Healthy && w.State == WorkerState.Online))
+        {
+            if (DateTime.UtcNow > deadline || worker.HasExited) throw new InvalidOperationException("worker did not become ready");
+            await Task.Delay(100);
+        }
+        // Idle: registered, long-polling, heartbeating; let start-up garbage settle.
+        await Task.Delay(TimeSpan.FromSeconds(5));
+        var idleRss = Status(worker.Id, "VmRSS:");
+
+        var chat = new OpenAIClient(new ApiKeyCredential(Key), new OpenAIClientOptions
+        {
+            Endpoint = new Uri(emulator.BaseUrl + "/openai/v1"),
+            RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
+        }).GetChatClient("llama-3.1-8b-instant").AsIChatClient();
+
+        async Task<double> DirectAsync(int i)
+        {
+            var sw = Stopwatch.StartNew();
+            await foreach (var _ in chat.GetStreamingResponseAsync([new Microsoft.Extensions.AI.ChatMessage(ChatRole.User, $"direct {i}")])) { }
+            return sw.Elapsed.TotalMilliseconds;
+        }
+
+        async Task<double> ThroughD8Async(int i)
+        {
+            var sw = Stopwatch.StartNew();
+            var submitted = await client.SubmitAsync(new SubmitTaskRequest { Prompt = $"d8 {i}" });
+            TaskView view;
+            do view = await client.GetTaskAsync(submitted.Id, TimeSpan.FromSeconds(30));
+            while (!view.State.IsTerminal());
+            if (view.State != TaskState.Succeeded) throw new InvalidOperationException($"task {view.Id} {view.State}");
+            return sw.Elapsed.TotalMilliseconds;
+        }
+
+        for (var i = 0; i < 10; i++)
+        {
+            await DirectAsync(-i);
+            await ThroughD8Async(-i);
+        }
+        var direct = new List<double>();
+        var viaD8 = new List<double>();
+        for (var i = 0; i < tasks; i++)
+        {
+            direct.Add(await DirectAsync(i));
+            viaD8.Add(await ThroughD8Async(i));
+        }
+        var medianDirect = Median(direct);
+        var medianD8 = Median(viaD8);
+        Console.WriteLine($"machine: {Environment.ProcessorCount} cores, load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
+        Console.WriteLine($"worker idle RSS: {idleRss:F1} MB (VmRSS after registering and idling 5 s)");
+        Console.WriteLine($"direct call median: {medianDirect:F2} ms; submit→result through orchestrator+worker median: {medianD8:F2} ms ({tasks} sequential tasks)");
+        Console.WriteLine($"orchestrator+worker overhead per task (median difference): {medianD8 - medianDirect:F2} ms");
+        Console.WriteLine($"worker peak RSS after the run: {Status(worker.Id, "VmHWM:"):F1} MB");
+        worker.Kill(entireProcessTree: true);
+        await worker.WaitForExitAsync();
+        return 0;
+    }
+
+    private static Process StartWorker(string configuration, OrchestratorProcess orch, string providerUrl)
+    {
+        string? dll = null;
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null && dll is null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "D8.Worker", "bin", configuration, "net10.0", "D8.Worker.dll");
+            if (File.Exists(candidate)) dll = candidate;
+        }
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Path.GetDirectoryName(dll ?? throw new FileNotFoundException("D8.Worker.dll not built"))!,
+        };
+        psi.ArgumentList.Add(dll);
+        int port;
+        using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        }
+        psi.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
+        psi.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        psi.Environment["D8_ORCHESTRATOR_URL"] = orch.BaseUrl.ToString();
+        psi.Environment["D8_JOIN_TOKEN"] = orch.JoinToken;
+        psi.Environment["D8_WORKER_NAME"] = "bench-worker";
+        psi.Environment["D8_PROVIDER"] = "groq";
+        psi.Environment["D8_PROVIDER_BASE_URL"] = providerUrl;
+        psi.Environment["D8_PROVIDER_API_KEY"] = Key;
+        psi.Environment["D8_CONCURRENCY"] = "1";
+        // The free-tier budget would throttle a benchmark to 30 tasks a minute.
+        psi.Environment["D8_RPM"] = "0";
+        psi.Environment["D8_TPM"] = "0";
+        psi.Environment["D8_RPD"] = "0";
+        psi.Environment["Logging__LogLevel__Default"] = "Warning";
+        psi.Environment.Remove("OTEL_EXPORTER_OTLP_ENDPOINT");
+        var process = Process.Start(psi)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine("[worker] " + e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private static double Status(int pid, string field)
+    {
+        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+        {
+            if (line.StartsWith(field, StringComparison.Ordinal))
+            {
+                return long.Parse(line[field.Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024.0;
+            }
+        }
+        return double.NaN;
+    }
+
+    private static double Median(List<double> values)
+    {
+        values.Sort();
+        return values.Count % 2 == 1 ? values[values.Count / 2] : (values[values.Count / 2 - 1] + values[values.Count / 2]) / 2;
+    }
+}

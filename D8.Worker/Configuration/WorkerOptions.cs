@@ -1,0 +1,29 @@
+namespace D8.Worker.Configuration;
+
+/// <summary>Validated worker settings, read once at start-up from the D8_* keys.</summary>
+public sealed record WorkerOptions
+{
+    public required Uri OrchestratorUrl { get; init; }
+    public required string JoinToken { get; init; }
+    public required string WorkerName { get; init; }
+    public required ProviderKind Provider { get; init; }
+    /// <summary>Models this worker serves; the first is the default.</summary>
+    public required IReadOnlyList<string> Models { get; init; }
+    /// <summary>Ollama endpoint or OpenAI-compatible base URL.</summary>
+    public required Uri ProviderUrl { get; init; }
+    public string? ApiKey { get; init; }
+    public required int Concurrency { get; init; }
+    public required TimeSpan ShutdownGrace { get; init; }
+    public required int RequestsPerMinute { get; init; }
+    public required int TokensPerMinute { get; init; }
+    public required int RequestsPerDay { get; init; }
+    public required string OllamaKeepAlive { get; init; }
+    public required bool PullModel { get; init; }
+    public required TimeSpan RequestTimeout { get; init; }
+
+    /// <summary>Lower-case provider name as the wire protocol spells it.</summary>
+    public string ProviderName => Provider.ToString().ToLowerInvariant();
+
+    /// <summary>The model used when a task names none.</summary>
+    public string DefaultModel => Models[0];
+}

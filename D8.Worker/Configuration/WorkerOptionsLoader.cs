@@ -1,0 +1,157 @@
+using System.Globalization;
+using System.Data.Common;
+
+namespace D8.Worker.Configuration;
+
+/// <summary>Reads and validates the worker's D8_* configuration; every problem is collected, none throws.</summary>
+public static class WorkerOptionsLoader
+{
+    private static readonly Uri GroqUrl = new("https://api.groq.com/openai/v1");
+    private static readonly Uri GeminiUrl = new("https://generativelanguage.googleapis.com/v1beta/openai/");
+
+    /// <summary>Builds the options, or returns the list of problems (each one line, no secrets).</summary>
+    public static (WorkerOptions? Options, IReadOnlyList<string> Errors) Load(IConfiguration config)
+    {
+        var errors = new List<string>();
+        string? Get(string key) => config[key] is { Length: > 0 } v ? v.Trim() : null;
+
+        var orchestrator = ParseUrl(Get("D8_ORCHESTRATOR_URL"), "D8_ORCHESTRATOR_URL", required: true, errors);
+        var joinToken = Get("D8_JOIN_TOKEN");
+        if (joinToken is null) errors.Add("D8_JOIN_TOKEN is required (the orchestrator's join token).");
+
+        var providerText = Get("D8_PROVIDER");
+        ProviderKind? provider = providerText?.ToLowerInvariant() switch
+        {
+            "ollama" => ProviderKind.Ollama,
+            "groq" => ProviderKind.Groq,
+            "gemini" => ProviderKind.Gemini,
+            "openai" => ProviderKind.OpenAI,
+            _ => null,
+        };
+        if (provider is null)
+        {
+            errors.Add(providerText is null
+                ? "D8_PROVIDER is required: one of ollama, groq, gemini, openai."
+                : $"D8_PROVIDER '{providerText}' is unknown: use one of ollama, groq, gemini, openai.");
+            return (null, errors);
+        }
+        var kind = provider.Value;
+
+        // Aspire's connection string wins over URL + model for Ollama.
+        string? connectionEndpoint = null, connectionModel = null;
+        if (kind == ProviderKind.Ollama && Get("D8_OLLAMA_CONNECTION") is { } connection)
+        {
+            try
+            {
+                var builder = new DbConnectionStringBuilder { ConnectionString = connection };
+                connectionEndpoint = builder.TryGetValue("Endpoint", out var e) ? e?.ToString() : null;
+                connectionModel = builder.TryGetValue("Model", out var m) ? m?.ToString() : null;
+                if (connectionEndpoint is null) errors.Add("D8_OLLAMA_CONNECTION has no Endpoint=… part.");
+            }
+            catch (ArgumentException)
+            {
+                errors.Add("D8_OLLAMA_CONNECTION is not a connection string of the form Endpoint=http://host:11434;Model=name.");
+            }
+        }
+
+        var modelText = connectionModel ?? Get("D8_MODEL") ?? kind switch
+        {
+            ProviderKind.Ollama => "deepseek-coder:1.3b",
+            ProviderKind.Groq => "llama-3.1-8b-instant",
+            ProviderKind.Gemini => "gemini-2.5-flash",
+            _ => null,
+        };
+        var models = (modelText ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (models.Length == 0) errors.Add("D8_MODEL is required for provider openai (comma-separated; the first is the default).");
+
+        Uri? providerUrl;
+        if (kind == ProviderKind.Ollama)
+        {
+            providerUrl = connectionEndpoint is not null
+                ? ParseUrl(connectionEndpoint, "D8_OLLAMA_CONNECTION Endpoint", required: true, errors)
+                : ParseUrl(Get("D8_OLLAMA_URL") ?? "http://localhost:11434", "D8_OLLAMA_URL", required: true, errors);
+        }
+        else
+        {
+            providerUrl = ParseUrl(Get("D8_PROVIDER_BASE_URL"), "D8_PROVIDER_BASE_URL", required: kind == ProviderKind.OpenAI, errors)
+                ?? (kind == ProviderKind.Groq ? GroqUrl : kind == ProviderKind.Gemini ? GeminiUrl : null);
+        }
+
+        var apiKey = Get("D8_PROVIDER_API_KEY") ?? kind switch
+        {
+            ProviderKind.Groq => Get("GROQ_API_KEY"),
+            ProviderKind.Gemini => Get("GEMINI_API_KEY"),
+            ProviderKind.OpenAI => Get("OPENAI_API_KEY"),
+            _ => null,
+        };
+        if (kind != ProviderKind.Ollama && apiKey is null)
+        {
+            var alias = kind switch { ProviderKind.Groq => "GROQ_API_KEY", ProviderKind.Gemini => "GEMINI_API_KEY", _ => "OPENAI_API_KEY" };
+            errors.Add($"D8_PROVIDER_API_KEY (or {alias}) is required for provider {kind.ToString().ToLowerInvariant()}.");
+        }
+
+        var (rpm, tpm, rpd) = kind switch
+        {
+            // Free-tier figures (anchors.md §5b/§5c): Groq llama-3.1-8b-instant, Gemini 2.5 Flash.
+            ProviderKind.Groq => (30, 6000, 14400),
+            ProviderKind.Gemini => (5, 250000, 20),
+            _ => (0, 0, 0),
+        };
+        var isOllama = kind == ProviderKind.Ollama;
+        var options = new WorkerOptions
+        {
+            OrchestratorUrl = orchestrator!,
+            JoinToken = joinToken ?? "",
+            WorkerName = Get("D8_WORKER_NAME") ?? $"{kind.ToString().ToLowerInvariant()}-{Environment.MachineName}",
+            Provider = kind,
+            Models = models,
+            ProviderUrl = providerUrl!,
+            ApiKey = apiKey,
+            Concurrency = Int(Get("D8_CONCURRENCY"), "D8_CONCURRENCY", isOllama ? 1 : 4, 1, 256, errors),
+            ShutdownGrace = TimeSpan.FromSeconds(Int(Get("D8_SHUTDOWN_GRACE_SECONDS"), "D8_SHUTDOWN_GRACE_SECONDS", 30, 0, 3600, errors)),
+            RequestsPerMinute = Int(Get("D8_RPM"), "D8_RPM", rpm, 0, int.MaxValue, errors),
+            TokensPerMinute = Int(Get("D8_TPM"), "D8_TPM", tpm, 0, int.MaxValue, errors),
+            RequestsPerDay = Int(Get("D8_RPD"), "D8_RPD", rpd, 0, int.MaxValue, errors),
+            OllamaKeepAlive = Get("D8_OLLAMA_KEEP_ALIVE") ?? "10m",
+            PullModel = Bool(Get("D8_PULL_MODEL"), "D8_PULL_MODEL", true, errors),
+            RequestTimeout = TimeSpan.FromSeconds(Int(Get("D8_REQUEST_TIMEOUT_SECONDS"), "D8_REQUEST_TIMEOUT_SECONDS", isOllama ? 1800 : 120, 1, 86400, errors)),
+        };
+        return errors.Count > 0 ? (null, errors) : (options, errors);
+    }
+
+    private static Uri? ParseUrl(string? text, string key, bool required, List<string> errors)
+    {
+        if (text is null)
+        {
+            if (required) errors.Add($"{key} is required.");
+            return null;
+        }
+        if (Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps))
+        {
+            return uri;
+        }
+        errors.Add($"{key} '{text}' is not an absolute http(s) URL.");
+        return null;
+    }
+
+    private static int Int(string? text, string key, int fallback, int min, int max, List<string> errors)
+    {
+        if (text is null) return fallback;
+        if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max)
+        {
+            return value;
+        }
+        errors.Add($"{key} '{text}' must be a whole number from {min} to {max}.");
+        return fallback;
+    }
+
+    private static bool Bool(string? text, string key, bool fallback, List<string> errors)
+    {
+        if (text is null) return fallback;
+        if (bool.TryParse(text, out var value)) return value;
+        if (text is "1" or "yes") return true;
+        if (text is "0" or "no") return false;
+        errors.Add($"{key} '{text}' must be true or false.");
+        return fallback;
+    }
+}
