@@ -1,7 +1,15 @@
+using D8.Orchestrator.Tasks;
+using D8.Orchestrator.Workers;
+
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
+builder.AddOrchestrator();
+
 var app = builder.Build();
 app.MapDefaultEndpoints();
+app.MapTasksApi();
+app.MapWorkersApi();
+app.MapOrchestratorOpenApi();
 app.Run();
 
 /// <summary>Entry point marker for WebApplicationFactory.</summary>

@@ -1,0 +1,111 @@
+using System.Globalization;
+
+namespace D8.Orchestrator.Configuration;
+
+/// <summary>Orchestrator settings, read from the flat D8_* keys (environment variables or --D8_X= arguments).</summary>
+public sealed class OrchestratorOptions
+{
+    /// <summary>Join token used in Development when D8_JOIN_TOKEN is not set.</summary>
+    public const string DevJoinToken = "dev-join-token";
+
+    /// <summary>API key used in Development when D8_API_KEYS is not set.</summary>
+    public const string DevApiKey = "dev-api-key";
+
+    public required string JoinToken { get; init; }
+    public required IReadOnlyList<string> ApiKeys { get; init; }
+    public string DbPath { get; init; } = "data/d8.db";
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(60);
+    public TimeSpan OfflineAfter { get; init; } = TimeSpan.FromSeconds(30);
+    public int MaxAttempts { get; init; } = 3;
+    public long MaxBodyBytes { get; init; } = 1024 * 1024;
+    /// <summary>Longest ?wait= a long-poll may ask for.</summary>
+    public TimeSpan MaxWait { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>How often expired leases, offline workers, due retries and deadlines are swept.</summary>
+    public TimeSpan SweepInterval { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>Cooldown given to a rate-limited worker that reported no retry-after.</summary>
+    public TimeSpan DefaultRetryAfter { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Reads and validates every D8_* key. Throws <see cref="InvalidOperationException"/> naming each bad key, so a
+    /// misconfigured orchestrator stops at start-up with a message instead of running half-configured.
+    /// </summary>
+    public static OrchestratorOptions Load(IConfiguration config, bool isDevelopment, ICollection<string> warnings)
+    {
+        var errors = new List<string>();
+
+        var join = config["D8_JOIN_TOKEN"];
+        if (string.IsNullOrWhiteSpace(join))
+        {
+            if (isDevelopment)
+            {
+                join = DevJoinToken;
+                warnings.Add($"D8_JOIN_TOKEN is not set; using the Development join token '{DevJoinToken}'.");
+            }
+            else
+            {
+                errors.Add("D8_JOIN_TOKEN is required (the shared secret workers register with).");
+            }
+        }
+
+        var keys = (config["D8_API_KEYS"] ?? "")
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (keys.Length == 0)
+        {
+            if (isDevelopment)
+            {
+                keys = [DevApiKey];
+                warnings.Add($"D8_API_KEYS is not set; using the Development API key '{DevApiKey}'.");
+            }
+            else
+            {
+                errors.Add("D8_API_KEYS is required (comma-separated client API keys).");
+            }
+        }
+
+        var dbPath = config["D8_DB_PATH"];
+        var options = new OrchestratorOptions
+        {
+            JoinToken = join ?? "",
+            ApiKeys = keys,
+            DbPath = string.IsNullOrWhiteSpace(dbPath) ? "data/d8.db" : dbPath,
+            HeartbeatInterval = Seconds(config, "D8_HEARTBEAT_SECONDS", 10, 1, 3600, errors),
+            LeaseDuration = Seconds(config, "D8_LEASE_SECONDS", 60, 2, 86400, errors),
+            OfflineAfter = Seconds(config, "D8_OFFLINE_AFTER_SECONDS", 30, 1, 86400, errors),
+            MaxAttempts = (int)Number(config, "D8_MAX_ATTEMPTS", 3, 1, 100, errors),
+            MaxBodyBytes = (long)Number(config, "D8_MAX_BODY_BYTES", 1024 * 1024, 1024, 1024L * 1024 * 1024, errors),
+            MaxWait = Seconds(config, "D8_MAX_WAIT_SECONDS", 60, 1, 3600, errors),
+            SweepInterval = TimeSpan.FromMilliseconds(Number(config, "D8_SWEEP_INTERVAL_MS", 1000, 10, 60000, errors)),
+            DefaultRetryAfter = Seconds(config, "D8_DEFAULT_RETRY_AFTER_SECONDS", 5, 0, 3600, errors),
+        };
+
+        if (errors.Count == 0 && options.LeaseDuration <= options.HeartbeatInterval)
+        {
+            errors.Add($"D8_LEASE_SECONDS ({options.LeaseDuration.TotalSeconds}) must be longer than D8_HEARTBEAT_SECONDS " +
+                       $"({options.HeartbeatInterval.TotalSeconds}), or every lease expires between two heartbeats.");
+        }
+        if (errors.Count > 0)
+        {
+            throw new InvalidOperationException("Invalid D8 orchestrator configuration: " + string.Join(" ", errors));
+        }
+        return options;
+    }
+
+    private static TimeSpan Seconds(IConfiguration config, string key, double fallback, double min, double max, List<string> errors) =>
+        TimeSpan.FromSeconds(Number(config, key, fallback, min, max, errors));
+
+    private static double Number(IConfiguration config, string key, double fallback, double min, double max, List<string> errors)
+    {
+        var raw = config[key];
+        if (string.IsNullOrWhiteSpace(raw))
+        {
+            return fallback;
+        }
+        if (!double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
+        {
+            errors.Add($"{key}='{raw}' must be a number between {min.ToString(CultureInfo.InvariantCulture)} and {max.ToString(CultureInfo.InvariantCulture)}.");
+            return fallback;
+        }
+        return value;
+    }
+}

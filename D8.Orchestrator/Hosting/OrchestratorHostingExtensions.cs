@@ -1,0 +1,111 @@
+using D8.Contracts;
+using D8.Orchestrator.Configuration;
+using D8.Orchestrator.Http;
+using D8.Orchestrator.Scheduling;
+using D8.Orchestrator.Security;
+using D8.Orchestrator.Storage;
+using D8.Orchestrator.Telemetry;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+
+namespace Microsoft.Extensions.Hosting;
+
+/// <summary>Registers the orchestrator: options, store, engine, auth, problem details, OpenAPI.</summary>
+public static partial class OrchestratorHostingExtensions
+{
+    /// <summary>Adds every orchestrator service; reads and validates the D8_* configuration (throws with a clear message).</summary>
+    public static WebApplicationBuilder AddOrchestrator(this WebApplicationBuilder builder)
+    {
+        var warnings = new List<string>();
+        var options = OrchestratorOptions.Load(builder.Configuration, builder.Environment.IsDevelopment(), warnings);
+        var services = builder.Services;
+        services.AddSingleton(options);
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<ITaskStore>(sp =>
+            new SqliteTaskStore(options.DbPath, sp.GetRequiredService<ILogger<SqliteTaskStore>>()));
+        services.AddSingleton<OrchestratorTelemetry>();
+        services.AddSingleton<SchedulingEngine>(sp => new SchedulingEngine(
+            sp.GetRequiredService<ITaskStore>(), options, sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<OrchestratorTelemetry>(), sp.GetRequiredService<ILogger<SchedulingEngine>>()));
+        services.AddHostedService(sp => new StartupLog(sp.GetRequiredService<SchedulingEngine>(), warnings,
+            sp.GetRequiredService<ILogger<StartupLog>>()));
+        services.AddHostedService<EngineSweeper>();
+
+        services.Configure<KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = options.MaxBodyBytes);
+        services.ConfigureHttpJsonOptions(json =>
+        {
+            json.SerializerOptions.TypeInfoResolverChain.Insert(0, D8JsonContext.Default);
+            json.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
+        });
+
+        services.AddSingleton<CredentialHashes>();
+        services.AddAuthentication()
+            .AddScheme<AuthenticationSchemeOptions, CredentialHandler>(AuthSchemes.ApiKey, null)
+            .AddScheme<AuthenticationSchemeOptions, CredentialHandler>(AuthSchemes.JoinToken, null)
+            .AddScheme<AuthenticationSchemeOptions, CredentialHandler>(AuthSchemes.WorkerToken, null);
+        services.AddAuthorizationBuilder()
+            .AddPolicy(AuthSchemes.ApiKey, p => p.AddAuthenticationSchemes(AuthSchemes.ApiKey).RequireAuthenticatedUser())
+            .AddPolicy(AuthSchemes.JoinToken, p => p.AddAuthenticationSchemes(AuthSchemes.JoinToken).RequireAuthenticatedUser())
+            .AddPolicy(AuthSchemes.WorkerToken, p => p.AddAuthenticationSchemes(AuthSchemes.WorkerToken).RequireAuthenticatedUser())
+            // Anything not explicitly anonymous (health, OpenAPI) needs at least an API key, unknown routes included.
+            .SetFallbackPolicy(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder(AuthSchemes.ApiKey)
+                .RequireAuthenticatedUser().Build());
+
+        services.AddProblemDetails();
+        services.AddExceptionHandler<ProblemExceptionHandler>();
+        services.AddTransient<IStartupFilter, ProblemPipeline>();
+        services.AddOpenApi();
+        return builder;
+    }
+
+    /// <summary>Serves the OpenAPI document at /openapi/v1.json without credentials.</summary>
+    public static WebApplication MapOrchestratorOpenApi(this WebApplication app)
+    {
+        app.MapOpenApi().AllowAnonymous();
+        return app;
+    }
+
+    private static void TryAddSingleton<T>(this IServiceCollection services, T instance) where T : class
+    {
+        if (!services.Any(d => d.ServiceType == typeof(T)))
+        {
+            services.AddSingleton(instance);
+        }
+    }
+
+    /// <summary>Outermost middleware: exceptions and bare error statuses (404, 405…) become problem details.</summary>
+    private sealed class ProblemPipeline : IStartupFilter
+    {
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.UseExceptionHandler();
+            app.UseStatusCodePages(async ctx =>
+            {
+                var status = ctx.HttpContext.Response.StatusCode;
+                await Problems.WriteAsync(ctx.HttpContext, status, Problems.TitleOf(status),
+                    $"{ctx.HttpContext.Request.Method} {ctx.HttpContext.Request.Path} answered {status}.");
+            });
+            next(app);
+        };
+    }
+
+    /// <summary>Loads the engine (so a broken store fails start-up) and logs configuration warnings.</summary>
+    private sealed partial class StartupLog(SchedulingEngine engine, IReadOnlyList<string> warnings, ILogger<StartupLog> logger)
+        : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken)
+        {
+            GC.KeepAlive(engine);
+            foreach (var warning in warnings)
+            {
+                LogWarning(warning);
+            }
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        [LoggerMessage(Level = LogLevel.Warning, Message = "{Warning}")]
+        private partial void LogWarning(string warning);
+    }
+}

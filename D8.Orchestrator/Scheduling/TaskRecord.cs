@@ -1,0 +1,55 @@
+using System.Text.Json.Serialization;
+using D8.Contracts;
+
+namespace D8.Orchestrator.Scheduling;
+
+/// <summary>A task as the engine holds it; serialized whole into the store on every change.</summary>
+public sealed class TaskRecord
+{
+    public required string Id { get; init; }
+    public long Seq { get; set; }
+    public TaskState State { get; set; }
+    public required string Kind { get; init; }
+    public required IReadOnlyList<ChatMessage> Messages { get; init; }
+    public string? Model { get; init; }
+    public string? Provider { get; init; }
+    public double? Temperature { get; init; }
+    public int? MaxTokens { get; init; }
+    public bool JsonMode { get; init; }
+    public int Priority { get; init; }
+    public DateTimeOffset? Deadline { get; init; }
+    public string? IdempotencyKey { get; init; }
+    public IReadOnlyDictionary<string, string>? Labels { get; init; }
+    public DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset UpdatedAt { get; set; }
+    /// <summary>Not to be leased before this instant (retry backoff).</summary>
+    public DateTimeOffset? NotBefore { get; set; }
+    /// <summary>When the task last became leasable; dispatch latency is measured from here.</summary>
+    public DateTimeOffset ReadyAt { get; set; }
+    /// <summary>Attempts that counted (a rate-limited or released attempt is given back).</summary>
+    public int Attempts { get; set; }
+    public int MaxAttempts { get; init; }
+    public string? LeaseId { get; set; }
+    public string? LeasedBy { get; set; }
+    public DateTimeOffset? LeasedAt { get; set; }
+    public DateTimeOffset? LeaseExpiresAt { get; set; }
+    /// <summary>The lease that ended the task (completion idempotency, late reports after a cancel).</summary>
+    public string? FinalLeaseId { get; set; }
+    public TaskResult? Result { get; set; }
+    public List<TaskAttemptError> Errors { get; init; } = [];
+    /// <summary>Why the task failed or was cancelled.</summary>
+    public string? Reason { get; set; }
+    public string? TraceParent { get; init; }
+    public string? TraceState { get; init; }
+
+    /// <summary>The routing queue this task belongs to (same kind/provider/model requirement).</summary>
+    [JsonIgnore] internal RoutingQueue? Queue { get; set; }
+
+    /// <summary>True while sitting in its queue's ready set; false while delayed by backoff.</summary>
+    [JsonIgnore] internal bool InReadySet { get; set; }
+
+    /// <summary>Commit of the submit that created the task (a duplicate submit waits on it too).</summary>
+    [JsonIgnore] internal Task Created { get; set; } = Task.CompletedTask;
+
+    internal static TaskRecord Probe(long seq) => new() { Id = "", Kind = "", Messages = [], Seq = seq };
+}

@@ -1,0 +1,46 @@
+using System.Text.Json.Serialization;
+using D8.Contracts;
+
+namespace D8.Orchestrator.Scheduling;
+
+/// <summary>A registered worker as the engine holds it; serialized whole into the store on every change.</summary>
+public sealed class WorkerRecord
+{
+    public required string Id { get; init; }
+    public required string Name { get; init; }
+    public required string Provider { get; init; }
+    public required IReadOnlyList<string> Models { get; init; }
+    public required IReadOnlyList<string> TaskKinds { get; init; }
+    public int MaxConcurrency { get; init; }
+    public HostInfo? Host { get; init; }
+    public string? Version { get; init; }
+    /// <summary>SHA-256 of the worker token, base64. The token itself is never stored.</summary>
+    public required string TokenHash { get; init; }
+    public WorkerState State { get; set; }
+    public bool Healthy { get; set; } = true;
+    public string? Status { get; set; }
+    public int InFlight { get; set; }
+    public double? TokensPerSecond { get; set; }
+    public DateTimeOffset RegisteredAt { get; init; }
+    public DateTimeOffset LastHeartbeat { get; set; }
+    public DateTimeOffset? CooldownUntil { get; set; }
+    public long TasksSucceeded { get; set; }
+    public long TasksFailed { get; set; }
+    /// <summary>Asked to drain: no new leases; told so in every heartbeat answer.</summary>
+    public bool Drain { get; set; }
+
+    /// <summary>Ids of tasks this worker holds a lease on.</summary>
+    [JsonIgnore] internal HashSet<string> Leases { get; } = [];
+
+    /// <summary>Tasks a client cancelled while this worker ran them; sent once in the next heartbeat answer.</summary>
+    [JsonIgnore] internal List<string> PendingCancels { get; } = [];
+
+    /// <summary>Leases taken away (expired); sent once in the next heartbeat answer.</summary>
+    [JsonIgnore] internal List<string> LostLeases { get; } = [];
+
+    /// <summary>True if this worker may run <paramref name="kind"/> tasks with these requirements.</summary>
+    internal bool CanServe(string kind, string? provider, string? model) =>
+        TaskKinds.Contains(kind, StringComparer.Ordinal)
+        && (provider is null || string.Equals(provider, Provider, StringComparison.OrdinalIgnoreCase))
+        && (model is null || Models.Contains(model, StringComparer.Ordinal));
+}

@@ -1,0 +1,83 @@
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using D8.Orchestrator.Configuration;
+using D8.Orchestrator.Http;
+using D8.Orchestrator.Scheduling;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+
+namespace D8.Orchestrator.Security;
+
+/// <summary>
+/// Authenticates one of the three credentials (the scheme name says which). Secrets are compared as SHA-256 hashes
+/// in constant time; a failed challenge answers 401 with problem details.
+/// </summary>
+public sealed class CredentialHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory logger,
+    UrlEncoder encoder,
+    CredentialHashes hashes,
+    SchedulingEngine engine)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var presented = ReadCredential(Request, Scheme.Name == AuthSchemes.ApiKey);
+        if (presented is null)
+        {
+            return Task.FromResult(AuthenticateResult.NoResult());
+        }
+        var claims = new List<Claim>();
+        switch (Scheme.Name)
+        {
+            case AuthSchemes.ApiKey when TokenHasher.MatchesAny(presented, hashes.ApiKeys):
+            case AuthSchemes.JoinToken when TokenHasher.MatchesAny(presented, hashes.JoinToken):
+                break;
+            case AuthSchemes.WorkerToken when engine.AuthenticateWorker(presented) is { } workerId:
+                claims.Add(new Claim(AuthSchemes.WorkerIdClaim, workerId));
+                break;
+            default:
+                return Task.FromResult(AuthenticateResult.Fail("invalid credential"));
+        }
+        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, Scheme.Name));
+        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(principal, Scheme.Name)));
+    }
+
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        var what = Scheme.Name switch
+        {
+            AuthSchemes.JoinToken => "the join token (Authorization: Bearer <D8_JOIN_TOKEN>)",
+            AuthSchemes.WorkerToken => "a worker token from registration (Authorization: Bearer <token>); register again if the orchestrator forgot you",
+            _ => "an API key (Authorization: Bearer <key> or X-Api-Key)",
+        };
+        Response.Headers.WWWAuthenticate = "Bearer";
+        return Problems.WriteAsync(Context, StatusCodes.Status401Unauthorized, "Unauthorized",
+            $"This endpoint needs {what}.");
+    }
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        Problems.WriteAsync(Context, StatusCodes.Status403Forbidden, "Forbidden", "These credentials may not call this endpoint.");
+
+    private static string? ReadCredential(HttpRequest request, bool allowApiKeyHeader)
+    {
+        var auth = request.Headers.Authorization.ToString();
+        if (auth.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            var token = auth["Bearer ".Length..].Trim();
+            return token.Length > 0 ? token : null;
+        }
+        if (allowApiKeyHeader && request.Headers.TryGetValue("X-Api-Key", out var key) && key.ToString() is { Length: > 0 } k)
+        {
+            return k;
+        }
+        return null;
+    }
+}
+
+/// <summary>Hashes of the configured API keys and join token, computed once.</summary>
+public sealed class CredentialHashes(OrchestratorOptions options)
+{
+    public IReadOnlyList<byte[]> ApiKeys { get; } = options.ApiKeys.Select(TokenHasher.HashBytes).ToArray();
+    public IReadOnlyList<byte[]> JoinToken { get; } = [TokenHasher.HashBytes(options.JoinToken)];
+}

@@ -1,0 +1,188 @@
+using System.Diagnostics;
+using D8.Contracts;
+using D8.Orchestrator.Configuration;
+using D8.Orchestrator.Http;
+using D8.Orchestrator.Scheduling;
+using D8.Orchestrator.Security;
+using D8.Orchestrator.Telemetry;
+
+namespace D8.Orchestrator.Workers;
+
+/// <summary>
+/// Worker protocol (register with the join token; everything else with the worker's own token) plus the
+/// client's fleet view and drain call (API key). Complete and fail live here too: only workers call them.
+/// </summary>
+public static class WorkersApi
+{
+    public static IEndpointRouteBuilder MapWorkersApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api").WithTags("Workers");
+
+        api.MapGet("/workers", (SchedulingEngine engine) =>
+                Results.Json(engine.Workers(), D8JsonContext.Default.IReadOnlyListWorkerView))
+            .RequireAuthorization(AuthSchemes.ApiKey)
+            .WithName("ListWorkers")
+            .WithSummary("The fleet: every worker with its state (online, draining, offline, gone) and counters.")
+            .Produces<IReadOnlyList<WorkerView>>();
+
+        api.MapPost("/workers/{id}/drain", async (string id, SchedulingEngine engine) =>
+                Results.Json(await engine.DrainAsync(id), D8JsonContext.Default.WorkerView))
+            .RequireAuthorization(AuthSchemes.ApiKey)
+            .WithName("DrainWorker")
+            .WithSummary("Ask a worker to stop leasing, finish its tasks and leave (told in its next heartbeat answer).")
+            .Produces<WorkerView>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        api.MapPost("/workers", RegisterAsync)
+            .RequireAuthorization(AuthSchemes.JoinToken)
+            .WithName("RegisterWorker")
+            .WithSummary("Register with the join token; returns the worker id and token for every later call.")
+            .Accepts<RegisterWorkerRequest>("application/json")
+            .Produces<RegisterWorkerResponse>(StatusCodes.Status201Created)
+            .ProducesProblem(StatusCodes.Status400BadRequest);
+
+        var worker = api.MapGroup("").RequireAuthorization(AuthSchemes.WorkerToken);
+
+        worker.MapPost("/workers/{id}/heartbeat", HeartbeatAsync)
+            .WithName("Heartbeat")
+            .WithSummary("Liveness; renews every lease the worker holds; answers cancels, lost leases, drain, cooldown.")
+            .Accepts<HeartbeatRequest>("application/json")
+            .Produces<HeartbeatResponse>();
+
+        worker.MapPost("/workers/{id}/leases", LeaseAsync)
+            .WithName("LeaseTasks")
+            .WithSummary("Long-poll for up to max tasks (?wait=S); 200 with leases, 204 when the wait ends with none.")
+            .Accepts<LeaseRequest>("application/json")
+            .Produces<LeaseBatch>()
+            .Produces(StatusCodes.Status204NoContent);
+
+        worker.MapDelete("/workers/{id}", DeregisterAsync)
+            .WithName("DeregisterWorker")
+            .WithSummary("Leave the fleet; the worker's leases go back to the queue at once.")
+            .Produces(StatusCodes.Status204NoContent);
+
+        worker.MapPost("/tasks/{id}/complete", CompleteAsync)
+            .WithName("CompleteTask")
+            .WithSummary("Report a result; idempotent on the lease id; 409 if the lease is stale.")
+            .Accepts<CompleteTaskRequest>("application/json")
+            .Produces<TaskView>()
+            .ProducesProblem(StatusCodes.Status409Conflict);
+
+        worker.MapPost("/tasks/{id}/fail", FailAsync)
+            .WithName("FailTask")
+            .WithSummary("Report a failed attempt (rate_limited, transient, permanent, cancelled, released).")
+            .Accepts<FailTaskRequest>("application/json")
+            .Produces<TaskView>()
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        return app;
+    }
+
+    private static async Task<IResult> RegisterAsync(HttpRequest request, SchedulingEngine engine)
+    {
+        var body = await RequestReader.ReadAsync(request, D8JsonContext.Default.RegisterWorkerRequest);
+        var errors = WorkerValidation.Validate(body);
+        if (errors.Count > 0)
+        {
+            return Problems.Validation(errors);
+        }
+        var response = await engine.RegisterAsync(body);
+        return Results.Json(response, D8JsonContext.Default.RegisterWorkerResponse, statusCode: StatusCodes.Status201Created);
+    }
+
+    private static async Task<IResult> HeartbeatAsync(string id, HttpContext context, SchedulingEngine engine)
+    {
+        if (ForeignWorker(context, id) is { } forbidden) return forbidden;
+        var body = await RequestReader.ReadAsync(context.Request, D8JsonContext.Default.HeartbeatRequest, new HeartbeatRequest());
+        var errors = WorkerValidation.Validate(body);
+        if (errors.Count > 0)
+        {
+            return Problems.Validation(errors);
+        }
+        return Results.Json(await engine.HeartbeatAsync(id, body), D8JsonContext.Default.HeartbeatResponse);
+    }
+
+    private static async Task<IResult> LeaseAsync(string id, HttpContext context, SchedulingEngine engine, OrchestratorOptions options)
+    {
+        if (ForeignWorker(context, id) is { } forbidden) return forbidden;
+        var wait = RequestReader.Wait(context.Request, options.MaxWait);
+        var body = await RequestReader.ReadAsync(context.Request, D8JsonContext.Default.LeaseRequest, new LeaseRequest());
+        var errors = WorkerValidation.Validate(body);
+        if (errors.Count > 0)
+        {
+            return Problems.Validation(errors);
+        }
+        IReadOnlyList<TaskLease> leases;
+        try
+        {
+            leases = await engine.LeaseAsync(id, body.Max, wait, context.RequestAborted);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            return Results.Empty;
+        }
+        if (leases.Count == 0)
+        {
+            return Results.NoContent();
+        }
+        using var activity = OrchestratorTelemetry.Start("d8.task.lease");
+        activity?.SetTag("d8.worker.id", id);
+        activity?.SetTag("d8.lease.count", leases.Count);
+        foreach (var lease in leases)
+        {
+            // Link each lease to the trace of the submit that created its task.
+            if (activity is not null && ActivityContext.TryParse(lease.TraceParent, lease.TraceState, out var submitted))
+            {
+                activity.AddLink(new ActivityLink(submitted));
+            }
+        }
+        return Results.Json(new LeaseBatch(leases), D8JsonContext.Default.LeaseBatch);
+    }
+
+    private static async Task<IResult> DeregisterAsync(string id, HttpContext context, SchedulingEngine engine)
+    {
+        if (ForeignWorker(context, id) is { } forbidden) return forbidden;
+        await engine.DeregisterAsync(id);
+        return Results.NoContent();
+    }
+
+    private static async Task<IResult> CompleteAsync(string id, HttpContext context, SchedulingEngine engine)
+    {
+        var body = await RequestReader.ReadAsync(context.Request, D8JsonContext.Default.CompleteTaskRequest);
+        var errors = WorkerValidation.Validate(body);
+        if (errors.Count > 0)
+        {
+            return Problems.Validation(errors);
+        }
+        using var activity = OrchestratorTelemetry.Start("d8.task.complete");
+        activity?.SetTag("d8.task.id", id);
+        var view = await engine.CompleteAsync(id, WorkerIdOf(context), body);
+        return Results.Json(view, D8JsonContext.Default.TaskView);
+    }
+
+    private static async Task<IResult> FailAsync(string id, HttpContext context, SchedulingEngine engine)
+    {
+        var body = await RequestReader.ReadAsync(context.Request, D8JsonContext.Default.FailTaskRequest);
+        var errors = WorkerValidation.Validate(body);
+        if (errors.Count > 0)
+        {
+            return Problems.Validation(errors);
+        }
+        using var activity = OrchestratorTelemetry.Start("d8.task.fail");
+        activity?.SetTag("d8.task.id", id);
+        activity?.SetTag("d8.failure.kind", body.Kind.ToString());
+        var view = await engine.FailAsync(id, WorkerIdOf(context), body);
+        activity?.SetTag("d8.task.state", OrchestratorTelemetry.StateName(view.State));
+        return Results.Json(view, D8JsonContext.Default.TaskView);
+    }
+
+    private static string WorkerIdOf(HttpContext context) =>
+        context.User.FindFirst(AuthSchemes.WorkerIdClaim)?.Value
+        ?? throw new InvalidOperationException("Worker endpoints run only after worker-token authentication.");
+
+    /// <summary>403 when a worker's token is used on another worker's path.</summary>
+    private static IResult? ForeignWorker(HttpContext context, string pathId) =>
+        string.Equals(WorkerIdOf(context), pathId, StringComparison.Ordinal)
+            ? null
+            : Problems.Result(StatusCodes.Status403Forbidden, "Forbidden",
+                "A worker token may only be used for its own worker id.");
+}

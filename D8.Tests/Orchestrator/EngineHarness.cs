@@ -1,0 +1,107 @@
+using D8.Contracts;
+using D8.Orchestrator.Configuration;
+using D8.Orchestrator.Scheduling;
+using D8.Orchestrator.Storage;
+using D8.Orchestrator.Telemetry;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using System.Diagnostics.Metrics;
+
+namespace D8.Tests.Orchestrator;
+
+/// <summary>A scheduling engine on a real SQLite temp file with a fake clock; time moves only when a test says so.</summary>
+public sealed class EngineHarness : IAsyncDisposable
+{
+    private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+    private readonly string _db = Path.Combine(Path.GetTempPath(), "d8-tests", $"engine-{Guid.NewGuid():N}.db");
+    private SqliteTaskStore _store;
+
+    public EngineHarness(int maxAttempts = 3)
+    {
+        Options = new OrchestratorOptions
+        {
+            JoinToken = "join",
+            ApiKeys = ["key"],
+            DbPath = _db,
+            HeartbeatInterval = TimeSpan.FromSeconds(10),
+            LeaseDuration = TimeSpan.FromSeconds(60),
+            OfflineAfter = TimeSpan.FromSeconds(30),
+            MaxAttempts = maxAttempts,
+        };
+        _store = new SqliteTaskStore(_db, NullLogger<SqliteTaskStore>.Instance);
+        Engine = NewEngine();
+    }
+
+    public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero));
+    public OrchestratorOptions Options { get; }
+    public SchedulingEngine Engine { get; private set; }
+
+    /// <summary>Closes the store and loads a new engine from the same file, as a process restart would.</summary>
+    public async Task RestartAsync()
+    {
+        await _store.DisposeAsync();
+        _store = new SqliteTaskStore(_db, NullLogger<SqliteTaskStore>.Instance);
+        Engine = NewEngine();
+    }
+
+    private SchedulingEngine NewEngine() => new(_store, Options, Time,
+        new OrchestratorTelemetry(_services.GetRequiredService<IMeterFactory>()),
+        NullLogger<SchedulingEngine>.Instance, new Random(42));
+
+    public async Task<string> SubmitAsync(string prompt = "p", int? priority = null, string? provider = null,
+        string? model = null, DateTimeOffset? deadline = null, string? idempotencyKey = null)
+    {
+        var (view, _) = await Engine.SubmitAsync(new SubmitTaskRequest
+        {
+            Prompt = prompt, Priority = priority, Provider = provider, Model = model, Deadline = deadline,
+            IdempotencyKey = idempotencyKey,
+        }, null, null);
+        return view.Id;
+    }
+
+    public async Task<string> RegisterAsync(string provider = "ollama", string[]? models = null, int concurrency = 4)
+    {
+        var response = await Engine.RegisterAsync(new RegisterWorkerRequest
+        {
+            Name = $"{provider}-worker",
+            Provider = provider,
+            Models = models ?? ["deepseek-coder:1.3b"],
+            MaxConcurrency = concurrency,
+        });
+        return response.WorkerId;
+    }
+
+    public Task<IReadOnlyList<TaskLease>> LeaseAsync(string workerId, int max = 1) =>
+        Engine.LeaseAsync(workerId, max, TimeSpan.Zero, CancellationToken.None);
+
+    public async Task<TaskLease> LeaseOneAsync(string workerId) => Assert.Single(await LeaseAsync(workerId));
+
+    public Task<TaskView> GetAsync(string id) => Engine.GetAsync(id, TimeSpan.Zero, CancellationToken.None);
+
+    public Task<TaskView> FailAsync(TaskLease lease, string workerId, FailureKind kind, double? retryAfter = null) =>
+        Engine.FailAsync(lease.TaskId, workerId, new FailTaskRequest
+        {
+            LeaseId = lease.LeaseId, Kind = kind, Message = $"{kind} failure", RetryAfterSeconds = retryAfter,
+        });
+
+    public Task<TaskView> CompleteAsync(TaskLease lease, string workerId, string content = "done") =>
+        Engine.CompleteAsync(lease.TaskId, workerId, new CompleteTaskRequest { LeaseId = lease.LeaseId, Content = content });
+
+    /// <summary>Moves the clock and runs one sweep, as the host's timer would.</summary>
+    public Task AdvanceAsync(TimeSpan by)
+    {
+        Time.Advance(by);
+        return Engine.SweepAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _store.DisposeAsync();
+        await _services.DisposeAsync();
+        foreach (var suffix in new[] { "", "-wal", "-shm" })
+        {
+            try { File.Delete(_db + suffix); } catch (IOException) { /* best effort */ }
+        }
+    }
+}
