@@ -64,7 +64,7 @@ public sealed class CliEnvironment
             HomeDirectory = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile),
             Interactive = !redirected,
             Ansi = !Console.IsOutputRedirected && !vars.ContainsKey("NO_COLOR"),
-            Width = Console.IsOutputRedirected ? 160 : Math.Max(Console.WindowWidth, 60),
+            Width = Console.IsOutputRedirected ? 500 : Math.Max(Console.WindowWidth, 60),
             System = new RealSystemProbe(),
         };
     }

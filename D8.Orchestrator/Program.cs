@@ -9,6 +9,7 @@ var app = builder.Build();
 app.MapDefaultEndpoints();
 app.MapTasksApi();
 app.MapWorkersApi();
+app.MapJoinCheckApi();
 app.MapOrchestratorOpenApi();
 app.Run();
 
