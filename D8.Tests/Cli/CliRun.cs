@@ -31,7 +31,10 @@ public sealed class CliRun : IDisposable
     public string PathOf(string name) => Path.Combine(WorkingDirectory, name);
 
     /// <summary>Runs one command line; fails the test if it takes over 120 s.</summary>
-    public async Task<CliResult> RunAsync(params string[] args)
+    public Task<CliResult> RunAsync(params string[] args) => RunAsync(args, CancellationToken.None);
+
+    /// <summary>Runs one command line until it ends or <paramref name="stop"/> fires (Ctrl+C).</summary>
+    public async Task<CliResult> RunAsync(string[] args, CancellationToken stop)
     {
         var output = new StringWriter();
         var error = new StringWriter();
@@ -46,7 +49,8 @@ public sealed class CliRun : IDisposable
             Time = Time,
             System = System,
         };
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        timeout.CancelAfter(TimeSpan.FromSeconds(120));
         var code = await CliApp.RunAsync(args, output, error, env, timeout.Token);
         return new CliResult(code, output.ToString(), error.ToString());
     }

@@ -58,6 +58,19 @@ public sealed class StatusCommandTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Status_watch_keeps_refreshing_until_ctrl_c_and_then_exits_0()
+    {
+        await using var worker = await TestWorker.StartAsync(_orch, (_, _) => TestWorker.Success("x"), name: "w-watch");
+        using var ctrlC = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+
+        var result = await _cli.RunAsync(["status", "--watch", "--interval", "0.5"], ctrlC.Token);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("w-watch", result.Out);
+        Assert.Empty(result.Err);
+    }
+
+    [Fact]
     public async Task Status_against_an_unreachable_orchestrator_is_one_line_and_exit_1()
     {
         var result = await _cli.RunAsync("status", "--url", $"http://127.0.0.1:{FreePort.Next()}");
