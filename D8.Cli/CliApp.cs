@@ -44,6 +44,7 @@ public static class CliApp
     {
         var root = new RootCommand("d8 — operate a D8 fleet: set up workers, check hosts, watch the fleet, submit tasks, benchmark.");
         context.Connection.AddTo(root);
+        HelpNaming.UseToolName(root, "d8");
         root.Subcommands.Add(SetupCommand.Create(context));
         root.Subcommands.Add(DoctorCommand.Create(context));
         root.Subcommands.Add(StatusCommand.Create(context));

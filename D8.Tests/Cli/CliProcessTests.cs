@@ -46,6 +46,19 @@ public sealed class CliProcessTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Built_d8_help_lists_the_commands_under_the_tool_name()
+    {
+        var (code, output) = await RunAsync(_orch.ApiKey, "--help");
+
+        Assert.Equal(0, code);
+        Assert.Contains("d8 [command] [options]", output);
+        foreach (var command in new[] { "setup", "doctor", "status", "submit", "tasks", "task", "cancel", "bench", "ollama" })
+        {
+            Assert.Contains("  " + command, output);
+        }
+    }
+
+    [Fact]
     public async Task Built_d8_rejects_an_unknown_command_with_a_usage_error()
     {
         var (code, output) = await RunAsync(_orch.ApiKey, "frobnicate");
