@@ -1,2 +1,14 @@
-Console.WriteLine("usage: dotnet run -c Release --project D8.Benchmarks -- dispatch");
-return 0;
+using D8.Benchmarks.Dispatch;
+
+return args.FirstOrDefault() switch
+{
+    "dispatch" => await DispatchBenchmark.RunAsync(args.Skip(1).ToArray()),
+    "engine" => await EngineOnlyBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 50_000) > 0 ? 0 : 1,
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.WriteLine("usage: dotnet run -c Release --project D8.Benchmarks -- dispatch [--tasks N] [--rate R]");
+    return 2;
+}

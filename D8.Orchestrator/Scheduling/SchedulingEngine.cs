@@ -499,8 +499,8 @@ public sealed partial class SchedulingEngine
                 DurationMs = request.DurationMs,
                 TokensPerSecond = request.TokensPerSecond,
             };
+            // Counters are not written here: they are recounted from the task rows at start-up (one row less per task).
             worker.TasksSucceeded++;
-            PersistWorker(worker);
             _tokensReported += TokensOf(request.Usage);
             _telemetry.TokensReported(request.Usage, worker.Provider);
             Finish(task, TaskState.Succeeded, now, null);
@@ -549,13 +549,11 @@ public sealed partial class SchedulingEngine
                 case FailureKind.Permanent:
                     task.Errors.Add(error);
                     worker.TasksFailed++;
-                    PersistWorker(worker);
                     Finish(task, TaskState.Failed, now, message);
                     break;
                 default:
                     task.Errors.Add(error);
                     worker.TasksFailed++;
-                    PersistWorker(worker);
                     RetryOrFail(task, now, message);
                     break;
             }
@@ -642,7 +640,6 @@ public sealed partial class SchedulingEngine
                 {
                     worker.LostLeases.Add(task.LeaseId!);
                     worker.TasksFailed++;
-                    PersistWorker(worker);
                 }
                 var message = $"lease expired: no heartbeat from worker '{workerId}' for {_options.LeaseDuration.TotalSeconds:0} s";
                 task.Errors.Add(new TaskAttemptError(task.Attempts, FailureKind.Transient, message, workerId, now));
@@ -1102,6 +1099,9 @@ public sealed partial class SchedulingEngine
             {
                 worker.LastHeartbeat = now;
             }
+            // Recounted from the task rows below, which are the durable record of who ran what.
+            worker.TasksSucceeded = 0;
+            worker.TasksFailed = 0;
             _workers[worker.Id] = worker;
         }
         foreach (var json in snapshot.Tasks)
@@ -1118,6 +1118,18 @@ public sealed partial class SchedulingEngine
             if (task.State == TaskState.Succeeded)
             {
                 _tokensReported += TokensOf(task.Result?.Usage);
+                if (task.Result?.WorkerId is { } ranBy && _workers.TryGetValue(ranBy, out var winner))
+                {
+                    winner.TasksSucceeded++;
+                }
+            }
+            foreach (var error in task.Errors)
+            {
+                if (error.Kind is FailureKind.Transient or FailureKind.Permanent
+                    && error.WorkerId is { } failedOn && _workers.TryGetValue(failedOn, out var loser))
+                {
+                    loser.TasksFailed++;
+                }
             }
             AddState(task);
             task.Queue = QueueFor(task.Kind, task.Provider, task.Model);

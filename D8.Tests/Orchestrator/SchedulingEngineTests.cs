@@ -405,4 +405,21 @@ public class SchedulingEngineTests
         Assert.Equal(TaskState.Succeeded, (await h.CompleteAsync(lease, w)).State);
         Assert.Equal(stillQueued, (await h.LeaseOneAsync(w)).TaskId);
     }
+
+    [Fact]
+    public async Task Worker_counters_survive_a_restart()
+    {
+        await using var h = new EngineHarness();
+        var w = await h.RegisterAsync();
+        await h.SubmitAsync("ok");
+        await h.SubmitAsync("bad");
+        await h.CompleteAsync(await h.LeaseOneAsync(w), w);
+        await h.FailAsync(await h.LeaseOneAsync(w), w, FailureKind.Permanent);
+
+        await h.RestartAsync();
+
+        var view = Assert.Single(h.Engine.Workers());
+        Assert.Equal(1, view.TasksSucceeded);
+        Assert.Equal(1, view.TasksFailed);
+    }
 }

@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+
+namespace D8.Benchmarks.Dispatch;
+
+/// <summary>The real orchestrator (its built dll) as a child process on a free loopback port with a temp SQLite file.</summary>
+internal sealed class OrchestratorProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly string _db;
+
+    private OrchestratorProcess(Process process, string db, Uri baseUrl, string apiKey, string joinToken)
+    {
+        _process = process;
+        _db = db;
+        BaseUrl = baseUrl;
+        ApiKey = apiKey;
+        JoinToken = joinToken;
+    }
+
+    public Uri BaseUrl { get; }
+    public string ApiKey { get; }
+    public string JoinToken { get; }
+    public int Pid => _process.Id;
+
+    public static async Task<OrchestratorProcess> StartAsync(string configuration)
+    {
+        var dll = FindDll(configuration);
+        int port;
+        using (var probe = new TcpListener(System.Net.IPAddress.Loopback, 0))
+        {
+            probe.Start();
+            port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+        }
+        var db = Path.Combine(Path.GetTempPath(), $"d8-bench-{Guid.NewGuid():N}.db");
+        var apiKey = "bench-key-" + Guid.NewGuid().ToString("N");
+        var join = "bench-join-" + Guid.NewGuid().ToString("N");
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Path.GetDirectoryName(dll)!,
+        };
+        psi.ArgumentList.Add(dll);
+        psi.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
+        psi.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        psi.Environment["D8_DB_PATH"] = db;
+        psi.Environment["D8_API_KEYS"] = apiKey;
+        psi.Environment["D8_JOIN_TOKEN"] = join;
+        psi.Environment["Logging__LogLevel__Default"] = "Warning";
+        psi.Environment.Remove("OTEL_EXPORTER_OTLP_ENDPOINT");
+        var process = Process.Start(psi)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine("[orchestrator] " + e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        var host = new OrchestratorProcess(process, db, new Uri($"http://127.0.0.1:{port}/"), apiKey, join);
+        await host.WaitHealthyAsync();
+        return host;
+    }
+
+    /// <summary>Peak resident set (VmHWM) of the orchestrator process, in MB.</summary>
+    public double PeakRssMb()
+    {
+        foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
+        {
+            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            {
+                var kb = long.Parse(line["VmHWM:".Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+                return kb / 1024.0;
+            }
+        }
+        return double.NaN;
+    }
+
+    /// <summary>CPU time the orchestrator process has used so far.</summary>
+    public TimeSpan CpuTime()
+    {
+        _process.Refresh();
+        return _process.TotalProcessorTime;
+    }
+
+    private async Task WaitHealthyAsync()
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited) throw new InvalidOperationException($"orchestrator exited with {_process.ExitCode}");
+            try
+            {
+                if ((await http.GetAsync(new Uri(BaseUrl, "health"))).IsSuccessStatusCode) return;
+            }
+            catch (HttpRequestException) { /* not listening yet */ }
+            await Task.Delay(100);
+        }
+        throw new TimeoutException("orchestrator did not become healthy");
+    }
+
+    private static string FindDll(string configuration)
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "D8.Orchestrator", "bin", configuration, "net10.0", "D8.Orchestrator.dll");
+            if (File.Exists(candidate)) return candidate;
+        }
+        throw new FileNotFoundException($"D8.Orchestrator.dll ({configuration}) not found; build the solution first.");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        _process.Dispose();
+        foreach (var suffix in new[] { "", "-wal", "-shm" })
+        {
+            try { File.Delete(_db + suffix); } catch (IOException) { /* best effort */ }
+        }
+    }
+}

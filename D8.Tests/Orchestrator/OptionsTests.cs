@@ -1,0 +1,64 @@
+using D8.Orchestrator.Configuration;
+using Microsoft.Extensions.Configuration;
+
+namespace D8.Tests.Orchestrator;
+
+/// <summary>The D8_* keys are read, defaulted and validated with messages that name the key.</summary>
+public class OptionsTests
+{
+    private static IConfiguration Config(params (string Key, string Value)[] pairs) =>
+        new ConfigurationBuilder().AddInMemoryCollection(pairs.Select(p => KeyValuePair.Create(p.Key, (string?)p.Value))).Build();
+
+    [Fact]
+    public void Defaults_match_the_documented_table()
+    {
+        var o = OrchestratorOptions.Load(Config(("D8_JOIN_TOKEN", "j"), ("D8_API_KEYS", "a, b ,")), false, []);
+        Assert.Equal(["a", "b"], o.ApiKeys);
+        Assert.Equal("data/d8.db", o.DbPath);
+        Assert.Equal(TimeSpan.FromSeconds(10), o.HeartbeatInterval);
+        Assert.Equal(TimeSpan.FromSeconds(60), o.LeaseDuration);
+        Assert.Equal(TimeSpan.FromSeconds(30), o.OfflineAfter);
+        Assert.Equal(3, o.MaxAttempts);
+        Assert.Equal(1048576, o.MaxBodyBytes);
+        Assert.Equal(TimeSpan.FromSeconds(60), o.MaxWait);
+    }
+
+    [Fact]
+    public void Production_without_secrets_refuses_to_start_naming_both_keys()
+    {
+        var ex = Assert.Throws<InvalidOperationException>(() => OrchestratorOptions.Load(Config(), false, []));
+        Assert.Contains("D8_JOIN_TOKEN", ex.Message);
+        Assert.Contains("D8_API_KEYS", ex.Message);
+    }
+
+    [Fact]
+    public void Development_without_secrets_uses_dev_values_and_warns()
+    {
+        var warnings = new List<string>();
+        var o = OrchestratorOptions.Load(Config(), true, warnings);
+        Assert.Equal(OrchestratorOptions.DevJoinToken, o.JoinToken);
+        Assert.Equal([OrchestratorOptions.DevApiKey], o.ApiKeys);
+        Assert.Equal(2, warnings.Count);
+    }
+
+    [Theory]
+    [InlineData("D8_LEASE_SECONDS", "soon")]
+    [InlineData("D8_MAX_ATTEMPTS", "0")]
+    [InlineData("D8_MAX_BODY_BYTES", "-1")]
+    [InlineData("D8_HEARTBEAT_SECONDS", "0")]
+    [InlineData("D8_OFFLINE_AFTER_SECONDS", "NaN")]
+    public void Bad_values_are_refused_with_the_key_in_the_message(string key, string value)
+    {
+        var ex = Assert.Throws<InvalidOperationException>(() =>
+            OrchestratorOptions.Load(Config(("D8_JOIN_TOKEN", "j"), ("D8_API_KEYS", "k"), (key, value)), false, []));
+        Assert.Contains(key, ex.Message);
+    }
+
+    [Fact]
+    public void Lease_must_outlast_the_heartbeat_interval()
+    {
+        var ex = Assert.Throws<InvalidOperationException>(() => OrchestratorOptions.Load(Config(
+            ("D8_JOIN_TOKEN", "j"), ("D8_API_KEYS", "k"), ("D8_HEARTBEAT_SECONDS", "30"), ("D8_LEASE_SECONDS", "20")), false, []));
+        Assert.Contains("D8_LEASE_SECONDS", ex.Message);
+    }
+}
