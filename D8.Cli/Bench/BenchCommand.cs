@@ -60,23 +60,47 @@ public static class BenchCommand
             var perTask = TimeSpan.FromSeconds(parse.GetValue(timeout));
             var runs = new BenchRun[n];
             var wall = Stopwatch.StartNew();
-            await ctx.Console.Progress().AutoClear(false)
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
-                .StartAsync(async progress =>
+            var finished = 0;
+            async Task RunAllAsync(Action<BenchRun> onRun)
+            {
+                var next = -1;
+                async Task Lane()
                 {
-                    var bar = progress.AddTask($"bench {n} prompts", maxValue: n);
-                    var next = -1;
-                    async Task Lane()
+                    int i;
+                    while ((i = Interlocked.Increment(ref next)) < n)
                     {
-                        int i;
-                        while ((i = Interlocked.Increment(ref next)) < n)
-                        {
-                            runs[i] = await RunOneAsync(client, request, perTask, ctx.Env.Time, ct);
-                            bar.Increment(1);
-                        }
+                        runs[i] = await RunOneAsync(client, request, perTask, ctx.Env.Time, ct);
+                        onRun(runs[i]);
                     }
-                    await Task.WhenAll(Enumerable.Range(0, Math.Min(parallel, n)).Select(_ => Lane()));
+                }
+                await Task.WhenAll(Enumerable.Range(0, Math.Min(parallel, n)).Select(_ => Lane()));
+            }
+            if (ctx.Env.Ansi)
+            {
+                await ctx.Console.Progress().AutoClear(false)
+                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+                    .StartAsync(async progress =>
+                    {
+                        var bar = progress.AddTask($"bench {n} prompts", maxValue: n);
+                        await RunAllAsync(_ => bar.Increment(1));
+                    });
+            }
+            else
+            {
+                // No terminal (a log, a pipe): one line per finished run instead of a bar. Not in --json, whose stdout is the report.
+                var quiet = parse.GetValue(json);
+                var gate = new Lock();
+                await RunAllAsync(run =>
+                {
+                    if (quiet) return;
+                    lock (gate)
+                    {
+                        var k = ++finished;
+                        ctx.Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                            $"[{k}/{n}] {run.TaskId} {run.State} {TaskFormat.Number(run.TokensPerSecond)} tokens/s"));
+                    }
                 });
+            }
             wall.Stop();
 
             var report = Build(runs, wantModel, wantProvider, workerName, wall.Elapsed.TotalSeconds);

@@ -40,29 +40,10 @@ public static class OllamaCommand
             var endpoint = OllamaEndpoint.Resolve(parse.GetValue(url), ctx.Env, parse.GetValue(ctx.Connection.Config));
             using var client = OllamaEndpoint.CreateClient(ctx, endpoint, Timeout.InfiniteTimeSpan);
             var name = parse.GetRequiredValue(model);
-            string? last = null;
-            await ctx.Console.Progress()
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new DownloadedColumn(), new TransferSpeedColumn())
-                .StartAsync(async progress =>
-                {
-                    // One bar per layer digest: Ollama reports each blob separately.
-                    var bars = new Dictionary<string, ProgressTask>(StringComparer.Ordinal);
-                    await foreach (var update in client.PullModelAsync(new PullModelRequest { Model = name }, ct))
-                    {
-                        if (update is null) continue;
-                        last = update.Status;
-                        if (update.Digest is { Length: > 0 } digest && update.Total > 0)
-                        {
-                            if (!bars.TryGetValue(digest, out var bar))
-                            {
-                                bar = progress.AddTask(Markup.Escape($"{name} {ShortDigest(digest)}"), maxValue: update.Total);
-                                bars[digest] = bar;
-                            }
-                            bar.Value = update.Completed;
-                        }
-                    }
-                    foreach (var bar in bars.Values) bar.Value = bar.MaxValue;
-                });
+            var stream = client.PullModelAsync(new PullModelRequest { Model = name }, ct);
+            var last = ctx.Env.Ansi
+                ? await PullWithBarsAsync(ctx, name, stream)
+                : await PullWithLinesAsync(ctx, stream);
             if (!string.Equals(last, "success", StringComparison.OrdinalIgnoreCase))
             {
                 throw new CliException($"pull of {name} ended with '{last ?? "no status"}' instead of success");
@@ -74,6 +55,62 @@ public static class OllamaCommand
         command.Subcommands.Add(list);
         command.Subcommands.Add(pull);
         return command;
+    }
+
+    /// <summary>On a terminal: one live progress bar per layer.</summary>
+    private static async Task<string?> PullWithBarsAsync(CliContext ctx, string name, IAsyncEnumerable<PullModelResponse?> stream)
+    {
+        string? last = null;
+        await ctx.Console.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new DownloadedColumn(), new TransferSpeedColumn())
+            .StartAsync(async progress =>
+            {
+                // One bar per layer digest: Ollama reports each blob separately.
+                var bars = new Dictionary<string, ProgressTask>(StringComparer.Ordinal);
+                await foreach (var update in stream)
+                {
+                    if (update is null) continue;
+                    last = update.Status;
+                    if (update.Digest is { Length: > 0 } digest && update.Total > 0)
+                    {
+                        if (!bars.TryGetValue(digest, out var bar))
+                        {
+                            bar = progress.AddTask(Markup.Escape($"{name} {ShortDigest(digest)}"), maxValue: update.Total);
+                            bars[digest] = bar;
+                        }
+                        bar.Value = update.Completed;
+                    }
+                }
+                foreach (var bar in bars.Values) bar.Value = bar.MaxValue;
+            });
+        return last;
+    }
+
+    /// <summary>In a log or pipe: a line per status change and per quarter of each layer, so progress is visible without a terminal.</summary>
+    private static async Task<string?> PullWithLinesAsync(CliContext ctx, IAsyncEnumerable<PullModelResponse?> stream)
+    {
+        string? last = null;
+        var reported = new Dictionary<string, int>(StringComparer.Ordinal);
+        await foreach (var update in stream)
+        {
+            if (update is null) continue;
+            if (update.Digest is { Length: > 0 } digest && update.Total > 0)
+            {
+                var quarter = (int)(4 * update.Completed / update.Total);
+                if (!reported.TryGetValue(digest, out var done) || quarter > done)
+                {
+                    reported[digest] = quarter;
+                    await ctx.Out.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                        $"{ShortDigest(digest)} {100.0 * update.Completed / update.Total,3:0}% of {Size(update.Total)}"));
+                }
+            }
+            else if (update.Status != last && update.Status is not null)
+            {
+                await ctx.Out.WriteLineAsync(update.Status);
+            }
+            last = update.Status;
+        }
+        return last;
     }
 
     private static string ShortDigest(string digest) =>

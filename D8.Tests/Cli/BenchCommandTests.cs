@@ -59,6 +59,7 @@ public sealed class BenchCommandTests : IAsyncLifetime
 
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("success rate: 2/3", result.Out);
+        Assert.Contains("[3/3]", result.Out); // progress lines when there is no terminal
         Assert.Contains("tokens/s", result.Out);
         Assert.Contains("25.0", result.Out);
         Assert.Contains("boom", result.Out);
