@@ -63,7 +63,7 @@ public sealed partial class OllamaEmulator
                 return;
             }
             var info = new OllamaModelInfo(model, Time.GetUtcNow());
-            (string Digest, long Size)[] layers = [("sha256:" + info.Digest, info.Size), ("sha256:" + EmulatorAnswer.Digest(model) + info.Digest[8..], 148)];
+            (string Digest, long Size)[] layers = [("sha256:" + info.Digest, info.Size), ("sha256:" + new OllamaModelInfo(model + "/params", info.ModifiedAt).Digest, 148)];
             var chunks = Math.Max(1, Options.PullChunks);
             var written = 0;
             foreach (var (digest, size) in layers)
