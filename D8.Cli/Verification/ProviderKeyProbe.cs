@@ -14,7 +14,8 @@ public static class ProviderKeyProbe
     {
         var options = new OpenAIClientOptions
         {
-            Endpoint = baseUrl,
+            // The SDK appends "/chat/completions"; a trailing slash would double it.
+            Endpoint = new Uri(baseUrl.AbsoluteUri.TrimEnd('/')),
             // The SDK would retry 429s itself for minutes; a check wants the first answer.
             RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
             NetworkTimeout = TimeSpan.FromSeconds(30),
