@@ -1,6 +1,27 @@
-var builder = DistributedApplication.CreateBuilder(args);
+using D8.AppHost.Configuration;
+using D8.AppHost.Ollama;
+using D8.AppHost.Orchestrator;
+using D8.AppHost.Publishing.Compose;
+using D8.AppHost.Workers;
 
-builder.AddProject<Projects.D8_Orchestrator>("orchestrator")
-    .WithHttpHealthCheck("/health");
+var builder = DistributedApplication.CreateBuilder(args);
+var log = builder.CreateStartupLogger();
+
+// Secrets: generated and kept in user secrets for local runs; ${VARIABLES} in the compose file.
+var joinToken = builder.AddSecret("join-token", "D8_JOIN_TOKEN", "Token workers present to join the orchestrator.");
+var apiKey = builder.AddSecret("api-key", "D8_API_KEYS", "Client API key(s), comma-separated.");
+
+var orchestrator = builder.AddD8Orchestrator(joinToken, apiKey);
+
+// DeepSeek on Ollama: a container (default), an existing Ollama at a URL, or none.
+var model = builder.AddDeepSeekModel();
+
+foreach (var kind in WorkerSelection.Select(builder.Configuration, model is not null, builder.ExecutionContext.IsPublishMode, log))
+{
+    builder.AddD8Worker(kind, orchestrator, joinToken, kind == WorkerKind.DeepSeek ? model : null);
+}
+
+// `--operation publish --step publish-compose --output-path .` writes docker-compose.generated.yml and .env.example.
+builder.AddComposePublishing();
 
 builder.Build().Run();

@@ -30,6 +30,7 @@ public static partial class OrchestratorHostingExtensions
         services.AddHostedService(sp => new StartupLog(sp.GetRequiredService<SchedulingEngine>(), warnings,
             sp.GetRequiredService<ILogger<StartupLog>>()));
         services.AddHostedService<EngineSweeper>();
+        services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
 
         services.Configure<KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = options.MaxBodyBytes);
         services.ConfigureHttpJsonOptions(json =>

@@ -14,4 +14,7 @@ public interface ITaskStore : IAsyncDisposable
     /// The task completes when the writes are durable; writes are committed in the order they were saved.
     /// </summary>
     Task Save(StoreWrite[] writes);
+
+    /// <summary>Null while the store commits normally; otherwise why it does not (reported by /health).</summary>
+    string? Problem { get; }
 }

@@ -51,6 +51,11 @@ public sealed partial class SqliteTaskStore : ITaskStore
         _writer = Task.Run(WriteLoopAsync);
     }
 
+    /// <summary>The last group commit failed (and none has succeeded since), or the writer stopped.</summary>
+    public string? Problem => _writer.IsCompleted ? "the commit loop has stopped" : _lastError;
+
+    private volatile string? _lastError;
+
     /// <summary>Absolute path of the database file.</summary>
     public string FilePath { get; }
 
@@ -141,6 +146,7 @@ public sealed partial class SqliteTaskStore : ITaskStore
                     }
                     tx.Commit();
                 }
+                _lastError = null;
                 foreach (var save in batch)
                 {
                     save.Done.TrySetResult();
@@ -149,6 +155,7 @@ public sealed partial class SqliteTaskStore : ITaskStore
             catch (SqliteException ex)
             {
                 LogCommitFailed(ex, batch.Count);
+                _lastError = "the last commit failed: " + ex.Message;
                 foreach (var save in batch)
                 {
                     save.Done.TrySetException(ex);

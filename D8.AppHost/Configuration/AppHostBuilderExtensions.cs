@@ -1,0 +1,21 @@
+using D8.AppHost.Publishing.Compose;
+using Microsoft.Extensions.Logging;
+
+namespace D8.AppHost.Configuration;
+
+/// <summary>Small helpers Program.cs uses to keep the model readable.</summary>
+public static class AppHostBuilderExtensions
+{
+    /// <summary>Adds a secret parameter with a generated value persisted in user secrets, published as ${<paramref name="variable"/>}.</summary>
+    public static IResourceBuilder<ParameterResource> AddSecret(this IDistributedApplicationBuilder builder, string name, string variable, string description) =>
+        builder.AddParameter(name, new GenerateParameterDefault { MinLength = 32, Special = false }, secret: true, persist: true)
+            .WithDescription(description)
+            .WithComposeName(variable, $"{description} Secret: generate one, e.g. `openssl rand -hex 32`.");
+
+    /// <summary>A console logger for messages about the model itself (skipped workers, chosen mode).</summary>
+    public static ILogger CreateStartupLogger(this IDistributedApplicationBuilder builder)
+    {
+        var factory = LoggerFactory.Create(logging => logging.AddSimpleConsole(o => o.SingleLine = true));
+        return factory.CreateLogger("D8.AppHost");
+    }
+}

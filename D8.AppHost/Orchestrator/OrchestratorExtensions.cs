@@ -1,0 +1,69 @@
+using D8.AppHost.Publishing.Compose;
+using D8.Contracts;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace D8.AppHost.Orchestrator;
+
+/// <summary>Adds the D8 orchestrator: SQLite kept across restarts, /health, OpenAPI link, a "submit a sample task" command.</summary>
+public static class OrchestratorExtensions
+{
+    /// <summary>The orchestrator's compose image.</summary>
+    public const string OrchestratorImage = "${D8_REGISTRY:-ghcr.io/yourname}/d8-orchestrator:${D8_TAG:-latest}";
+
+    /// <summary>Where the database lives inside the container (the app user's home, so the volume is writable by the non-root user).</summary>
+    public const string ContainerDataDirectory = "/home/app";
+
+    /// <summary>Adds the orchestrator project with its secrets.</summary>
+    public static IResourceBuilder<ProjectResource> AddD8Orchestrator(this IDistributedApplicationBuilder builder,
+        IResourceBuilder<ParameterResource> joinToken, IResourceBuilder<ParameterResource> apiKey)
+    {
+        var dbPath = builder.ExecutionContext.IsPublishMode
+            ? $"{ContainerDataDirectory}/d8.db"
+            // Kept next to the AppHost (gitignored) so queued tasks survive an AppHost restart.
+            : Path.Combine(builder.AppHostDirectory, ".d8-data", "d8.db");
+        if (builder.ExecutionContext.IsRunMode)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(dbPath)!);
+        }
+
+        var orchestrator = builder.AddProject<Projects.D8_Orchestrator>("orchestrator")
+            .WithEnvironment("D8_JOIN_TOKEN", joinToken)
+            .WithEnvironment("D8_API_KEYS", apiKey)
+            .WithEnvironment("D8_DB_PATH", dbPath)
+            .WithHttpHealthCheck("/health")
+            .WithUrlForEndpoint("http", url => url.DisplayText = "Orchestrator")
+            .WithUrls(AddOpenApiLink)
+            .WithAnnotation(new ContainerMountAnnotation("orchestrator-data", ContainerDataDirectory, ContainerMountType.Volume, isReadOnly: false))
+            .PublishAsComposeService(OrchestratorImage, ["orchestrator", "full-system"], ["CMD", "/app/D8.Orchestrator", "health"], 8080);
+
+        return orchestrator.WithCommand("submit-sample-task", "Submit a sample task", ctx => SubmitSampleAsync(orchestrator.Resource, apiKey.Resource, ctx),
+            new CommandOptions { IconName = "Send", Description = "Submits 'Write hello world in Python' and shows the task id." });
+    }
+
+    private static void AddOpenApiLink(ResourceUrlsCallbackContext context)
+    {
+        var http = context.Urls.FirstOrDefault(u => u.Endpoint?.EndpointName == "http");
+        if (http is not null)
+        {
+            context.Urls.Add(new ResourceUrlAnnotation { Url = http.Url.TrimEnd('/') + "/openapi/v1.json", DisplayText = "OpenAPI", Endpoint = http.Endpoint });
+        }
+    }
+
+    private static async Task<ExecuteCommandResult> SubmitSampleAsync(ProjectResource orchestrator, ParameterResource apiKey, ExecuteCommandContext ctx)
+    {
+        var baseUrl = orchestrator.GetEndpoint("http").Url;
+        var factory = ctx.Services.GetService<IHttpClientFactory>();
+        using var http = factory?.CreateClient() ?? new HttpClient();
+        http.BaseAddress = new Uri(baseUrl);
+        var client = new OrchestratorClient(http) { ApiKey = await apiKey.GetValueAsync(ctx.CancellationToken).ConfigureAwait(false) };
+        try
+        {
+            var submitted = await client.SubmitAsync(new SubmitTaskRequest { Prompt = "Write hello world in Python." }, ctx.CancellationToken).ConfigureAwait(false);
+            return CommandResults.Success($"Submitted task {submitted.Id} ({submitted.State}).");
+        }
+        catch (Exception ex) when (ex is HttpRequestException or OrchestratorException)
+        {
+            return CommandResults.Failure(ex.Message);
+        }
+    }
+}

@@ -1,0 +1,58 @@
+using D8.AppHost.Ollama;
+using D8.AppHost.Publishing.Compose;
+using Microsoft.Extensions.Configuration;
+
+namespace D8.AppHost.Workers;
+
+/// <summary>Adds D8.Worker project resources wired to the orchestrator, a provider and its secrets.</summary>
+public static class WorkerExtensions
+{
+    /// <summary>The image both worker services use.</summary>
+    public const string WorkerImage = "${D8_REGISTRY:-ghcr.io/yourname}/d8-worker:${D8_TAG:-latest}";
+
+    /// <summary>Adds one worker of the given kind.</summary>
+    public static IResourceBuilder<ProjectResource> AddD8Worker(
+        this IDistributedApplicationBuilder builder,
+        WorkerKind kind,
+        IResourceBuilder<ProjectResource> orchestrator,
+        IResourceBuilder<ParameterResource> joinToken,
+        IResourceBuilder<OllamaModelResource>? model = null)
+    {
+        var worker = builder.AddProject<Projects.D8_Worker>(kind.ResourceName)
+            .WithEnvironment("D8_PROVIDER", kind.Provider)
+            .WithEnvironment("D8_WORKER_NAME", kind.ResourceName)
+            .WithEnvironment("D8_ORCHESTRATOR_URL", orchestrator.GetEndpoint("http"))
+            .WithEnvironment("D8_JOIN_TOKEN", joinToken)
+            .WithHttpHealthCheck("/health")
+            .WithComposeVariable("D8_ORCHESTRATOR_URL", "D8_ORCHESTRATOR_URL",
+                "Orchestrator the workers join. Keep the default when the orchestrator runs in the same compose project; on a Pi or cloud host point it at the remote orchestrator, e.g. http://192.168.1.10:8080.")
+            .PublishAsComposeService(WorkerImage, [kind.ResourceName, "full-system"], ["CMD", "/app/D8.Worker", "health"], 8080);
+
+        if (builder.ExecutionContext.IsRunMode)
+        {
+            // Workers start only once the orchestrator serves; in compose each profile must start on its own.
+            worker.WaitFor(orchestrator);
+        }
+
+        if (kind.KeyParameter is not null)
+        {
+            var key = builder.AddParameter(kind.KeyParameter, secret: true)
+                .WithDescription($"{kind.Provider} API key for {kind.ResourceName}.")
+                .WithComposeName(kind.KeyVariable!, $"{kind.Provider} API key (secret: set it here or in the shell, never commit it).");
+            worker.WithEnvironment("D8_PROVIDER_API_KEY", key);
+        }
+
+        var baseUrl = builder.Configuration[$"Workers:{kind.Name}:BaseUrl"];
+        if (!string.IsNullOrWhiteSpace(baseUrl))
+        {
+            worker.WithEnvironment("D8_PROVIDER_BASE_URL", baseUrl);
+        }
+
+        if (model is not null)
+        {
+            worker.WithEnvironment("D8_OLLAMA_CONNECTION", model).WaitFor(model)
+                .WithComposeLimits("WORKER_DEEPSEEK", "0.5", "256m", "4 GB Pi: 0.5 / 256m; 8 GB Pi: 1 / 512m.");
+        }
+        return worker;
+    }
+}
