@@ -89,7 +89,7 @@ public static class DoctorCommand
 
         var providerName = providerFlag ?? FromEnvFile(WorkerEnvNames.Provider) ?? ctx.Env.Get(WorkerEnvNames.Provider);
         var provider = providerName is null ? null : ProviderCatalog.Find(providerName);
-        var model = modelFlag ?? FromEnvFile(WorkerEnvNames.Model)?.Split(',')[0].Trim()
+        var model = modelFlag ?? (provider?.ModelVariable is { } mv ? FromEnvFile(mv) : null)?.Split(',')[0].Trim()
             ?? (provider is { DefaultModel.Length: > 0 } p ? p.DefaultModel : null);
 
         var configFlag = parse.GetValue(ctx.Connection.Config);
@@ -97,9 +97,8 @@ public static class DoctorCommand
         var urlText = parse.GetValue(ctx.Connection.Url) ?? FromEnvFile(WorkerEnvNames.OrchestratorUrl)
             ?? ctx.Env.Get("D8_ORCHESTRATOR_URL") ?? config.OrchestratorUrl;
 
-        var providerKey = FromEnvFile(WorkerEnvNames.ApiKey)
-            ?? (provider?.LegacyKeyVariable is { } legacy ? FromEnvFile(legacy) ?? ctx.Env.Get(legacy) : null)
-            ?? ctx.Env.Get(WorkerEnvNames.ApiKey);
+        var providerKey = (provider?.KeyVariable is { } kv ? FromEnvFile(kv) ?? ctx.Env.Get(kv) : null)
+            ?? FromEnvFile(WorkerEnvNames.ProviderApiKey) ?? ctx.Env.Get(WorkerEnvNames.ProviderApiKey);
         var baseUrl = FromEnvFile(WorkerEnvNames.BaseUrl) ?? provider?.DefaultBaseUrl?.AbsoluteUri;
 
         return new DoctorContext
@@ -116,7 +115,7 @@ public static class DoctorCommand
             ApiKey = parse.GetValue(ctx.Connection.ApiKey) ?? ctx.Env.Get("D8_API_KEY") ?? FromEnvFile(WorkerEnvNames.ClientApiKey) ?? config.ApiKey,
             ProviderApiKey = providerKey,
             ProviderBaseUrl = baseUrl is null ? null : ConnectionSettings.ParseUrl(baseUrl, WorkerEnvNames.BaseUrl),
-            OllamaUrl = OllamaEndpoint.Resolve(ollamaFlag ?? ctx.Env.Get("D8_OLLAMA_URL") ?? FromEnvFile(WorkerEnvNames.OllamaUrl), ctx.Env, configFlag),
+            OllamaUrl = OllamaEndpoint.Resolve(ollamaFlag ?? ctx.Env.Get("D8_OLLAMA_URL"), ctx.Env, configFlag),
         };
     }
 }

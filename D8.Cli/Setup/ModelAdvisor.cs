@@ -26,4 +26,21 @@ public static class ModelAdvisor
         >= 3 * GiB => Small.Model,
         _ => null,
     };
+
+    /// <summary>
+    /// Container limits for the Ollama and worker-deepseek services, as .env.example sizes them:
+    /// an 8 GB Pi gives Ollama 4 CPUs / 6g and the worker 1 / 512m; a 4 GB Pi 3 / 2500m and 0.5 / 256m.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> ContainerLimits(long? totalMemoryBytes) =>
+        totalMemoryBytes >= 7 * GiB
+            ? new Dictionary<string, string>
+            {
+                [WorkerEnvNames.OllamaCpus] = "4", [WorkerEnvNames.OllamaMemory] = "6g",
+                [WorkerEnvNames.WorkerDeepSeekCpus] = "1", [WorkerEnvNames.WorkerDeepSeekMemory] = "512m",
+            }
+            : new Dictionary<string, string>
+            {
+                [WorkerEnvNames.OllamaCpus] = "3", [WorkerEnvNames.OllamaMemory] = "2500m",
+                [WorkerEnvNames.WorkerDeepSeekCpus] = "0.5", [WorkerEnvNames.WorkerDeepSeekMemory] = "256m",
+            };
 }

@@ -36,17 +36,16 @@ public sealed class SetupWorkerOptions
     public Option<string?> OrchestratorUrl { get; } = new("--orchestrator-url") { Description = "Orchestrator URL as the worker will reach it" };
     public Option<string?> JoinToken { get; } = new("--join-token") { Description = "Join token (else $D8_JOIN_TOKEN)" };
     public Option<string?> Model { get; } = new("--model") { Description = "Model (default: suggested by RAM for ollama, the provider's default otherwise)" };
-    public Option<string?> ApiKey { get; } = new("--api-key") { Description = "Provider API key (else $D8_PROVIDER_API_KEY / $GROQ_API_KEY / $GEMINI_API_KEY / $OPENAI_API_KEY)" };
+    public Option<string?> ApiKey { get; } = new("--api-key") { Description = "Provider API key (else $GROQ_API_KEY / $GEMINI_API_KEY / $OPENAI_API_KEY, else $D8_PROVIDER_API_KEY)" };
     public Option<string?> BaseUrl { get; } = new("--base-url") { Description = "Provider base URL (required for openai; overrides groq/gemini)" };
-    public Option<string?> OllamaUrl { get; } = new("--ollama-url") { Description = "Ollama endpoint to check (and write) for ollama workers" };
-    public Option<string?> WorkerName { get; } = new("--worker-name") { Description = "Worker display name (default <provider>-<hostname>)" };
+    public Option<string?> OllamaUrl { get; } = new("--ollama-url") { Description = "An Ollama already running to check (the worker-deepseek profile starts its own)" };
     public Option<string> EnvFile { get; } = new("--env-file") { Description = "The .env file to write", DefaultValueFactory = _ => ".env" };
     public Option<string> ComposeFile { get; } = new("--compose-file") { Description = "Compose file the start command uses", DefaultValueFactory = _ => SetupWorkerCommand.DefaultComposeFile };
     public Option<bool> NonInteractive { get; } = new("--non-interactive", "-y") { Description = "Never prompt: take everything from flags, environment and the existing .env" };
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Provider, OrchestratorUrl, JoinToken, Model, ApiKey, BaseUrl, OllamaUrl, WorkerName, EnvFile, ComposeFile, NonInteractive })
+        foreach (var option in new Option[] { Provider, OrchestratorUrl, JoinToken, Model, ApiKey, BaseUrl, OllamaUrl, EnvFile, ComposeFile, NonInteractive })
         {
             command.Options.Add(option);
         }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using D8.Cli.Configuration;
+using D8.Cli.Doctor.Checks;
 using D8.Cli.Ollama;
 using D8.Cli.Verification;
 using Spectre.Console;
@@ -54,10 +55,10 @@ internal sealed class SetupWorkerFlow(CliContext ctx, ParseResult parse, SetupWo
             value => OrchestratorProbe.JoinTokenAsync(ctx, orchestratorUrl, value, ct));
 
         // 4. Model.
-        var model = ChooseModel(provider, Existing(WorkerEnvNames.Model));
+        var model = ChooseModel(provider, provider.ModelVariable is { } mv ? Existing(mv) : null);
 
         // 5. Provider key (cloud) or Ollama (local).
-        string? apiKey = null, baseUrl = null, ollamaUrl = null;
+        string? apiKey = null, baseUrl = null;
         if (provider.NeedsApiKey)
         {
             baseUrl = parse.GetValue(o.BaseUrl) ?? Existing(WorkerEnvNames.BaseUrl) ?? provider.DefaultBaseUrl?.AbsoluteUri;
@@ -67,17 +68,22 @@ internal sealed class SetupWorkerFlow(CliContext ctx, ParseResult parse, SetupWo
             }
             var endpoint = ConnectionSettings.ParseUrl(baseUrl, "--base-url");
             apiKey = await AskCheckedAsync(
-                parse.GetValue(o.ApiKey) ?? ctx.Env.Get(WorkerEnvNames.ApiKey)
-                    ?? (provider.LegacyKeyVariable is { } legacy ? ctx.Env.Get(legacy) : null) ?? Existing(WorkerEnvNames.ApiKey),
+                parse.GetValue(o.ApiKey) ?? (provider.KeyVariable is { } kv ? ctx.Env.Get(kv) ?? Existing(kv) : null)
+                    ?? ctx.Env.Get(WorkerEnvNames.ProviderApiKey),
                 "--api-key", $"{provider.Name} API key{(provider.KeyUrl is { } u ? $" (from {u})" : "")}:", secret: true,
                 value => ProviderKeyProbe.CheckAsync(ctx, provider, endpoint, value, model, ct));
             // Only write the base URL when it differs from the worker's built-in default.
             if (provider.DefaultBaseUrl is { } d && endpoint == d) baseUrl = null;
+            if (provider.ModelVariable is null && model != provider.DefaultModel)
+            {
+                OutcomeWriter.Write(Console, null, Outcome.Warn($"the compose file runs worker-{provider.Name} with its default model {provider.DefaultModel}, not {model}",
+                    $"run the worker directly with D8_MODEL={model}, or add D8_MODEL to the worker-{provider.Name} service"));
+            }
         }
         else
         {
             var explicitOllama = parse.GetValue(o.OllamaUrl);
-            var url = OllamaEndpoint.Resolve(explicitOllama ?? Existing(WorkerEnvNames.OllamaUrl), ctx.Env);
+            var url = OllamaEndpoint.Resolve(explicitOllama, ctx.Env);
             var (reachable, present) = await OllamaProbe.CheckAsync(ctx, url, model, ct);
             if (reachable.Failed && explicitOllama is null)
             {
@@ -87,30 +93,42 @@ internal sealed class SetupWorkerFlow(CliContext ctx, ParseResult parse, SetupWo
             OutcomeWriter.Write(Console, null, reachable);
             if (present is not null) OutcomeWriter.Write(Console, null, present);
             if (reachable.Failed) return 1;
-            ollamaUrl = explicitOllama;
         }
 
-        // 6. Name, then write.
-        var name = parse.GetValue(o.WorkerName) ?? Existing(WorkerEnvNames.WorkerName) ?? $"{provider.Name}-{Environment.MachineName.ToLowerInvariant()}";
+        // 6. Write only what the compose file reads (plus D8_PROVIDER for d8 doctor).
         var file = existing;
-        file.Comment("Written by `d8 setup worker`; read by docker-compose.generated.yml. Holds secrets: keep it private.");
-        file.Set(WorkerEnvNames.Provider, provider.Name);
-        file.Set(WorkerEnvNames.OrchestratorUrl, orchestratorUrl.AbsoluteUri.TrimEnd('/'));
-        file.Set(WorkerEnvNames.JoinToken, joinToken);
-        file.Set(WorkerEnvNames.Model, model);
-        file.Set(WorkerEnvNames.WorkerName, name);
-        file.Set(WorkerEnvNames.ApiKey, apiKey);
-        file.Set(WorkerEnvNames.BaseUrl, baseUrl);
-        if (ollamaUrl is not null) file.Set(WorkerEnvNames.OllamaUrl, ollamaUrl);
+        file.Comment("Written by `d8 setup worker`; read by docker-compose.generated.yml (see .env.example). Holds secrets: keep it private.");
+        var written = new List<string>();
+        void Set(string key, string? value)
+        {
+            if (value is null) return;
+            file.Set(key, value);
+            written.Add(WorkerEnvNames.Secrets.Contains(key) ? $"{key}=(hidden)" : $"{key}={value}");
+        }
+        Set(WorkerEnvNames.Provider, provider.Name);
+        Set(WorkerEnvNames.OrchestratorUrl, orchestratorUrl.AbsoluteUri.TrimEnd('/'));
+        Set(WorkerEnvNames.JoinToken, joinToken);
+        if (provider.ModelVariable is { } modelVariable) Set(modelVariable, model);
+        if (provider.KeyVariable is { } keyVariable) Set(keyVariable, apiKey);
+        Set(WorkerEnvNames.BaseUrl, baseUrl);
+        if (provider == ProviderCatalog.Ollama)
+        {
+            foreach (var (key, value) in ModelAdvisor.ContainerLimits(ctx.Env.System.Memory.Read().TotalBytes)) Set(key, value);
+        }
         file.Save(envPath);
-
-        var written = new[] { WorkerEnvNames.Provider, WorkerEnvNames.OrchestratorUrl, WorkerEnvNames.JoinToken, WorkerEnvNames.Model,
-            WorkerEnvNames.WorkerName, WorkerEnvNames.ApiKey, WorkerEnvNames.BaseUrl, WorkerEnvNames.OllamaUrl }
-            .Where(k => file.Get(k) is not null)
-            .Select(k => WorkerEnvNames.Secrets.Contains(k) ? $"{k}=(hidden)" : $"{k}={file.Get(k)}");
         Console.MarkupLine($"wrote [bold]{Markup.Escape(envPath)}[/]: {Markup.Escape(string.Join(", ", written))}");
+
+        // 7. If the compose file is here, prove the .env fits the profile before the user starts it.
+        var composeFile = parse.GetRequiredValue(o.ComposeFile);
+        var composePath = ctx.Env.ResolvePath(composeFile);
+        if (File.Exists(composePath))
+        {
+            var check = ComposeFileCheck.Check(composePath, provider.Profile, key => file.Get(key) ?? ctx.Env.Get(key));
+            OutcomeWriter.Write(Console, "compose file", check);
+            if (check.Failed) return 1;
+        }
         Console.WriteLine("start the worker with:");
-        Console.WriteLine("  " + StartCommand(parse.GetRequiredValue(o.ComposeFile), parse.GetRequiredValue(o.EnvFile), provider));
+        Console.WriteLine("  " + StartCommand(composeFile, parse.GetRequiredValue(o.EnvFile), provider));
         return 0;
     }
 

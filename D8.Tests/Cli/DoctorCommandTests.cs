@@ -91,7 +91,7 @@ public sealed class DoctorCommandTests : IAsyncLifetime
         File.WriteAllText(meminfo, "MemTotal:        3884476 kB\nMemFree:          250000 kB\nMemAvailable:    3000000 kB\n");
         _host.Cli.System = new RealSystemProbe { Commands = _host.System, Disk = _host.System, Memory = new ProcMemInfoReader(meminfo) };
         _host.Env["D8_PROVIDER"] = "ollama";
-        _host.Env["D8_MODEL"] = "deepseek-coder:6.7b";
+        _host.Env["D8_DEEPSEEK_MODEL"] = "deepseek-coder:6.7b";
 
         var (_, checks, _) = await _host.DoctorAsync("--only", "memory");
 
@@ -104,7 +104,7 @@ public sealed class DoctorCommandTests : IAsyncLifetime
     {
         _host.System.FreeDisk = 1L << 30;
         _host.Env["D8_PROVIDER"] = "ollama";
-        _host.Env["D8_MODEL"] = "deepseek-coder:6.7b";
+        _host.Env["D8_DEEPSEEK_MODEL"] = "deepseek-coder:6.7b";
         var (_, checks, _) = await _host.DoctorAsync("--only", "disk");
         AssertFailed(checks["disk"], "1.0 GB free");
         Assert.Contains("deepseek-coder:6.7b", checks["disk"].Message);
@@ -122,17 +122,17 @@ public sealed class DoctorCommandTests : IAsyncLifetime
     public async Task Env_check_fails_naming_the_missing_values()
     {
         _host.Env.Remove("D8_JOIN_TOKEN");
-        _host.Env.Remove("D8_PROVIDER_API_KEY");
+        _host.Env.Remove("GROQ_API_KEY");
         var (_, checks, _) = await _host.DoctorAsync("--only", ".env");
-        AssertFailed(checks[".env"], "lacks D8_JOIN_TOKEN, D8_PROVIDER_API_KEY");
+        AssertFailed(checks[".env"], "lacks D8_JOIN_TOKEN, GROQ_API_KEY");
     }
 
     [Fact]
     public async Task Env_check_fails_on_placeholder_values()
     {
-        _host.Env["D8_PROVIDER_API_KEY"] = "your_groq_api_key_here";
+        _host.Env["GROQ_API_KEY"] = "your_groq_api_key_here";
         var (_, checks, _) = await _host.DoctorAsync("--only", ".env");
-        AssertFailed(checks[".env"], "D8_PROVIDER_API_KEY still hold placeholder");
+        AssertFailed(checks[".env"], "GROQ_API_KEY still hold placeholder");
     }
 
     [Fact]
@@ -145,12 +145,11 @@ public sealed class DoctorCommandTests : IAsyncLifetime
     [Fact]
     public async Task Compose_file_check_fails_when_a_variable_the_profile_uses_is_unset()
     {
-        // D8_MODEL has a default in the file, D8_PROVIDER_API_KEY does not.
-        _host.Env.Remove("D8_MODEL");
-        _host.Env.Remove("D8_PROVIDER_API_KEY");
+        // OTEL_EXPORTER_OTLP_ENDPOINT has a default in the file, GROQ_API_KEY does not.
+        _host.Env.Remove("GROQ_API_KEY");
         var (_, checks, _) = await _host.DoctorAsync("--only", "compose-file");
-        AssertFailed(checks["compose-file"], "uses D8_PROVIDER_API_KEY, not set");
-        Assert.DoesNotContain("D8_MODEL", checks["compose-file"].Message);
+        AssertFailed(checks["compose-file"], "uses GROQ_API_KEY, not set");
+        Assert.DoesNotContain("OTEL", checks["compose-file"].Message);
     }
 
     [Fact]

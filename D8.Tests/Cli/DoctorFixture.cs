@@ -25,8 +25,7 @@ public sealed class DoctorHost : IAsyncDisposable
               D8_ORCHESTRATOR_URL: ${D8_ORCHESTRATOR_URL}
               D8_JOIN_TOKEN: ${D8_JOIN_TOKEN}
               D8_PROVIDER: ollama
-              D8_MODEL: ${D8_MODEL:-deepseek-coder:1.3b}
-              D8_OLLAMA_URL: http://ollama:11434
+              D8_OLLAMA_CONNECTION: "Endpoint=http://ollama:11434;Model=${D8_DEEPSEEK_MODEL:-deepseek-coder:1.3b}"
           worker-groq:
             image: d8-worker:latest
             profiles: [worker-groq, full-system]
@@ -34,9 +33,8 @@ public sealed class DoctorHost : IAsyncDisposable
               D8_ORCHESTRATOR_URL: ${D8_ORCHESTRATOR_URL}
               D8_JOIN_TOKEN: ${D8_JOIN_TOKEN}
               D8_PROVIDER: groq
-              D8_MODEL: ${D8_MODEL:-llama-3.1-8b-instant}
-              D8_PROVIDER_API_KEY: ${D8_PROVIDER_API_KEY}
-              D8_PROVIDER_BASE_URL: ${D8_PROVIDER_BASE_URL:-}
+              D8_PROVIDER_API_KEY: ${GROQ_API_KEY}
+              OTEL_EXPORTER_OTLP_ENDPOINT: ${OTEL_EXPORTER_OTLP_ENDPOINT:-}
               PRICE_NOTE: "$$0.05 per million"
         """;
 
@@ -49,8 +47,7 @@ public sealed class DoctorHost : IAsyncDisposable
             ["D8_ORCHESTRATOR_URL"] = orch.BaseUrl.AbsoluteUri,
             ["D8_JOIN_TOKEN"] = orch.JoinToken,
             ["D8_PROVIDER"] = "groq",
-            ["D8_MODEL"] = "llama-3.1-8b-instant",
-            ["D8_PROVIDER_API_KEY"] = "gsk-test-key",
+            ["GROQ_API_KEY"] = "gsk-test-key",
             ["D8_API_KEY"] = orch.ApiKey,
         };
         File.WriteAllText(Cli.PathOf("docker-compose.generated.yml"), ComposeYaml);

@@ -79,8 +79,8 @@ public sealed class OllamaDoctorAndSetupTests : IAsyncLifetime
         _ollama = await OllamaEmulator.StartAsync(new OllamaEmulatorOptions { InstalledModels = ["deepseek-coder:1.3b"] });
         _host.Cli.Variables["D8_OLLAMA_URL"] = _ollama.BaseUrl;
         _host.Env["D8_PROVIDER"] = "ollama";
-        _host.Env["D8_MODEL"] = "deepseek-coder:1.3b";
-        _host.Env.Remove("D8_PROVIDER_API_KEY");
+        _host.Env["D8_DEEPSEEK_MODEL"] = "deepseek-coder:1.3b";
+        _host.Env.Remove("GROQ_API_KEY");
     }
 
     public async Task DisposeAsync()
@@ -103,7 +103,7 @@ public sealed class OllamaDoctorAndSetupTests : IAsyncLifetime
     [Fact]
     public async Task Ollama_check_fails_when_the_model_is_missing_and_the_worker_may_not_pull()
     {
-        _host.Env["D8_MODEL"] = "deepseek-coder:6.7b";
+        _host.Env["D8_DEEPSEEK_MODEL"] = "deepseek-coder:6.7b";
         _host.Env["D8_PULL_MODEL"] = "false";
 
         var (code, checks, _) = await _host.DoctorAsync("--only", "ollama");
@@ -117,7 +117,7 @@ public sealed class OllamaDoctorAndSetupTests : IAsyncLifetime
     [Fact]
     public async Task Ollama_check_only_warns_about_a_missing_model_the_worker_will_pull()
     {
-        _host.Env["D8_MODEL"] = "deepseek-coder:6.7b";
+        _host.Env["D8_DEEPSEEK_MODEL"] = "deepseek-coder:6.7b";
 
         var (code, checks, _) = await _host.DoctorAsync("--only", "ollama");
 
@@ -146,7 +146,7 @@ public sealed class OllamaDoctorAndSetupTests : IAsyncLifetime
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains("[pass] model deepseek-coder:1.3b is present", result.Out);
         Assert.Contains("--env-file worker.env --profile worker-deepseek up -d", result.Out);
-        Assert.Equal(_ollama.BaseUrl, D8.Cli.Setup.EnvFile.Load(_host.Cli.PathOf("worker.env")).Get("D8_OLLAMA_URL"));
+        Assert.Equal("deepseek-coder:1.3b", D8.Cli.Setup.EnvFile.Load(_host.Cli.PathOf("worker.env")).Get("D8_DEEPSEEK_MODEL"));
     }
 
     [Fact]

@@ -14,7 +14,7 @@ public sealed class ProviderKeyTests : IAsyncLifetime
     {
         _host = await DoctorHost.StartAsync();
         _groq = await OpenAiEmulator.StartAsync(new OpenAiEmulatorOptions { ApiKey = GoodKey, Models = ["llama-3.1-8b-instant"] });
-        _host.Env["D8_PROVIDER_API_KEY"] = GoodKey;
+        _host.Env["GROQ_API_KEY"] = GoodKey;
         _host.Env["D8_PROVIDER_BASE_URL"] = _groq.V1Endpoint.AbsoluteUri;
     }
 
@@ -39,8 +39,7 @@ public sealed class ProviderKeyTests : IAsyncLifetime
         Assert.True(result.ExitCode == 0, result.ToString());
         var env = EnvFile.Load(_host.Cli.PathOf(".env")).Values;
         Assert.Equal("groq", env["D8_PROVIDER"]);
-        Assert.Equal("llama-3.1-8b-instant", env["D8_MODEL"]);
-        Assert.Equal(GoodKey, env["D8_PROVIDER_API_KEY"]);
+        Assert.Equal(GoodKey, env["GROQ_API_KEY"]);
         Assert.Equal(_groq.V1Endpoint.AbsoluteUri, env["D8_PROVIDER_BASE_URL"]);
         Assert.Contains("[pass] groq accepted the key and serves llama-3.1-8b-instant", result.Out);
         Assert.Contains("--profile worker-groq up -d", result.Out);
@@ -58,7 +57,7 @@ public sealed class ProviderKeyTests : IAsyncLifetime
         var result = await SetupGroqAsync();
 
         Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Equal(GoodKey, EnvFile.Load(_host.Cli.PathOf(".env")).Get("D8_PROVIDER_API_KEY"));
+        Assert.Equal(GoodKey, EnvFile.Load(_host.Cli.PathOf(".env")).Get("GROQ_API_KEY"));
     }
 
     [Fact]
@@ -97,7 +96,7 @@ public sealed class ProviderKeyTests : IAsyncLifetime
     [Fact]
     public async Task Provider_key_check_fails_when_the_provider_rejects_the_key()
     {
-        _host.Env["D8_PROVIDER_API_KEY"] = "gsk_revoked";
+        _host.Env["GROQ_API_KEY"] = "gsk_revoked";
 
         var (code, checks, _) = await _host.DoctorAsync("--only", "provider-key");
 

@@ -27,22 +27,22 @@ public sealed class SetupWorkerTests : IAsyncLifetime
     private IReadOnlyDictionary<string, string> EnvFileValues() => EnvFile.Load(_cli.PathOf(".env")).Values;
 
     [Theory]
-    [InlineData(4L << 30, "deepseek-coder:1.3b")]
-    [InlineData(8L << 30, "deepseek-coder:6.7b")]
-    public async Task Ollama_setup_writes_the_env_with_a_model_suggested_by_ram(long ram, string expected)
+    [InlineData(4L << 30, "deepseek-coder:1.3b", "2500m")]
+    [InlineData(8L << 30, "deepseek-coder:6.7b", "6g")]
+    public async Task Ollama_setup_writes_the_env_with_model_and_limits_suggested_by_ram(long ram, string expected, string ollamaMemory)
     {
         _system.MemoryInfo = new(ram, ram / 2);
 
         var result = await _cli.RunAsync("setup", "worker", "--non-interactive", "--provider", "deepseek",
-            "--orchestrator-url", _orch.BaseUrl.AbsoluteUri, "--join-token", _orch.JoinToken, "--worker-name", "pi-kitchen");
+            "--orchestrator-url", _orch.BaseUrl.AbsoluteUri, "--join-token", _orch.JoinToken);
 
         Assert.True(result.ExitCode == 0, result.ToString());
         var env = EnvFileValues();
         Assert.Equal("ollama", env["D8_PROVIDER"]);
-        Assert.Equal(expected, env["D8_MODEL"]);
+        Assert.Equal(expected, env["D8_DEEPSEEK_MODEL"]);
+        Assert.Equal(ollamaMemory, env["OLLAMA_MEMORY"]);
         Assert.Equal(_orch.JoinToken, env["D8_JOIN_TOKEN"]);
         Assert.Equal(_orch.BaseUrl.AbsoluteUri.TrimEnd('/'), env["D8_ORCHESTRATOR_URL"]);
-        Assert.Equal("pi-kitchen", env["D8_WORKER_NAME"]);
         Assert.Contains("docker compose -f docker-compose.generated.yml --env-file .env --profile worker-deepseek up -d", result.Out);
         Assert.DoesNotContain(_orch.JoinToken, result.Out + result.Err);
         if (!OperatingSystem.IsWindows())
@@ -56,7 +56,7 @@ public sealed class SetupWorkerTests : IAsyncLifetime
     [Fact]
     public async Task Setup_keeps_unrelated_lines_of_an_existing_env()
     {
-        File.WriteAllText(_cli.PathOf(".env"), "# my notes\nD8_API_KEYS=keep-me\nD8_MODEL=old-model\n");
+        File.WriteAllText(_cli.PathOf(".env"), "# my notes\nD8_API_KEYS=keep-me\nD8_DEEPSEEK_MODEL=old-model\n");
 
         var result = await _cli.RunAsync("setup", "worker", "-y", "--provider", "ollama", "--model", "deepseek-coder:1.3b",
             "--orchestrator-url", _orch.BaseUrl.AbsoluteUri, "--join-token", _orch.JoinToken);
@@ -65,7 +65,7 @@ public sealed class SetupWorkerTests : IAsyncLifetime
         var text = File.ReadAllText(_cli.PathOf(".env"));
         Assert.Contains("# my notes", text);
         Assert.Contains("D8_API_KEYS=keep-me", text);
-        Assert.Equal("deepseek-coder:1.3b", EnvFileValues()["D8_MODEL"]);
+        Assert.Equal("deepseek-coder:1.3b", EnvFileValues()["D8_DEEPSEEK_MODEL"]);
     }
 
     [Fact]

@@ -13,18 +13,21 @@ public sealed partial class ComposeFileCheck : IDoctorCheck
 {
     public string Name => "compose-file";
 
-    public Task<Outcome> RunAsync(DoctorContext doctor, CancellationToken ct) => Task.FromResult(Check(doctor));
-
-    private static Outcome Check(DoctorContext doctor)
+    public Task<Outcome> RunAsync(DoctorContext doctor, CancellationToken ct)
     {
-        var path = doctor.ComposeFilePath;
+        if (doctor.Profile is not { } profile)
+        {
+            return Task.FromResult(Outcome.Fail("no profile to check: the provider is unknown", "set D8_PROVIDER in the .env or pass --profile"));
+        }
+        return Task.FromResult(Check(doctor.ComposeFilePath, profile, doctor.Setting));
+    }
+
+    /// <summary>Checks <paramref name="path"/> for <paramref name="profile"/>, looking variables up with <paramref name="setting"/>.</summary>
+    public static Outcome Check(string path, string profile, Func<string, string?> setting)
+    {
         if (!File.Exists(path))
         {
             return Outcome.Fail($"{path} does not exist", "copy docker-compose.generated.yml from the D8 repository (or pass --compose-file)");
-        }
-        if (doctor.Profile is not { } profile)
-        {
-            return Outcome.Fail("no profile to check: the provider is unknown", "set D8_PROVIDER in the .env or pass --profile");
         }
 
         YamlMappingNode services;
@@ -67,11 +70,11 @@ public sealed partial class ComposeFileCheck : IDoctorCheck
         }
 
         var unset = enabled.Values.SelectMany(RequiredVariables).Distinct(StringComparer.Ordinal)
-            .Where(v => doctor.Setting(v) is null).Order(StringComparer.Ordinal).ToList();
+            .Where(v => setting(v) is null).Order(StringComparer.Ordinal).ToList();
         if (unset.Count > 0)
         {
             return Outcome.Fail($"profile {profile} uses {string.Join(", ", unset)}, not set in the .env or environment",
-                $"add them to {Path.GetFileName(doctor.EnvFilePath)} (d8 setup worker writes the worker's)");
+                "add them to the .env (d8 setup worker writes a worker's)");
         }
         return Outcome.Pass($"profile {profile}: {enabled.Count} service(s) ({string.Join(", ", enabled.Keys)}), all variables set");
     }

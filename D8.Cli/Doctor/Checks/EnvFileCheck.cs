@@ -18,10 +18,7 @@ public sealed class EnvFileCheck : IDoctorCheck
 
         var required = new List<string> { WorkerEnvNames.OrchestratorUrl, WorkerEnvNames.JoinToken, WorkerEnvNames.Provider };
         var provider = doctor.Provider;
-        if (provider is { NeedsApiKey: true } && (provider.LegacyKeyVariable is null || Value(provider.LegacyKeyVariable) is null))
-        {
-            required.Add(WorkerEnvNames.ApiKey);
-        }
+        if (provider?.KeyVariable is { } keyVariable) required.Add(keyVariable);
         if (provider == ProviderCatalog.OpenAi)
         {
             required.Add(WorkerEnvNames.BaseUrl);

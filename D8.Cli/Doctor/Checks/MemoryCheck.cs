@@ -35,7 +35,7 @@ public sealed class MemoryCheck : IDoctorCheck
         }
         var smaller = ModelAdvisor.Suggest(total);
         return Task.FromResult(Outcome.Fail($"{have} RAM is not enough for {model} (needs {Gb(needs.MinMemoryBytes)})",
-            smaller is not null && smaller != model ? $"use {smaller}: set D8_MODEL={smaller} in the .env" : "use a cloud provider (d8 setup worker --provider groq)"));
+            smaller is not null && smaller != model ? $"use {smaller}: set {WorkerEnvNames.DeepSeekModel}={smaller} in the .env" : "use a cloud provider (d8 setup worker --provider groq)"));
     }
 
     internal static string Gb(long bytes) => $"{bytes / (double)(1L << 30):0.0} GB";

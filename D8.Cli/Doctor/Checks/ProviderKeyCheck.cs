@@ -12,13 +12,13 @@ public sealed class ProviderKeyCheck : IDoctorCheck
         if (doctor.Provider is not { NeedsApiKey: true } provider) return Outcome.Skip("no cloud provider configured");
         if (doctor.ProviderApiKey is not { } key)
         {
-            return Outcome.Fail($"no {provider.Name} API key", "set D8_PROVIDER_API_KEY in the .env (d8 setup worker)");
+            return Outcome.Fail($"no {provider.Name} API key", $"set {provider.KeyVariable} in the .env (d8 setup worker)");
         }
         if (doctor.ProviderBaseUrl is not { } baseUrl)
         {
             return Outcome.Fail("no base URL for the OpenAI-compatible server", "set D8_PROVIDER_BASE_URL in the .env");
         }
-        if (doctor.Model is not { } model) return Outcome.Fail("no model", "set D8_MODEL in the .env");
+        if (doctor.Model is not { } model) return Outcome.Fail("no model", $"set {provider.ModelVariable ?? "D8_MODEL"} in the .env");
         return await ProviderKeyProbe.CheckAsync(doctor.Cli, provider, baseUrl, key, model, ct);
     }
 }
