@@ -96,6 +96,19 @@ public sealed class OrchestratorClient(HttpClient http)
     public Task DeregisterAsync(CancellationToken ct = default) =>
         SendAsync<object, object>(HttpMethod.Delete, $"api/workers/{RequireWorkerId()}", WorkerToken, null, null, null, ct);
 
+    // ---- checks (used by d8 setup and d8 doctor; no side effects) ----
+
+    /// <summary>GET /health (anonymous): whether the orchestrator answers healthy, and its clock from the Date header.</summary>
+    public async Task<OrchestratorHealth> GetHealthAsync(CancellationToken ct = default)
+    {
+        using var response = await http.GetAsync("health", HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+        return new OrchestratorHealth(response.IsSuccessStatusCode, (int)response.StatusCode, response.Headers.Date);
+    }
+
+    /// <summary>Checks <see cref="JoinToken"/> without registering a worker: 204 when accepted, else an <see cref="OrchestratorException"/> (401).</summary>
+    public Task CheckJoinTokenAsync(CancellationToken ct = default) =>
+        SendAsync<object, object>(HttpMethod.Get, "api/workers/join-check", JoinToken, null, null, null, ct);
+
     // ---- plumbing ----
 
     private string RequireWorkerId() =>

@@ -11,6 +11,7 @@ var app = builder.Build();
 app.MapDefaultEndpoints();
 app.MapTasksApi();
 app.MapWorkersApi();
+app.MapJoinCheckApi();
 app.MapOrchestratorOpenApi();
 app.Run();
 return 0;

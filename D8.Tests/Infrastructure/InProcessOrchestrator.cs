@@ -118,6 +118,7 @@ public sealed class InProcessOrchestrator : IAsyncDisposable
         app.MapDefaultEndpoints();
         app.MapTasksApi();
         app.MapWorkersApi();
+        app.MapJoinCheckApi();
         app.MapOrchestratorOpenApi();
         await app.StartAsync();
         _app = app;

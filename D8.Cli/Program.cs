@@ -1,0 +1,3 @@
+using D8.Cli;
+
+return await CliApp.RunAsync(args, Console.Out, Console.Error, CliEnvironment.FromProcess());

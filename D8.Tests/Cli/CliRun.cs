@@ -1,0 +1,84 @@
+using System.Runtime.InteropServices;
+using D8.Cli;
+using D8.Cli.Doctor.Probes;
+
+namespace D8.Tests.Cli;
+
+/// <summary>What one in-process d8 run printed and returned.</summary>
+public sealed record CliResult(int ExitCode, string Out, string Err)
+{
+    public override string ToString() => $"exit {ExitCode}\n--- stdout ---\n{Out}\n--- stderr ---\n{Err}";
+}
+
+/// <summary>
+/// Runs d8 commands in-process through <see cref="CliApp.RunAsync"/> with a chosen environment: its own temp
+/// working folder and home (so no real ~/.config or .env leaks in), explicit variables and system probes.
+/// </summary>
+public sealed class CliRun : IDisposable
+{
+    public CliRun()
+    {
+        Directory.CreateDirectory(WorkingDirectory);
+        Directory.CreateDirectory(HomeDirectory);
+    }
+
+    public string WorkingDirectory { get; } = Path.Combine(Path.GetTempPath(), "d8-cli-tests", Guid.NewGuid().ToString("N"), "work");
+    public string HomeDirectory => Path.Combine(Path.GetDirectoryName(WorkingDirectory)!, "home");
+    public Dictionary<string, string> Variables { get; } = new(StringComparer.Ordinal);
+    public ISystemProbe System { get; set; } = new FakeSystem();
+    public TimeProvider Time { get; set; } = TimeProvider.System;
+
+    public string PathOf(string name) => Path.Combine(WorkingDirectory, name);
+
+    /// <summary>Runs one command line; fails the test if it takes over 120 s.</summary>
+    public Task<CliResult> RunAsync(params string[] args) => RunAsync(args, CancellationToken.None);
+
+    /// <summary>Runs one command line until it ends or <paramref name="stop"/> fires (Ctrl+C).</summary>
+    public async Task<CliResult> RunAsync(string[] args, CancellationToken stop)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        var env = new CliEnvironment
+        {
+            Variables = Variables,
+            WorkingDirectory = WorkingDirectory,
+            HomeDirectory = HomeDirectory,
+            Interactive = false,
+            Ansi = false,
+            Width = 400,
+            Time = Time,
+            System = System,
+        };
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        timeout.CancelAfter(TimeSpan.FromSeconds(120));
+        var code = await CliApp.RunAsync(args, output, error, env, timeout.Token);
+        return new CliResult(code, output.ToString(), error.ToString());
+    }
+
+    public void Dispose()
+    {
+        try { Directory.Delete(Path.GetDirectoryName(WorkingDirectory)!, recursive: true); } catch (IOException) { /* best effort */ }
+    }
+}
+
+/// <summary>A machine whose docker, memory, disk and CPU answers each test chooses; defaults are a healthy arm64 Pi with 8 GB.</summary>
+public sealed class FakeSystem : ISystemProbe, ICommandRunner, IMemoryReader, IDiskReader
+{
+    public ICommandRunner Commands => this;
+    public IMemoryReader Memory => this;
+    public IDiskReader Disk => this;
+    public Architecture Architecture { get; set; } = Architecture.Arm64;
+
+    public CommandResult DockerInfo { get; set; } = new(0, "27.3.1", "");
+    public CommandResult ComposeVersion { get; set; } = new(0, "2.29.7", "");
+    public MemoryInfo MemoryInfo { get; set; } = new(8L << 30, 6L << 30);
+    public long? FreeDisk { get; set; } = 50L << 30;
+
+    public Task<CommandResult> RunAsync(string program, IReadOnlyList<string> args, TimeSpan timeout, CancellationToken ct) =>
+        Task.FromResult(program == "docker" && args.Count > 0 && args[0] == "compose" ? ComposeVersion
+            : program == "docker" && args.Count > 0 && args[0] == "info" ? DockerInfo
+            : new CommandResult(-1, "", program + " not found", NotFound: true));
+
+    public MemoryInfo Read() => MemoryInfo;
+    public long? FreeBytes(string path) => FreeDisk;
+}

@@ -1,0 +1,81 @@
+using System.Text.Json;
+using D8.Tests.Infrastructure;
+
+namespace D8.Tests.Cli;
+
+/// <summary>d8 status against a real orchestrator with a registered worker.</summary>
+public sealed class StatusCommandTests : IAsyncLifetime
+{
+    private InProcessOrchestrator _orch = null!;
+    private readonly CliRun _cli = new();
+
+    public async Task InitializeAsync()
+    {
+        _orch = await InProcessOrchestrator.StartAsync();
+        _cli.Variables["D8_ORCHESTRATOR_URL"] = _orch.BaseUrl.AbsoluteUri;
+        _cli.Variables["D8_API_KEY"] = _orch.ApiKey;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _orch.DisposeAsync();
+        _cli.Dispose();
+    }
+
+    [Fact]
+    public async Task Status_shows_each_worker_with_provider_model_state_and_the_queue_counts()
+    {
+        await using var worker = await TestWorker.StartAsync(_orch, (_, _) => TestWorker.Success("x"), provider: "gemini",
+            name: "cloud-gemini-1", "gemini-2.5-flash");
+        // Two queued tasks the gemini worker cannot take (they need ollama), one it runs.
+        await _cli.RunAsync("submit", "a", "--provider", "ollama");
+        await _cli.RunAsync("submit", "b", "--provider", "ollama");
+        Assert.Equal(0, (await _cli.RunAsync("submit", "c", "--wait")).ExitCode);
+
+        var result = await _cli.RunAsync("status");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var row = result.Out.Split('\n').Single(l => l.Contains("cloud-gemini-1", StringComparison.Ordinal));
+        Assert.Contains("gemini", row);
+        Assert.Contains("gemini-2.5-flash", row);
+        Assert.Contains("online", row);
+        Assert.Contains("1/0", row); // done/failed
+        Assert.Contains("queued 2", result.Out);
+        Assert.Contains("succeeded 1", result.Out);
+    }
+
+    [Fact]
+    public async Task Status_json_has_workers_and_stats()
+    {
+        await using var worker = await TestWorker.StartAsync(_orch, (_, _) => TestWorker.Success("x"), name: "w-json");
+
+        var result = await _cli.RunAsync("status", "--json");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        using var doc = JsonDocument.Parse(result.Out);
+        Assert.Equal("w-json", doc.RootElement.GetProperty("workers")[0].GetProperty("name").GetString());
+        Assert.True(doc.RootElement.GetProperty("stats").TryGetProperty("tasks", out _));
+    }
+
+    [Fact]
+    public async Task Status_watch_keeps_refreshing_until_ctrl_c_and_then_exits_0()
+    {
+        await using var worker = await TestWorker.StartAsync(_orch, (_, _) => TestWorker.Success("x"), name: "w-watch");
+        using var ctrlC = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+
+        var result = await _cli.RunAsync(["status", "--watch", "--interval", "0.5"], ctrlC.Token);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("w-watch", result.Out);
+        Assert.Empty(result.Err);
+    }
+
+    [Fact]
+    public async Task Status_against_an_unreachable_orchestrator_is_one_line_and_exit_1()
+    {
+        var result = await _cli.RunAsync("status", "--url", $"http://127.0.0.1:{FreePort.Next()}");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.StartsWith("d8: cannot connect", Assert.Single(result.Err.Trim().Split('\n')));
+    }
+}
