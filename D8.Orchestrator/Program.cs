@@ -1,7 +1,7 @@
 using D8.Orchestrator.Tasks;
 using D8.Orchestrator.Workers;
 
-if (D8.Orchestrator.Health.HealthProbe.IsRequested(args)) return await D8.Orchestrator.Health.HealthProbe.RunAsync();
+if (HealthProbe.IsRequested(args)) return await HealthProbe.RunAsync();
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();

@@ -1,6 +1,6 @@
 using D8.Worker.Hosting;
 
-if (D8.Worker.Health.HealthProbe.IsRequested(args)) return await D8.Worker.Health.HealthProbe.RunAsync();
+if (HealthProbe.IsRequested(args)) return await HealthProbe.RunAsync();
 
 var builder = WebApplication.CreateBuilder(args);
 if (!builder.AddWorker())

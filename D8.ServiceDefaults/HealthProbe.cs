@@ -1,15 +1,15 @@
-namespace D8.Worker.Health;
+namespace Microsoft.Extensions.Hosting;
 
 /// <summary>
-/// `D8.Worker health`: asks the running app's /health on loopback and exits 0 (healthy) or 1, for compose health checks
-/// (the chiseled/runtime-deps images have no curl or shell).
+/// `&lt;app&gt; health`: asks the running app's /health on loopback and exits 0 (healthy) or 1, for compose health checks
+/// (the chiseled/runtime-deps images have no curl or shell). Shared by the orchestrator and the worker.
 /// </summary>
-internal static class HealthProbe
+public static class HealthProbe
 {
     /// <summary>True when the process was started as a probe.</summary>
     public static bool IsRequested(string[] args) => args is ["health", ..];
 
-    /// <summary>GET http://127.0.0.1:<port>/health with the port from HTTP_PORTS / ASPNETCORE_HTTP_PORTS (default 8080).</summary>
+    /// <summary>GET http://127.0.0.1:&lt;port&gt;/health with the port from HTTP_PORTS / ASPNETCORE_HTTP_PORTS (default 8080).</summary>
     public static async Task<int> RunAsync()
     {
         var ports = Environment.GetEnvironmentVariable("HTTP_PORTS") ?? Environment.GetEnvironmentVariable("ASPNETCORE_HTTP_PORTS") ?? "8080";
