@@ -21,7 +21,8 @@ foreach (var kind in WorkerSelection.Select(builder.Configuration, model is not 
     builder.AddD8Worker(kind, orchestrator, joinToken, kind == WorkerKind.DeepSeek ? model : null);
 }
 
-// `--operation publish --step publish-compose --output-path .` writes docker-compose.generated.yml and .env.example.
+// `--operation publish --step publish-compose --output-path "$PWD"` (run from the repository root; a relative path
+// resolves against the AppHost folder) writes docker-compose.generated.yml and .env.example.
 builder.AddComposePublishing();
 
 builder.Build().Run();

@@ -40,7 +40,7 @@ internal sealed class ComposeGenerator(DistributedApplicationModel model, Distri
             root.Set("volumes", volumeMap);
         }
 
-        var header = "Generated from D8.AppHost by: dotnet run --project D8.AppHost -- --operation publish --step publish-compose --output-path .\n" +
+        var header = "Generated from D8.AppHost by: dotnet run --project D8.AppHost -- --operation publish --step publish-compose --output-path \"$PWD\" (from the repository root)\n" +
                      "Do not edit: change the AppHost and regenerate. Variables: see .env.example.\n" +
                      "Profiles: orchestrator, worker-deepseek, worker-groq, worker-gemini, full-system, dashboard. Example: docker compose -f docker-compose.generated.yml --profile worker-deepseek up -d";
         return (Render(root, header), _variables.RenderEnvExample());
