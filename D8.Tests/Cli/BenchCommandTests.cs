@@ -5,32 +5,16 @@ using D8.Tests.Infrastructure;
 namespace D8.Tests.Cli;
 
 /// <summary>d8 bench: the figures it reports come from the results the worker reported.</summary>
-public sealed class BenchCommandTests : IAsyncLifetime
+public sealed class BenchCommandTests : CliOrchestratorTests
 {
-    private InProcessOrchestrator _orch = null!;
-    private readonly CliRun _cli = new();
-
-    public async Task InitializeAsync()
-    {
-        _orch = await InProcessOrchestrator.StartAsync();
-        _cli.Variables["D8_ORCHESTRATOR_URL"] = _orch.BaseUrl.AbsoluteUri;
-        _cli.Variables["D8_API_KEY"] = _orch.ApiKey;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _orch.DisposeAsync();
-        _cli.Dispose();
-    }
-
     [Fact]
     public async Task Bench_reports_median_and_spread_of_tokens_per_second_and_time_to_first_token()
     {
         double[] speeds = [10, 30, 20, 40, 50];
-        await using var worker = await TestWorker.StartAsync(_orch,
+        await using var worker = await TestWorker.StartAsync(Orch,
             (_, n) => TestWorker.Success("ok", tokens: 50, tps: speeds[n], ttftMs: 100 * (n + 1)), name: "pi-bench");
 
-        var result = await _cli.RunAsync("bench", "--count", "5", "--worker", "pi-bench", "--json");
+        var result = await Cli.RunAsync("bench", "--count", "5", "--worker", "pi-bench", "--json");
 
         Assert.True(result.ExitCode == 0, result.ToString());
         using var doc = JsonDocument.Parse(result.Out);
@@ -51,11 +35,11 @@ public sealed class BenchCommandTests : IAsyncLifetime
     [Fact]
     public async Task Bench_table_shows_success_rate_and_exits_1_when_a_run_fails()
     {
-        await using var worker = await TestWorker.StartAsync(_orch, (_, n) => n == 1
+        await using var worker = await TestWorker.StartAsync(Orch, (_, n) => n == 1
             ? new FailTaskRequest { LeaseId = "", Kind = FailureKind.Permanent, Message = "boom" }
             : TestWorker.Success("ok", tps: 25));
 
-        var result = await _cli.RunAsync("bench", "-n", "3");
+        var result = await Cli.RunAsync("bench", "-n", "3");
 
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("success rate: 2/3", result.Out);
@@ -68,10 +52,10 @@ public sealed class BenchCommandTests : IAsyncLifetime
     [Fact]
     public async Task Bench_with_an_unknown_worker_name_fails_before_submitting()
     {
-        var result = await _cli.RunAsync("bench", "--worker", "nobody");
+        var result = await Cli.RunAsync("bench", "--worker", "nobody");
 
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("no worker named 'nobody'", result.Err);
-        Assert.Equal(0, (await _orch.CreateClient().GetStatsAsync()).Tasks.Values.Sum());
+        Assert.Equal(0, (await Orch.CreateClient().GetStatsAsync()).Tasks.Values.Sum());
     }
 }

@@ -4,35 +4,19 @@ using D8.Tests.Infrastructure;
 namespace D8.Tests.Cli;
 
 /// <summary>d8 status against a real orchestrator with a registered worker.</summary>
-public sealed class StatusCommandTests : IAsyncLifetime
+public sealed class StatusCommandTests : CliOrchestratorTests
 {
-    private InProcessOrchestrator _orch = null!;
-    private readonly CliRun _cli = new();
-
-    public async Task InitializeAsync()
-    {
-        _orch = await InProcessOrchestrator.StartAsync();
-        _cli.Variables["D8_ORCHESTRATOR_URL"] = _orch.BaseUrl.AbsoluteUri;
-        _cli.Variables["D8_API_KEY"] = _orch.ApiKey;
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _orch.DisposeAsync();
-        _cli.Dispose();
-    }
-
     [Fact]
     public async Task Status_shows_each_worker_with_provider_model_state_and_the_queue_counts()
     {
-        await using var worker = await TestWorker.StartAsync(_orch, (_, _) => TestWorker.Success("x"), provider: "gemini",
+        await using var worker = await TestWorker.StartAsync(Orch, (_, _) => TestWorker.Success("x"), provider: "gemini",
             name: "cloud-gemini-1", "gemini-2.5-flash");
         // Two queued tasks the gemini worker cannot take (they need ollama), one it runs.
-        await _cli.RunAsync("submit", "a", "--provider", "ollama");
-        await _cli.RunAsync("submit", "b", "--provider", "ollama");
-        Assert.Equal(0, (await _cli.RunAsync("submit", "c", "--wait")).ExitCode);
+        await Cli.RunAsync("submit", "a", "--provider", "ollama");
+        await Cli.RunAsync("submit", "b", "--provider", "ollama");
+        Assert.Equal(0, (await Cli.RunAsync("submit", "c", "--wait")).ExitCode);
 
-        var result = await _cli.RunAsync("status");
+        var result = await Cli.RunAsync("status");
 
         Assert.True(result.ExitCode == 0, result.ToString());
         var row = result.Out.Split('\n').Single(l => l.Contains("cloud-gemini-1", StringComparison.Ordinal));
@@ -47,9 +31,9 @@ public sealed class StatusCommandTests : IAsyncLifetime
     [Fact]
     public async Task Status_json_has_workers_and_stats()
     {
-        await using var worker = await TestWorker.StartAsync(_orch, (_, _) => TestWorker.Success("x"), name: "w-json");
+        await using var worker = await TestWorker.StartAsync(Orch, (_, _) => TestWorker.Success("x"), name: "w-json");
 
-        var result = await _cli.RunAsync("status", "--json");
+        var result = await Cli.RunAsync("status", "--json");
 
         Assert.True(result.ExitCode == 0, result.ToString());
         using var doc = JsonDocument.Parse(result.Out);
@@ -60,10 +44,10 @@ public sealed class StatusCommandTests : IAsyncLifetime
     [Fact]
     public async Task Status_watch_keeps_refreshing_until_ctrl_c_and_then_exits_0()
     {
-        await using var worker = await TestWorker.StartAsync(_orch, (_, _) => TestWorker.Success("x"), name: "w-watch");
+        await using var worker = await TestWorker.StartAsync(Orch, (_, _) => TestWorker.Success("x"), name: "w-watch");
         using var ctrlC = new CancellationTokenSource(TimeSpan.FromSeconds(3));
 
-        var result = await _cli.RunAsync(["status", "--watch", "--interval", "0.5"], ctrlC.Token);
+        var result = await Cli.RunAsync(["status", "--watch", "--interval", "0.5"], ctrlC.Token);
 
         Assert.True(result.ExitCode == 0, result.ToString());
         Assert.Contains("w-watch", result.Out);
@@ -73,7 +57,7 @@ public sealed class StatusCommandTests : IAsyncLifetime
     [Fact]
     public async Task Status_against_an_unreachable_orchestrator_is_one_line_and_exit_1()
     {
-        var result = await _cli.RunAsync("status", "--url", $"http://127.0.0.1:{FreePort.Next()}");
+        var result = await Cli.RunAsync("status", "--url", $"http://127.0.0.1:{FreePort.Next()}");
 
         Assert.Equal(1, result.ExitCode);
         Assert.StartsWith("d8: cannot connect", Assert.Single(result.Err.Trim().Split('\n')));
