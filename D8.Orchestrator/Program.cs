@@ -1,6 +1,3 @@
-using D8.Orchestrator.Tasks;
-using D8.Orchestrator.Workers;
-
 if (HealthProbe.IsRequested(args)) return await HealthProbe.RunAsync();
 
 var builder = WebApplication.CreateBuilder(args);
@@ -8,11 +5,7 @@ builder.AddServiceDefaults();
 builder.AddOrchestrator();
 
 var app = builder.Build();
-app.MapDefaultEndpoints();
-app.MapTasksApi();
-app.MapWorkersApi();
-app.MapJoinCheckApi();
-app.MapOrchestratorOpenApi();
+app.MapOrchestrator();
 app.Run();
 return 0;
 

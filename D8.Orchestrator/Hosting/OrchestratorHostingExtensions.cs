@@ -4,7 +4,9 @@ using D8.Orchestrator.Http;
 using D8.Orchestrator.Scheduling;
 using D8.Orchestrator.Security;
 using D8.Orchestrator.Storage;
+using D8.Orchestrator.Tasks;
 using D8.Orchestrator.Telemetry;
+using D8.Orchestrator.Workers;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
@@ -57,6 +59,16 @@ public static partial class OrchestratorHostingExtensions
         services.AddTransient<IStartupFilter, ProblemPipeline>();
         services.AddOpenApi();
         return builder;
+    }
+
+    /// <summary>Maps every orchestrator route: health, client API, worker protocol, join check, OpenAPI.</summary>
+    public static WebApplication MapOrchestrator(this WebApplication app)
+    {
+        app.MapDefaultEndpoints();
+        app.MapTasksApi();
+        app.MapWorkersApi();
+        app.MapJoinCheckApi();
+        return app.MapOrchestratorOpenApi();
     }
 
     /// <summary>Serves the OpenAPI document at /openapi/v1.json without credentials.</summary>

@@ -1,7 +1,5 @@
 using D8.Contracts;
 using D8.Orchestrator.Scheduling;
-using D8.Orchestrator.Tasks;
-using D8.Orchestrator.Workers;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
@@ -115,11 +113,7 @@ public sealed class InProcessOrchestrator : IAsyncDisposable
         builder.AddOrchestrator();
 
         var app = builder.Build();
-        app.MapDefaultEndpoints();
-        app.MapTasksApi();
-        app.MapWorkersApi();
-        app.MapJoinCheckApi();
-        app.MapOrchestratorOpenApi();
+        app.MapOrchestrator();
         await app.StartAsync();
         _app = app;
     }
