@@ -25,6 +25,16 @@ public sealed class OrchestratorOptions
     public TimeSpan SweepInterval { get; init; } = TimeSpan.FromSeconds(1);
     /// <summary>Cooldown given to a rate-limited worker that reported no retry-after.</summary>
     public TimeSpan DefaultRetryAfter { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>Finished tasks older than this (since they finished) are deleted from the store.</summary>
+    public TimeSpan RetentionAge { get; init; } = TimeSpan.FromDays(7);
+    /// <summary>Rows deleted per retention transaction (small, so commits of live work interleave).</summary>
+    public int RetentionBatch { get; init; } = 500;
+    /// <summary>How often retention runs.</summary>
+    public TimeSpan RetentionInterval { get; init; } = TimeSpan.FromMinutes(1);
+    /// <summary>A repeated idempotency key names the same task if that task was created at most this long ago (or is live).</summary>
+    public TimeSpan IdempotencyWindow { get; init; } = TimeSpan.FromHours(24);
+    /// <summary>Workers offline or gone for longer than this leave the fleet view and the store.</summary>
+    public TimeSpan ForgetWorkersAfter { get; init; } = TimeSpan.FromHours(24);
 
     /// <summary>
     /// Reads and validates every D8_* key. Throws <see cref="InvalidOperationException"/> naming each bad key, so a
@@ -77,12 +87,22 @@ public sealed class OrchestratorOptions
             MaxWait = Seconds(config, "D8_MAX_WAIT_SECONDS", 60, 1, 3600, errors),
             SweepInterval = TimeSpan.FromMilliseconds(Number(config, "D8_SWEEP_INTERVAL_MS", 1000, 10, 60000, errors)),
             DefaultRetryAfter = Seconds(config, "D8_DEFAULT_RETRY_AFTER_SECONDS", 5, 0, 3600, errors),
+            RetentionAge = TimeSpan.FromDays(Number(config, "D8_RETENTION_DAYS", 7, 0.001, 36500, errors)),
+            RetentionBatch = (int)Number(config, "D8_RETENTION_BATCH", 500, 1, 100_000, errors),
+            RetentionInterval = Seconds(config, "D8_RETENTION_INTERVAL_SECONDS", 60, 1, 86400, errors),
+            IdempotencyWindow = TimeSpan.FromHours(Number(config, "D8_IDEMPOTENCY_WINDOW_HOURS", 24, 0, 876000, errors)),
+            ForgetWorkersAfter = TimeSpan.FromHours(Number(config, "D8_WORKER_FORGET_HOURS", 24, 0.001, 876000, errors)),
         };
 
         if (errors.Count == 0 && options.LeaseDuration <= options.HeartbeatInterval)
         {
             errors.Add($"D8_LEASE_SECONDS ({options.LeaseDuration.TotalSeconds}) must be longer than D8_HEARTBEAT_SECONDS " +
                        $"({options.HeartbeatInterval.TotalSeconds}), or every lease expires between two heartbeats.");
+        }
+        if (errors.Count == 0 && options.IdempotencyWindow > options.RetentionAge)
+        {
+            errors.Add($"D8_IDEMPOTENCY_WINDOW_HOURS ({options.IdempotencyWindow.TotalHours}) must not exceed D8_RETENTION_DAYS " +
+                       $"({options.RetentionAge.TotalDays} days): a key must not outlive the task it names.");
         }
         if (errors.Count > 0)
         {

@@ -16,7 +16,7 @@ public sealed partial class ProblemExceptionHandler(ILogger<ProblemExceptionHand
         switch (exception)
         {
             case EngineException e:
-                await Problems.WriteAsync(context, e.Status, e.Title, e.Message);
+                await Problems.WriteAsync(context, Problems.StatusOf(e.Error), e.Title, e.Message);
                 break;
             case BadHttpRequestException e:
                 await Problems.WriteAsync(context, e.StatusCode, Problems.TitleOf(e.StatusCode), e.Message);

@@ -45,6 +45,16 @@ public static class Problems
         await JsonSerializer.SerializeAsync(context.Response.Body, problem, D8JsonContext.Default.Problem, context.RequestAborted);
     }
 
+    /// <summary>The HTTP status of an engine refusal: the one place domain errors meet status codes.</summary>
+    public static int StatusOf(Scheduling.EngineError error) => error switch
+    {
+        Scheduling.EngineError.NotFound => StatusCodes.Status404NotFound,
+        Scheduling.EngineError.Conflict => StatusCodes.Status409Conflict,
+        Scheduling.EngineError.Forbidden => StatusCodes.Status403Forbidden,
+        Scheduling.EngineError.TooLarge => StatusCodes.Status413PayloadTooLarge,
+        _ => StatusCodes.Status400BadRequest,
+    };
+
     /// <summary>The standard reason phrase for a status code.</summary>
     public static string TitleOf(int status) => ReasonPhrases.GetReasonPhrase(status) is { Length: > 0 } p ? p : "Error";
 }

@@ -22,7 +22,7 @@ public static class RequestReader
         var limit = request.HttpContext.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize;
         if (limit is { } max && request.ContentLength > max)
         {
-            throw new EngineException(StatusCodes.Status413PayloadTooLarge, "Payload too large",
+            throw new EngineException(EngineError.TooLarge, "Payload too large",
                 $"The body is {request.ContentLength} bytes; the limit is {max} (D8_MAX_BODY_BYTES).");
         }
         T? value;
@@ -36,7 +36,7 @@ public static class RequestReader
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
-            throw new EngineException(StatusCodes.Status413PayloadTooLarge, "Payload too large",
+            throw new EngineException(EngineError.TooLarge, "Payload too large",
                 $"The body is larger than the limit of {limit} bytes (D8_MAX_BODY_BYTES).");
         }
         return value ?? whenEmpty ?? throw BadRequest("A JSON object is required, not null.");
@@ -60,5 +60,5 @@ public static class RequestReader
     }
 
     public static EngineException BadRequest(string detail) =>
-        new(StatusCodes.Status400BadRequest, "Bad request", detail);
+        new(EngineError.BadRequest, "Bad request", detail);
 }

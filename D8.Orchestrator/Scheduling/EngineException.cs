@@ -1,14 +1,25 @@
 namespace D8.Orchestrator.Scheduling;
 
-/// <summary>A request the engine refuses (unknown id, stale lease…); becomes a problem-details answer.</summary>
-public sealed class EngineException(int status, string title, string detail) : Exception(detail)
+/// <summary>Why the engine refused a request; the HTTP edge maps each to a status code (Http/Problems.cs).</summary>
+public enum EngineError
 {
-    public int Status { get; } = status;
+    NotFound,
+    Conflict,
+    Forbidden,
+    BadRequest,
+    TooLarge,
+}
+
+/// <summary>A request the engine (or request reading) refuses: unknown id, stale lease, bad input.</summary>
+public sealed class EngineException(EngineError error, string title, string detail) : Exception(detail)
+{
+    public EngineError Error { get; } = error;
     public string Title { get; } = title;
 
     public static EngineException NotFound(string what, string id) =>
-        new(StatusCodes.Status404NotFound, $"{what} not found", $"No {what.ToLowerInvariant()} with id '{id}'.");
+        new(EngineError.NotFound, $"{what} not found", $"No {what.ToLowerInvariant()} with id '{id}'.");
 
-    public static EngineException Conflict(string detail) =>
-        new(StatusCodes.Status409Conflict, "Conflict", detail);
+    public static EngineException Conflict(string detail) => new(EngineError.Conflict, "Conflict", detail);
+
+    public static EngineException Forbidden(string detail) => new(EngineError.Forbidden, "Forbidden", detail);
 }

@@ -51,5 +51,8 @@ public sealed class TaskRecord
     /// <summary>Commit of the submit that created the task (a duplicate submit waits on it too).</summary>
     [JsonIgnore] internal Task Created { get; set; } = Task.CompletedTask;
 
+    /// <summary>Already in this lock region's change set.</summary>
+    [JsonIgnore] internal bool Dirty { get; set; }
+
     internal static TaskRecord Probe(long seq) => new() { Id = "", Kind = "", Messages = [], Seq = seq };
 }

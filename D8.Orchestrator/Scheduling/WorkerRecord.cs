@@ -29,6 +29,12 @@ public sealed class WorkerRecord
     /// <summary>Asked to drain: no new leases; told so in every heartbeat answer.</summary>
     public bool Drain { get; set; }
 
+    /// <summary>Remote address it registered from; with name, provider and host info it identifies a restart.</summary>
+    public string? Address { get; init; }
+
+    /// <summary>Already in this lock region's change set.</summary>
+    [JsonIgnore] internal bool Dirty { get; set; }
+
     /// <summary>Ids of tasks this worker holds a lease on.</summary>
     [JsonIgnore] internal HashSet<string> Leases { get; } = [];
 

@@ -5,21 +5,22 @@ namespace D8.Orchestrator.Storage;
 
 /// <summary>
 /// SQLite store with group commit: every <see cref="Save"/> goes into a channel; one background loop drains whatever
-/// is waiting into a single transaction, commits it, then completes each caller. Under load many requests share
-/// one commit, so durability does not cap throughput.
+/// is waiting into a single transaction, commits it, then completes each caller (see SqliteTaskStore.Commit.cs).
+/// Reads of finished tasks use their own pooled connections (WAL lets them run beside the writer).
 /// WAL with synchronous=NORMAL: a committed transaction is in the WAL file (OS page cache) before Commit returns,
 /// so killing the process (even kill -9) loses nothing acknowledged; only a power cut can lose the last commits.
 /// </summary>
 public sealed partial class SqliteTaskStore : ITaskStore
 {
-    private const int MaxBatch = 4096;
-    private readonly Channel<PendingSave> _pending = Channel.CreateUnbounded<PendingSave>(
+    private static readonly string[] FinishedStates = ["succeeded", "failed", "cancelled"];
+    private readonly Channel<PendingWork> _pending = Channel.CreateUnbounded<PendingWork>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
     private readonly SqliteConnection _connection;
+    private readonly string _readConnectionString;
     private readonly ILogger<SqliteTaskStore> _logger;
     private readonly Task _writer;
 
-    /// <summary>Opens (and creates if needed) the database file and starts the commit loop.</summary>
+    /// <summary>Opens (and creates or upgrades if needed) the database file and starts the commit loop.</summary>
     public SqliteTaskStore(string path, ILogger<SqliteTaskStore> logger)
     {
         _logger = logger;
@@ -32,21 +33,17 @@ public sealed partial class SqliteTaskStore : ITaskStore
             Pooling = false,
         }.ToString());
         _connection.Open();
-        Execute("PRAGMA journal_mode=WAL;");
-        Execute("PRAGMA synchronous=NORMAL;");
-        Execute("PRAGMA busy_timeout=5000;");
-        Execute("""
-            CREATE TABLE IF NOT EXISTS tasks (
-                id    TEXT PRIMARY KEY,
-                seq   INTEGER NOT NULL,
-                state TEXT NOT NULL,
-                data  TEXT NOT NULL);
-            CREATE INDEX IF NOT EXISTS tasks_state_seq ON tasks(state, seq);
-            CREATE TABLE IF NOT EXISTS workers (
-                id    TEXT PRIMARY KEY,
-                state TEXT NOT NULL,
-                data  TEXT NOT NULL);
-            """);
+        SqliteSchema.Execute(_connection, "PRAGMA journal_mode=WAL;");
+        SqliteSchema.Execute(_connection, "PRAGMA synchronous=NORMAL;");
+        SqliteSchema.Execute(_connection, "PRAGMA busy_timeout=5000;");
+        SqliteSchema.Apply(_connection);
+        _readConnectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = full,
+            Mode = SqliteOpenMode.ReadOnly,
+            Pooling = true,
+            DefaultTimeout = 5,
+        }.ToString();
         FilePath = full;
         _writer = Task.Run(WriteLoopAsync);
     }
@@ -60,115 +57,68 @@ public sealed partial class SqliteTaskStore : ITaskStore
     public string FilePath { get; }
 
     /// <inheritdoc />
-    public StoreSnapshot Load()
+    public StoreSnapshot Load(DateTimeOffset idempotencySince)
     {
         var tasks = new List<string>();
         var workers = new List<string>();
-        using (var cmd = _connection.CreateCommand())
-        {
-            cmd.CommandText = "SELECT data FROM tasks ORDER BY seq";
-            using var reader = cmd.ExecuteReader();
-            while (reader.Read()) tasks.Add(reader.GetString(0));
-        }
-        using (var cmd = _connection.CreateCommand())
-        {
-            cmd.CommandText = "SELECT data FROM workers";
-            using var reader = cmd.ExecuteReader();
-            while (reader.Read()) workers.Add(reader.GetString(0));
-        }
-        return new StoreSnapshot(tasks, workers);
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+        var keys = new List<IdempotencyRow>();
+        Read("SELECT data FROM tasks WHERE state IN ('queued', 'leased') ORDER BY seq", null, r => tasks.Add(r.GetString(0)));
+        Read("SELECT data FROM workers", null, r => workers.Add(r.GetString(0)));
+        Read("SELECT state, count(*) FROM tasks GROUP BY state", null, r => counts[r.GetString(0)] = r.GetInt64(1));
+        Read("SELECT idem_key, id, created_at FROM tasks WHERE idem_key IS NOT NULL AND created_at >= $since ORDER BY created_at",
+            c => c.Parameters.AddWithValue("$since", idempotencySince.ToUnixTimeMilliseconds()),
+            r => keys.Add(new IdempotencyRow(r.GetString(0), r.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(2)))));
+        long maxSeq = 0, tokens = 0;
+        Read("SELECT COALESCE(MAX(seq), 0) FROM tasks", null, r => maxSeq = r.GetInt64(0));
+        Read("SELECT value FROM meta WHERE key = 'tokens_reported'", null, r => tokens = long.Parse(r.GetString(0), System.Globalization.CultureInfo.InvariantCulture));
+        return new StoreSnapshot(tasks, workers, counts, maxSeq, keys, tokens);
     }
 
     /// <inheritdoc />
-    public Task Save(StoreWrite[] writes)
+    public string? ReadTask(string id)
     {
-        var save = new PendingSave(writes);
-        if (!_pending.Writer.TryWrite(save))
-        {
-            return Task.FromException(new ObjectDisposedException(nameof(SqliteTaskStore), "The store is shutting down."));
-        }
-        return save.Done.Task;
+        using var connection = OpenReader();
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = "SELECT data FROM tasks WHERE id = $id";
+        cmd.Parameters.AddWithValue("$id", id);
+        return cmd.ExecuteScalar() as string;
     }
 
-    private async Task WriteLoopAsync()
+    /// <inheritdoc />
+    public IReadOnlyList<string> ReadFinished(string? state, long? beforeSeq, int limit)
     {
-        var batch = new List<PendingSave>(MaxBatch);
-        using var upsertTask = _connection.CreateCommand();
-        upsertTask.CommandText = """
-            INSERT INTO tasks(id, seq, state, data) VALUES ($id, $seq, $state, $data)
-            ON CONFLICT(id) DO UPDATE SET state = excluded.state, data = excluded.data
-            """;
-        var tId = upsertTask.Parameters.Add("$id", SqliteType.Text);
-        var tSeq = upsertTask.Parameters.Add("$seq", SqliteType.Integer);
-        var tState = upsertTask.Parameters.Add("$state", SqliteType.Text);
-        var tData = upsertTask.Parameters.Add("$data", SqliteType.Text);
-        using var upsertWorker = _connection.CreateCommand();
-        upsertWorker.CommandText = """
-            INSERT INTO workers(id, state, data) VALUES ($id, $state, $data)
-            ON CONFLICT(id) DO UPDATE SET state = excluded.state, data = excluded.data
-            """;
-        var wId = upsertWorker.Parameters.Add("$id", SqliteType.Text);
-        var wState = upsertWorker.Parameters.Add("$state", SqliteType.Text);
-        var wData = upsertWorker.Parameters.Add("$data", SqliteType.Text);
-        // Only the newest snapshot of a row within one transaction needs writing.
-        var latest = new Dictionary<(StoreTable, string), StoreWrite>();
-
-        while (await _pending.Reader.WaitToReadAsync().ConfigureAwait(false))
+        using var connection = OpenReader();
+        using var cmd = connection.CreateCommand();
+        var where = state is null ? "state IN ('succeeded', 'failed', 'cancelled')" : "state = $state";
+        cmd.CommandText = $"SELECT data FROM tasks WHERE {where} AND seq < $before ORDER BY seq DESC LIMIT $limit";
+        if (state is not null)
         {
-            batch.Clear();
-            latest.Clear();
-            while (batch.Count < MaxBatch && _pending.Reader.TryRead(out var save))
-            {
-                batch.Add(save);
-                foreach (var w in save.Writes)
-                {
-                    latest[(w.Table, w.Id)] = w;
-                }
-            }
-            try
-            {
-                using (var tx = _connection.BeginTransaction())
-                {
-                    upsertTask.Transaction = tx;
-                    upsertWorker.Transaction = tx;
-                    foreach (var w in latest.Values)
-                    {
-                        if (w.Table == StoreTable.Tasks)
-                        {
-                            tId.Value = w.Id; tSeq.Value = w.Seq; tState.Value = w.State; tData.Value = w.Json;
-                            upsertTask.ExecuteNonQuery();
-                        }
-                        else
-                        {
-                            wId.Value = w.Id; wState.Value = w.State; wData.Value = w.Json;
-                            upsertWorker.ExecuteNonQuery();
-                        }
-                    }
-                    tx.Commit();
-                }
-                _lastError = null;
-                foreach (var save in batch)
-                {
-                    save.Done.TrySetResult();
-                }
-            }
-            catch (SqliteException ex)
-            {
-                LogCommitFailed(ex, batch.Count);
-                _lastError = "the last commit failed: " + ex.Message;
-                foreach (var save in batch)
-                {
-                    save.Done.TrySetException(ex);
-                }
-            }
+            if (!FinishedStates.Contains(state, StringComparer.Ordinal)) return [];
+            cmd.Parameters.AddWithValue("$state", state);
         }
+        cmd.Parameters.AddWithValue("$before", beforeSeq ?? long.MaxValue);
+        cmd.Parameters.AddWithValue("$limit", limit);
+        var rows = new List<string>(Math.Min(limit, 256));
+        using var reader = cmd.ExecuteReader();
+        while (reader.Read()) rows.Add(reader.GetString(0));
+        return rows;
     }
 
-    private void Execute(string sql)
+    private SqliteConnection OpenReader()
+    {
+        var connection = new SqliteConnection(_readConnectionString);
+        connection.Open();
+        return connection;
+    }
+
+    private void Read(string sql, Action<SqliteCommand>? bind, Action<SqliteDataReader> row)
     {
         using var cmd = _connection.CreateCommand();
         cmd.CommandText = sql;
-        cmd.ExecuteNonQuery();
+        bind?.Invoke(cmd);
+        using var reader = cmd.ExecuteReader();
+        while (reader.Read()) row(reader);
     }
 
     /// <summary>Stops accepting writes, commits what is queued, and closes the file.</summary>
@@ -177,14 +127,6 @@ public sealed partial class SqliteTaskStore : ITaskStore
         _pending.Writer.TryComplete();
         await _writer.ConfigureAwait(false);
         await _connection.DisposeAsync().ConfigureAwait(false);
-    }
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Group commit of {Count} saves failed; those requests get an error")]
-    private partial void LogCommitFailed(Exception ex, int count);
-
-    private sealed class PendingSave(StoreWrite[] writes)
-    {
-        public StoreWrite[] Writes { get; } = writes;
-        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        SqliteConnection.ClearPool(new SqliteConnection(_readConnectionString));
     }
 }

@@ -47,8 +47,7 @@ public sealed class OrchestratorTelemetry
 
     internal void TokensReported(TokenUsage? usage, string? provider)
     {
-        if (usage is null) return;
-        var total = usage.TotalTokens ?? ((usage.PromptTokens ?? 0) + (usage.CompletionTokens ?? 0));
+        var total = TokenTotals.Of(usage);
         if (total > 0)
         {
             _tokens.Add(total, new KeyValuePair<string, object?>("provider", provider ?? "unknown"));
@@ -65,24 +64,11 @@ public sealed class OrchestratorTelemetry
         }
     }
 
-    /// <summary>The wire name of a state (queued, leased…).</summary>
-    public static string StateName(TaskState state) => state switch
-    {
-        TaskState.Queued => "queued",
-        TaskState.Leased => "leased",
-        TaskState.Succeeded => "succeeded",
-        TaskState.Failed => "failed",
-        _ => "cancelled",
-    };
+    /// <summary>The wire name of a state (queued, leased…); see <see cref="WireNames"/>.</summary>
+    public static string StateName(TaskState state) => WireNames.Of(state);
 
     /// <summary>The wire name of a worker state.</summary>
-    public static string StateName(WorkerState state) => state switch
-    {
-        WorkerState.Online => "online",
-        WorkerState.Draining => "draining",
-        WorkerState.Offline => "offline",
-        _ => "gone",
-    };
+    public static string StateName(WorkerState state) => WireNames.Of(state);
 
     /// <summary>Starts a span, continuing the trace of the current request.</summary>
     internal static Activity? Start(string name, ActivityKind kind = ActivityKind.Internal) => Source.StartActivity(name, kind);

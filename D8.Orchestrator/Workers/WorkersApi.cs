@@ -85,7 +85,7 @@ public static class WorkersApi
         {
             return Problems.Validation(errors);
         }
-        var response = await engine.RegisterAsync(body);
+        var response = await engine.RegisterAsync(body, request.HttpContext.Connection.RemoteIpAddress?.ToString());
         return Results.Json(response, D8JsonContext.Default.RegisterWorkerResponse, statusCode: StatusCodes.Status201Created);
     }
 

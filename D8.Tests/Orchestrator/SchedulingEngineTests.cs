@@ -59,7 +59,7 @@ public class SchedulingEngineTests
         var hb = await h.Engine.HeartbeatAsync(a, new HeartbeatRequest { LeaseIds = [lease.LeaseId] });
         Assert.Contains(lease.LeaseId, hb.LostLeases);
         var stale = await Assert.ThrowsAsync<EngineException>(() => h.CompleteAsync(lease, a));
-        Assert.Equal(409, stale.Status);
+        Assert.Equal(EngineError.Conflict, stale.Error);
 
         // After the backoff it is leased again as attempt 2.
         await h.AdvanceAsync(Backoff.Cap);
@@ -164,7 +164,7 @@ public class SchedulingEngineTests
         var second = await h.LeaseOneAsync(b);
 
         var late = await Assert.ThrowsAsync<EngineException>(() => h.CompleteAsync(first, a, "from A"));
-        Assert.Equal(409, late.Status);
+        Assert.Equal(EngineError.Conflict, late.Error);
 
         var done = await h.CompleteAsync(second, b, "from B");
         var again = await h.CompleteAsync(second, b, "from B, retried");
@@ -186,7 +186,7 @@ public class SchedulingEngineTests
         var lease = await h.LeaseOneAsync(a);
 
         var ex = await Assert.ThrowsAsync<EngineException>(() => h.CompleteAsync(lease, b));
-        Assert.Equal(403, ex.Status);
+        Assert.Equal(EngineError.Forbidden, ex.Error);
         Assert.Equal(TaskState.Leased, (await h.GetAsync(lease.TaskId)).State);
     }
 
@@ -302,7 +302,7 @@ public class SchedulingEngineTests
         Assert.Equal([id], hb.CancelTaskIds);
         Assert.Empty((await h.Engine.HeartbeatAsync(w, new HeartbeatRequest())).CancelTaskIds); // said once
         var late = await Assert.ThrowsAsync<EngineException>(() => h.CompleteAsync(lease, w));
-        Assert.Equal(409, late.Status);
+        Assert.Equal(EngineError.Conflict, late.Error);
         // The worker confirming it stopped is accepted and changes nothing.
         Assert.Equal(TaskState.Cancelled, (await h.FailAsync(lease, w, FailureKind.Cancelled)).State);
     }

@@ -1,0 +1,241 @@
+using D8.Contracts;
+using D8.Orchestrator.Security;
+
+namespace D8.Orchestrator.Scheduling;
+
+/// <summary>The worker protocol: register, authenticate, heartbeat, deregister, drain (leasing and reports are in
+/// SchedulingEngine.Leases.cs).</summary>
+public sealed partial class SchedulingEngine
+{
+    /// <summary>
+    /// Registers a worker and returns its token (only the token's hash is kept). A worker with the same name, provider,
+    /// host info and remote <paramref name="address"/> as an existing entry is that worker restarted: it supersedes the
+    /// old entry (whose leases go back without burning attempts, and whose counters it carries on).
+    /// </summary>
+    public async Task<RegisterWorkerResponse> RegisterAsync(RegisterWorkerRequest request, string? address = null)
+    {
+        Task commit;
+        RegisterWorkerResponse response;
+        lock (_gate)
+        {
+            var now = Now;
+            var (id, token, hash) = WorkerTokens.Issue();
+            var worker = new WorkerRecord
+            {
+                Id = id,
+                Name = request.Name,
+                Provider = request.Provider.ToLowerInvariant(),
+                Models = request.Models.ToArray(),
+                TaskKinds = request.TaskKinds is { Count: > 0 } kinds ? kinds.ToArray() : ["chat"],
+                MaxConcurrency = Math.Max(1, request.MaxConcurrency),
+                Host = request.Host,
+                Version = request.Version,
+                Address = address,
+                TokenHash = hash,
+                State = WorkerState.Online,
+                RegisteredAt = now,
+                LastHeartbeat = now,
+            };
+            foreach (var old in _workers.Values.Where(w => IsSameWorker(w, worker)).ToList())
+            {
+                Supersede(old, worker, now);
+            }
+            _workers.Add(id, worker);
+            _changes.Worker(worker);
+            RecomputeRoutability();
+            // Tasks that were unroutable may now fit this worker; nothing waits for them, so no wake-up is needed.
+            commit = Flush();
+            response = new RegisterWorkerResponse(id, token, _options.HeartbeatInterval.TotalSeconds,
+                _options.LeaseDuration.TotalSeconds);
+            LogRegistered(worker.Id, worker.Name, worker.Provider, string.Join(',', worker.Models));
+        }
+        await commit.ConfigureAwait(false);
+        return response;
+    }
+
+    private static bool IsSameWorker(WorkerRecord old, WorkerRecord fresh) =>
+        fresh.Address is not null && fresh.Host is not null
+        && string.Equals(old.Address, fresh.Address, StringComparison.Ordinal)
+        && string.Equals(old.Name, fresh.Name, StringComparison.Ordinal)
+        && string.Equals(old.Provider, fresh.Provider, StringComparison.Ordinal)
+        && Equals(old.Host, fresh.Host);
+
+    private void Supersede(WorkerRecord old, WorkerRecord successor, DateTimeOffset now)
+    {
+        successor.TasksSucceeded += old.TasksSucceeded;
+        successor.TasksFailed += old.TasksFailed;
+        Leave(old, now);
+        Forget(old);
+        LogSuperseded(old.Id, old.Name, successor.Id);
+    }
+
+    /// <summary>The worker a token belongs to, or null. Compares token hashes in constant time.</summary>
+    public string? AuthenticateWorker(string token)
+    {
+        if (WorkerTokens.IdOf(token) is not { } id)
+        {
+            return null;
+        }
+        string? hash;
+        lock (_gate)
+        {
+            if (!_workers.TryGetValue(id, out var worker) || worker.State == WorkerState.Gone)
+            {
+                return null;
+            }
+            hash = worker.TokenHash;
+        }
+        return TokenHasher.Matches(token, hash) ? id : null;
+    }
+
+    /// <summary>Liveness: renews every lease the worker holds and tells it what to cancel, what it lost, whether to drain.</summary>
+    public async Task<HeartbeatResponse> HeartbeatAsync(string workerId, HeartbeatRequest request)
+    {
+        Task commit;
+        HeartbeatResponse response;
+        lock (_gate)
+        {
+            var now = Now;
+            var worker = RequireLiveWorker(workerId);
+            var wasHealthy = worker.Healthy;
+            Touch(worker, now);
+            worker.InFlight = request.InFlight;
+            worker.TokensPerSecond = request.TokensPerSecond;
+            worker.Healthy = request.Healthy;
+            worker.Status = request.Status;
+
+            var expires = now + _options.LeaseDuration;
+            var held = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var taskId in worker.Leases)
+            {
+                _tasks.TryGet(taskId, out var task);
+                task.LeaseExpiresAt = expires;
+                held.Add(task.LeaseId!);
+                _changes.Task(task);
+            }
+            var lost = new List<string>(worker.LostLeases);
+            foreach (var leaseId in request.LeaseIds ?? [])
+            {
+                if (!held.Contains(leaseId) && !lost.Contains(leaseId))
+                {
+                    lost.Add(leaseId);
+                }
+            }
+            response = new HeartbeatResponse
+            {
+                CancelTaskIds = worker.PendingCancels.ToArray(),
+                LostLeases = lost,
+                Drain = worker.Drain,
+                LeaseExpiresAt = expires,
+                CooldownUntil = worker.CooldownUntil > now ? worker.CooldownUntil : null,
+            };
+            worker.PendingCancels.Clear();
+            worker.LostLeases.Clear();
+            _changes.Worker(worker);
+            if (!wasHealthy && worker.Healthy)
+            {
+                WakeWaitersOf(worker);
+            }
+            commit = Flush();
+        }
+        await commit.ConfigureAwait(false);
+        return response;
+    }
+
+    /// <summary>Graceful leave: the worker's leases go back to the queue at once, without burning attempts.</summary>
+    public async Task DeregisterAsync(string workerId)
+    {
+        Task commit;
+        lock (_gate)
+        {
+            var worker = RequireWorker(workerId);
+            if (worker.State == WorkerState.Gone)
+            {
+                return;
+            }
+            Leave(worker, Now);
+            _changes.Worker(worker);
+            RecomputeRoutability();
+            commit = Flush();
+            LogDeregistered(worker.Id, worker.Name);
+        }
+        await commit.ConfigureAwait(false);
+    }
+
+    /// <summary>Marks a worker gone and puts its leases back without burning attempts.</summary>
+    private void Leave(WorkerRecord worker, DateTimeOffset now)
+    {
+        worker.State = WorkerState.Gone;
+        foreach (var taskId in worker.Leases.ToArray())
+        {
+            _tasks.TryGet(taskId, out var task);
+            task.Attempts--;
+            Requeue(task, now, TimeSpan.Zero);
+        }
+        WakeWaitersOf(worker);
+    }
+
+    /// <summary>Removes a worker from the fleet view and the store (superseded, or offline or gone for too long).</summary>
+    private void Forget(WorkerRecord worker)
+    {
+        worker.State = WorkerState.Gone;
+        _workers.Remove(worker.Id);
+        _changes.ForgetWorker(worker.Id);
+    }
+
+    /// <summary>Asks a worker to drain: no new leases; the heartbeat answer says drain.</summary>
+    public async Task<WorkerView> DrainAsync(string workerId)
+    {
+        Task commit;
+        WorkerView view;
+        lock (_gate)
+        {
+            var worker = RequireWorker(workerId);
+            if (worker.State == WorkerState.Gone)
+            {
+                throw EngineException.Conflict($"Worker '{workerId}' has left the fleet.");
+            }
+            worker.Drain = true;
+            if (worker.State == WorkerState.Online)
+            {
+                worker.State = WorkerState.Draining;
+            }
+            _changes.Worker(worker);
+            view = TaskViews.Of(worker);
+            commit = Flush();
+        }
+        await commit.ConfigureAwait(false);
+        return view;
+    }
+
+    private WorkerRecord RequireWorker(string id) =>
+        _workers.TryGetValue(id, out var worker) ? worker : throw EngineException.NotFound("Worker", id);
+
+    private WorkerRecord RequireLiveWorker(string id)
+    {
+        var worker = RequireWorker(id);
+        return worker.State == WorkerState.Gone
+            ? throw EngineException.Conflict($"Worker '{id}' has deregistered; register again.")
+            : worker;
+    }
+
+    /// <summary>Marks a worker alive; an offline worker that speaks again is back.</summary>
+    private void Touch(WorkerRecord worker, DateTimeOffset now)
+    {
+        worker.LastHeartbeat = now;
+        if (worker.State == WorkerState.Offline)
+        {
+            worker.State = worker.Drain ? WorkerState.Draining : WorkerState.Online;
+            _changes.Worker(worker);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Worker {WorkerId} ({Name}) registered: provider {Provider}, models {Models}")]
+    private partial void LogRegistered(string workerId, string name, string provider, string models);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Worker {WorkerId} ({Name}) deregistered; its leases went back to the queue")]
+    private partial void LogDeregistered(string workerId, string name);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Worker {WorkerId} ({Name}) re-registered as {Successor}; the old entry is superseded")]
+    private partial void LogSuperseded(string workerId, string name, string successor);
+}

@@ -1,0 +1,227 @@
+using Microsoft.Data.Sqlite;
+
+namespace D8.Orchestrator.Storage;
+
+/// <summary>The group-commit loop: saves and retention purges, one transaction at a time, in channel order.</summary>
+public sealed partial class SqliteTaskStore
+{
+    private const int MaxBatch = 4096;
+
+    /// <inheritdoc />
+    public Task Save(StoreWrite[] writes)
+    {
+        var save = new PendingSave(writes);
+        if (!_pending.Writer.TryWrite(save))
+        {
+            return Task.FromException(new ObjectDisposedException(nameof(SqliteTaskStore), "The store is shutting down."));
+        }
+        return save.Done.Task;
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyDictionary<string, int>> PurgeFinishedAsync(DateTimeOffset before, int batch)
+    {
+        var purge = new PendingPurge(before.ToUnixTimeMilliseconds(), batch);
+        if (!_pending.Writer.TryWrite(purge))
+        {
+            return Task.FromException<IReadOnlyDictionary<string, int>>(
+                new ObjectDisposedException(nameof(SqliteTaskStore), "The store is shutting down."));
+        }
+        return purge.Done.Task;
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var batch = new List<PendingSave>(MaxBatch);
+        var purges = new List<PendingPurge>();
+        using var commands = new Commands(_connection);
+        // Only the newest snapshot of a row within one transaction needs writing.
+        var latest = new Dictionary<(StoreTable, string), StoreWrite>();
+
+        while (await _pending.Reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            batch.Clear();
+            purges.Clear();
+            latest.Clear();
+            while (batch.Count < MaxBatch && _pending.Reader.TryRead(out var work))
+            {
+                if (work is PendingPurge purge)
+                {
+                    purges.Add(purge);
+                    continue;
+                }
+                var save = (PendingSave)work;
+                batch.Add(save);
+                foreach (var w in save.Writes)
+                {
+                    latest[(w.Table, w.Id)] = w;
+                }
+            }
+            if (batch.Count > 0)
+            {
+                Commit(commands, batch, latest.Values);
+            }
+            foreach (var purge in purges)
+            {
+                Purge(purge);
+            }
+        }
+    }
+
+    private void Commit(Commands commands, List<PendingSave> batch, IEnumerable<StoreWrite> writes)
+    {
+        try
+        {
+            using (var tx = _connection.BeginTransaction())
+            {
+                commands.Enlist(tx);
+                foreach (var w in writes)
+                {
+                    commands.Write(w);
+                }
+                tx.Commit();
+            }
+            _lastError = null;
+            foreach (var save in batch)
+            {
+                save.Done.TrySetResult();
+            }
+        }
+        catch (SqliteException ex)
+        {
+            LogCommitFailed(ex, batch.Count);
+            _lastError = "the last commit failed: " + ex.Message;
+            foreach (var save in batch)
+            {
+                save.Done.TrySetException(ex);
+            }
+        }
+    }
+
+    private void Purge(PendingPurge purge)
+    {
+        try
+        {
+            var removed = new Dictionary<string, int>(StringComparer.Ordinal);
+            using (var tx = _connection.BeginTransaction())
+            using (var cmd = _connection.CreateCommand())
+            {
+                cmd.Transaction = tx;
+                cmd.CommandText = """
+                    DELETE FROM tasks WHERE rowid IN (
+                        SELECT rowid FROM tasks WHERE finished_at < $before ORDER BY finished_at LIMIT $batch)
+                    RETURNING state
+                    """;
+                cmd.Parameters.AddWithValue("$before", purge.BeforeMs);
+                cmd.Parameters.AddWithValue("$batch", purge.Batch);
+                using (var reader = cmd.ExecuteReader())
+                {
+                    while (reader.Read())
+                    {
+                        var state = reader.GetString(0);
+                        removed[state] = removed.GetValueOrDefault(state) + 1;
+                    }
+                }
+                tx.Commit();
+            }
+            purge.Done.TrySetResult(removed);
+        }
+        catch (SqliteException ex)
+        {
+            purge.Done.TrySetException(ex);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Group commit of {Count} saves failed; those requests get an error")]
+    private partial void LogCommitFailed(Exception ex, int count);
+
+    private abstract class PendingWork;
+
+    private sealed class PendingSave(StoreWrite[] writes) : PendingWork
+    {
+        public StoreWrite[] Writes { get; } = writes;
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private sealed class PendingPurge(long beforeMs, int batch) : PendingWork
+    {
+        public long BeforeMs { get; } = beforeMs;
+        public int Batch { get; } = batch;
+        public TaskCompletionSource<IReadOnlyDictionary<string, int>> Done { get; } =
+            new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>The prepared statements of the commit loop.</summary>
+    private sealed class Commands : IDisposable
+    {
+        private readonly SqliteCommand _task, _worker, _deleteWorker, _meta;
+
+        public Commands(SqliteConnection connection)
+        {
+            _task = Prepare(connection, """
+                INSERT INTO tasks(id, seq, state, data, idem_key, created_at, finished_at)
+                VALUES ($id, $seq, $state, $data, $idem, $created, $finished)
+                ON CONFLICT(id) DO UPDATE SET state = excluded.state, data = excluded.data, finished_at = excluded.finished_at
+                """, "$id", "$seq", "$state", "$data", "$idem", "$created", "$finished");
+            _worker = Prepare(connection, """
+                INSERT INTO workers(id, state, data) VALUES ($id, $state, $data)
+                ON CONFLICT(id) DO UPDATE SET state = excluded.state, data = excluded.data
+                """, "$id", "$state", "$data");
+            _deleteWorker = Prepare(connection, "DELETE FROM workers WHERE id = $id", "$id");
+            _meta = Prepare(connection, "INSERT OR REPLACE INTO meta(key, value) VALUES ($id, $value)", "$id", "$value");
+        }
+
+        public void Enlist(SqliteTransaction tx)
+        {
+            _task.Transaction = _worker.Transaction = _deleteWorker.Transaction = _meta.Transaction = tx;
+        }
+
+        public void Write(StoreWrite w)
+        {
+            switch (w.Table)
+            {
+                case StoreTable.Tasks:
+                    Run(_task, w.Id, w.Seq, w.State, w.Json, (object?)w.IdempotencyKey ?? DBNull.Value, w.CreatedAtMs,
+                        w.FinishedAtMs is { } f ? f : DBNull.Value);
+                    break;
+                case StoreTable.Workers when w.Delete:
+                    Run(_deleteWorker, w.Id);
+                    break;
+                case StoreTable.Workers:
+                    Run(_worker, w.Id, w.State, w.Json);
+                    break;
+                default:
+                    Run(_meta, w.Id, w.Json);
+                    break;
+            }
+        }
+
+        private static void Run(SqliteCommand cmd, params object[] values)
+        {
+            for (var i = 0; i < values.Length; i++)
+            {
+                cmd.Parameters[i].Value = values[i];
+            }
+            cmd.ExecuteNonQuery();
+        }
+
+        private static SqliteCommand Prepare(SqliteConnection connection, string sql, params string[] names)
+        {
+            var cmd = connection.CreateCommand();
+            cmd.CommandText = sql;
+            foreach (var name in names)
+            {
+                cmd.Parameters.AddWithValue(name, DBNull.Value);
+            }
+            return cmd;
+        }
+
+        public void Dispose()
+        {
+            _task.Dispose();
+            _worker.Dispose();
+            _deleteWorker.Dispose();
+            _meta.Dispose();
+        }
+    }
+}
