@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Json;
 using D8.Contracts;
@@ -22,8 +21,8 @@ internal sealed class ChangeSet(ITaskStore store)
     private readonly List<TaskCompletionSource<Task>> _terminal = [];
     private readonly List<TaskRecord> _finished = [];
     private long? _tokensReported;
-    // Finished tasks whose final row is durable, filled by commit continuations, drained under the lock.
-    private readonly ConcurrentQueue<TaskRecord[]> _durable = new();
+    // Finished tasks waiting for their region's commit, in commit order (commits complete in order).
+    private readonly Queue<(Task Commit, TaskRecord[] Tasks)> _awaitingCommit = new();
 
     public void Task(TaskRecord task)
     {
@@ -50,8 +49,24 @@ internal sealed class ChangeSet(ITaskStore store)
     /// <summary>A task reached a terminal state: it leaves memory once this region's commit is durable.</summary>
     public void Finished(TaskRecord task) => _finished.Add(task);
 
-    /// <summary>Finished tasks that are now durable (evict them from memory).</summary>
-    public bool TryTakeDurable(out TaskRecord[] tasks) => _durable.TryDequeue(out tasks!);
+    /// <summary>
+    /// Finished tasks whose final row is now durable (to evict from memory). A failed commit keeps its tasks in
+    /// memory: the store does not have their final state.
+    /// </summary>
+    public bool TryTakeDurable(out TaskRecord[] tasks)
+    {
+        while (_awaitingCommit.TryPeek(out var oldest) && oldest.Commit.IsCompleted)
+        {
+            _awaitingCommit.Dequeue();
+            if (oldest.Commit.IsCompletedSuccessfully)
+            {
+                tasks = oldest.Tasks;
+                return true;
+            }
+        }
+        tasks = [];
+        return false;
+    }
 
     /// <summary>Hands this region's writes to the group committer and wakes whoever waits on them.</summary>
     public Task Flush()
@@ -105,14 +120,8 @@ internal sealed class ChangeSet(ITaskStore store)
         _terminal.Clear();
         if (_finished.Count > 0)
         {
-            var finished = _finished.ToArray();
+            _awaitingCommit.Enqueue((commit, _finished.ToArray()));
             _finished.Clear();
-            // A failed commit keeps the tasks in memory: the store does not have their final state.
-            commit.ContinueWith(static (c, state) =>
-            {
-                var (durable, tasks) = ((ConcurrentQueue<TaskRecord[]>, TaskRecord[]))state!;
-                if (c.IsCompletedSuccessfully) durable.Enqueue(tasks);
-            }, (_durable, finished), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
         return commit;
     }

@@ -17,7 +17,8 @@ public sealed class EngineHarness : IAsyncDisposable
     private readonly string _db = Path.Combine(Path.GetTempPath(), "d8-tests", $"engine-{Guid.NewGuid():N}.db");
     private SqliteTaskStore _store;
 
-    public EngineHarness(int maxAttempts = 3)
+    public EngineHarness(int maxAttempts = 3, TimeSpan? retention = null, int retentionBatch = 500,
+        TimeSpan? idempotencyWindow = null, TimeSpan? forgetWorkersAfter = null)
     {
         Options = new OrchestratorOptions
         {
@@ -28,6 +29,10 @@ public sealed class EngineHarness : IAsyncDisposable
             LeaseDuration = TimeSpan.FromSeconds(60),
             OfflineAfter = TimeSpan.FromSeconds(30),
             MaxAttempts = maxAttempts,
+            RetentionAge = retention ?? TimeSpan.FromDays(7),
+            RetentionBatch = retentionBatch,
+            IdempotencyWindow = idempotencyWindow ?? TimeSpan.FromHours(24),
+            ForgetWorkersAfter = forgetWorkersAfter ?? TimeSpan.FromHours(24),
         };
         _store = new SqliteTaskStore(_db, NullLogger<SqliteTaskStore>.Instance);
         Engine = NewEngine();
