@@ -8,11 +8,13 @@ internal sealed class OrchestratorProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly string _db;
+    private readonly bool _ownsDb;
 
-    private OrchestratorProcess(Process process, string db, Uri baseUrl, string apiKey, string joinToken)
+    private OrchestratorProcess(Process process, string db, bool ownsDb, Uri baseUrl, string apiKey, string joinToken)
     {
         _process = process;
         _db = db;
+        _ownsDb = ownsDb;
         BaseUrl = baseUrl;
         ApiKey = apiKey;
         JoinToken = joinToken;
@@ -23,7 +25,15 @@ internal sealed class OrchestratorProcess : IAsyncDisposable
     public string JoinToken { get; }
     public int Pid => _process.Id;
 
-    public static async Task<OrchestratorProcess> StartAsync(string configuration)
+    /// <summary>The SQLite file it uses.</summary>
+    public string DbPath => _db;
+
+    /// <summary>
+    /// Starts the orchestrator and waits until /health answers. With <paramref name="db"/> it uses (and keeps) that
+    /// file, with the given credentials; otherwise a fresh temp file deleted on dispose.
+    /// </summary>
+    public static async Task<OrchestratorProcess> StartAsync(string configuration, string? db = null,
+        string? apiKey = null, string? joinToken = null)
     {
         var dll = FindDll(configuration);
         int port;
@@ -32,9 +42,10 @@ internal sealed class OrchestratorProcess : IAsyncDisposable
             probe.Start();
             port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
         }
-        var db = Path.Combine(Path.GetTempPath(), $"d8-bench-{Guid.NewGuid():N}.db");
-        var apiKey = "bench-key-" + Guid.NewGuid().ToString("N");
-        var join = "bench-join-" + Guid.NewGuid().ToString("N");
+        var ownsDb = db is null;
+        db ??= Path.Combine(Path.GetTempPath(), $"d8-bench-{Guid.NewGuid():N}.db");
+        apiKey ??= "bench-key-" + Guid.NewGuid().ToString("N");
+        var join = joinToken ?? "bench-join-" + Guid.NewGuid().ToString("N");
         var psi = new ProcessStartInfo("dotnet")
         {
             UseShellExecute = false,
@@ -55,23 +66,38 @@ internal sealed class OrchestratorProcess : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine("[orchestrator] " + e.Data); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var host = new OrchestratorProcess(process, db, new Uri($"http://127.0.0.1:{port}/"), apiKey, join);
+        var host = new OrchestratorProcess(process, db, ownsDb, new Uri($"http://127.0.0.1:{port}/"), apiKey, join);
         await host.WaitHealthyAsync();
         return host;
     }
 
     /// <summary>Peak resident set (VmHWM) of the orchestrator process, in MB.</summary>
-    public double PeakRssMb()
+    public double PeakRssMb() => StatusMb("VmHWM:");
+
+    /// <summary>Current resident set (VmRSS) of the orchestrator process, in MB.</summary>
+    public double RssMb() => StatusMb("VmRSS:");
+
+    private double StatusMb(string field)
     {
         foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
         {
-            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            if (line.StartsWith(field, StringComparison.Ordinal))
             {
-                var kb = long.Parse(line["VmHWM:".Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+                var kb = long.Parse(line[field.Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
                 return kb / 1024.0;
             }
         }
         return double.NaN;
+    }
+
+    /// <summary>Stops the process (SIGKILL, as a crash would) and waits for it, keeping the database.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
     }
 
     /// <summary>CPU time the orchestrator process has used so far.</summary>
@@ -93,7 +119,7 @@ internal sealed class OrchestratorProcess : IAsyncDisposable
                 if ((await http.GetAsync(new Uri(BaseUrl, "health"))).IsSuccessStatusCode) return;
             }
             catch (HttpRequestException) { /* not listening yet */ }
-            await Task.Delay(100);
+            await Task.Delay(20);
         }
         throw new TimeoutException("orchestrator did not become healthy");
     }
@@ -116,6 +142,7 @@ internal sealed class OrchestratorProcess : IAsyncDisposable
             await _process.WaitForExitAsync();
         }
         _process.Dispose();
+        if (!_ownsDb) return;
         foreach (var suffix in new[] { "", "-wal", "-shm" })
         {
             try { File.Delete(_db + suffix); } catch (IOException) { /* best effort */ }

@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using System.Globalization;
+using D8.Benchmarks.Dispatch;
+using D8.Contracts;
+
+namespace D8.Benchmarks.Soak;
+
+/// <summary>
+/// Memory over a long run: N tasks (default 1,000,000) submit → lease → complete through the real orchestrator
+/// process, printing its RSS and throughput every 100,000 tasks; then a restart on the same database (start-up time
+/// with every finished task in it) and a short dispatch run after it.
+/// </summary>
+internal static class SoakBenchmark
+{
+    private const int Report = 100_000;
+    private const int Submitters = 32, Workers = 4, PollersPerWorker = 4, LeaseMax = 32;
+    // Submitters stay at most this far ahead of completions, as a client waiting on results would.
+    private const int InFlight = 4096;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var total = IntArg(args, "--tasks", 1_000_000);
+        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
+        Console.WriteLine($"D8 soak benchmark — {total} tasks, {Environment.ProcessorCount} cores, orchestrator {configuration} build, load {Load()}");
+        var db = Path.Combine(Path.GetTempPath(), $"d8-soak-{Guid.NewGuid():N}.db");
+        var apiKey = "soak-key-" + Guid.NewGuid().ToString("N");
+        var join = "soak-join-" + Guid.NewGuid().ToString("N");
+        try
+        {
+            double peak, final, rate;
+            await using (var orch = await OrchestratorProcess.StartAsync(configuration, db, apiKey, join))
+            {
+                (peak, final, rate) = await SoakAsync(orch, total);
+                await orch.KillAsync();
+            }
+            Console.WriteLine($"soak: {total} tasks, peak RSS {peak:F0} MB, final RSS {final:F0} MB, {rate:F0} tasks/s");
+
+            var clock = Stopwatch.StartNew();
+            await using (var restarted = await OrchestratorProcess.StartAsync(configuration, db, apiKey, join))
+            {
+                var startup = clock.Elapsed;
+                Console.WriteLine($"restart with {total} finished tasks in the database: healthy after {startup.TotalSeconds:F2} s " +
+                                  $"(process start → /health 200), RSS {restarted.RssMb():F0} MB, load {Load()}");
+                var after = await RunPhaseAsync(restarted, 20_000, null);
+                Console.WriteLine($"dispatch after restart : {after:F0} tasks/s (20000 tasks), RSS {restarted.RssMb():F0} MB, peak {restarted.PeakRssMb():F0} MB");
+            }
+            return 0;
+        }
+        finally
+        {
+            foreach (var suffix in new[] { "", "-wal", "-shm" })
+            {
+                try { File.Delete(db + suffix); } catch (IOException) { /* best effort */ }
+            }
+        }
+    }
+
+    private static async Task<(double Peak, double Final, double Rate)> SoakAsync(OrchestratorProcess orch, int total)
+    {
+        var last = Stopwatch.GetTimestamp();
+        var rate = await RunPhaseAsync(orch, total, done =>
+        {
+            var now = Stopwatch.GetTimestamp();
+            var interval = Report / Stopwatch.GetElapsedTime(last, now).TotalSeconds;
+            last = now;
+            Console.WriteLine($"{done,9} tasks: RSS {orch.RssMb(),4:F0} MB (peak {orch.PeakRssMb():F0} MB), {interval:F0} tasks/s, load {Load()}");
+        });
+        return (orch.PeakRssMb(), orch.RssMb(), rate);
+    }
+
+    /// <summary>Runs <paramref name="total"/> tasks through; calls <paramref name="progress"/> every 100,000.</summary>
+    private static async Task<double> RunPhaseAsync(OrchestratorProcess orch, int total, Action<int>? progress)
+    {
+        using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5) };
+        using var http = new HttpClient(handler, disposeHandler: false) { BaseAddress = orch.BaseUrl, Timeout = TimeSpan.FromSeconds(100) };
+        var client = new OrchestratorClient(http) { ApiKey = orch.ApiKey, JoinToken = orch.JoinToken };
+        var workers = new List<OrchestratorClient>();
+        for (var i = 0; i < Workers; i++)
+        {
+            var w = new OrchestratorClient(http) { ApiKey = orch.ApiKey, JoinToken = orch.JoinToken };
+            await w.RegisterAsync(new RegisterWorkerRequest { Name = $"soak-{i}", Provider = "ollama", Models = ["m"], MaxConcurrency = 1024 });
+            workers.Add(w);
+        }
+        using var window = new SemaphoreSlim(InFlight);
+        var submitted = 0;
+        var completed = 0;
+        var nextReport = Report;
+        var reportLock = new Lock();
+        using var stop = new CancellationTokenSource();
+        var clock = Stopwatch.StartNew();
+        var pollers = workers.SelectMany(w => Enumerable.Range(0, PollersPerWorker).Select(_ => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                IReadOnlyList<TaskLease> leases;
+                try
+                {
+                    leases = await w.LeaseAsync(LeaseMax, TimeSpan.FromSeconds(2), stop.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    break;
+                }
+                await Task.WhenAll(leases.Select(l => w.CompleteAsync(l.TaskId, new CompleteTaskRequest { LeaseId = l.LeaseId, Content = "ok" })));
+                window.Release(leases.Count);
+                var done = Interlocked.Add(ref completed, leases.Count);
+                lock (reportLock)
+                {
+                    while (progress is not null && done >= nextReport)
+                    {
+                        progress(nextReport);
+                        nextReport += Report;
+                    }
+                }
+                if (done >= total) stop.Cancel();
+            }
+        }))).ToArray();
+        var submitLoops = Enumerable.Range(0, Submitters).Select(_ => Task.Run(async () =>
+        {
+            while (Interlocked.Increment(ref submitted) <= total)
+            {
+                await window.WaitAsync();
+                await client.SubmitAsync(new SubmitTaskRequest { Prompt = "soak", MaxTokens = 16 });
+            }
+        })).ToArray();
+        await Task.WhenAll(submitLoops);
+        await Task.WhenAll(pollers);
+        clock.Stop();
+        foreach (var w in workers) await w.DeregisterAsync();
+        return total / clock.Elapsed.TotalSeconds;
+    }
+
+    private static string Load() =>
+        File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "n/a";
+
+    private static int IntArg(string[] args, string name, int fallback)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], CultureInfo.InvariantCulture, out var v) ? v : fallback;
+    }
+}
