@@ -16,7 +16,7 @@ public static class FleetView
             .AddColumns("WORKER", "PROVIDER", "MODEL", "STATE", "TOKENS/S", "IN-FLIGHT", "LAST HEARTBEAT", "DONE/FAILED");
         foreach (var w in workers.OrderBy(w => w.State).ThenBy(w => w.Name, StringComparer.Ordinal))
         {
-            var state = w.State.ToString().ToLowerInvariant();
+            var state = WireNames.Of(w.State);
             if (w.State == WorkerState.Online && !w.Healthy) state += " (unhealthy" + (w.Status is { } s ? ": " + s : "") + ")";
             if (w.CooldownUntil is { } until && until > now) state += $" (cooling {(until - now).TotalSeconds:0}s)";
             table.AddRow(

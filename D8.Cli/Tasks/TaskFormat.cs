@@ -8,8 +8,8 @@ namespace D8.Cli.Tasks;
 /// <summary>How tasks look on the terminal and as JSON.</summary>
 public static class TaskFormat
 {
-    /// <summary>Lower-case wire name of a state.</summary>
-    public static string Name(TaskState state) => state.ToString().ToLowerInvariant();
+    /// <summary>Wire name of a state (<see cref="WireNames"/>).</summary>
+    public static string Name(TaskState state) => WireNames.Of(state);
 
     /// <summary>The task's user prompt (last user message), shortened for a table cell.</summary>
     public static string PromptOf(TaskView task, int max = 40)
@@ -74,7 +74,7 @@ public static class TaskFormat
         }
         foreach (var e in t.Errors)
         {
-            Row($"attempt {e.Attempt}", $"{e.Kind.ToString().ToLowerInvariant()}: {e.Message}");
+            Row($"attempt {e.Attempt}", $"{WireNames.Of(e.Kind)}: {e.Message}");
         }
         console.Write(grid);
         if (t.Result is { } result)

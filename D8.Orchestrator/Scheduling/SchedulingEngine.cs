@@ -60,6 +60,15 @@ public sealed partial class SchedulingEngine
         get { lock (_gate) { return _tasks.Count; } }
     }
 
+    /// <summary>Long-polls parked right now: lease requests, and task gets with ?wait= (tests wait on these instead of sleeping).</summary>
+    public (int LeasePolls, int TaskWaits) Parked()
+    {
+        lock (_gate)
+        {
+            return (_waiters.Count, _terminalWaiters.Values.Sum(l => l.Count));
+        }
+    }
+
     // ------------------------------------------------------------------ client API
 
     /// <summary>Accepts a validated task; with a known idempotency key returns the existing task instead.</summary>

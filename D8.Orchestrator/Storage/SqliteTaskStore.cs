@@ -90,7 +90,9 @@ public sealed partial class SqliteTaskStore : ITaskStore
     {
         using var connection = OpenReader();
         using var cmd = connection.CreateCommand();
-        var where = state is null ? "state IN ('succeeded', 'failed', 'cancelled')" : "state = $state";
+        // Without a state, "+state" keeps SQLite off the state index so it walks tasks_seq newest first and stops
+        // after the page, instead of gathering and sorting every finished row.
+        var where = state is null ? "+state IN ('succeeded', 'failed', 'cancelled')" : "state = $state";
         cmd.CommandText = $"SELECT data FROM tasks WHERE {where} AND seq < $before ORDER BY seq DESC LIMIT $limit";
         if (state is not null)
         {

@@ -35,8 +35,9 @@ public sealed class DispatchApiTests : IAsyncLifetime
         var client = _orch.CreateClient();
         var clock = Stopwatch.StartNew();
         var waiting = worker.LeaseAsync(1, TimeSpan.FromSeconds(30));
-        // Make sure the poll is parked before submitting (polling a condition, not sleeping for synchronisation).
-        await WaitUntilAsync(() => Task.FromResult(!waiting.IsCompleted && clock.Elapsed > TimeSpan.FromMilliseconds(300)));
+        // The engine says the poll is parked before anything is submitted.
+        await WaitUntilAsync(() => Task.FromResult(_orch.Engine.Parked().LeasePolls == 1));
+        Assert.False(waiting.IsCompleted);
 
         var submitted = await client.SubmitAsync(new SubmitTaskRequest { Prompt = "wake up" });
         var lease = Assert.Single(await waiting.WaitAsync(TimeSpan.FromSeconds(60)));
@@ -65,7 +66,7 @@ public sealed class DispatchApiTests : IAsyncLifetime
         var lease = Assert.Single(await worker.LeaseAsync(1, TimeSpan.FromSeconds(10)));
         var clock = Stopwatch.StartNew();
         var waiting = client.GetTaskAsync(id, TimeSpan.FromSeconds(30));
-        await WaitUntilAsync(() => Task.FromResult(clock.Elapsed > TimeSpan.FromMilliseconds(300)));
+        await WaitUntilAsync(() => Task.FromResult(_orch.Engine.Parked().TaskWaits == 1));
         Assert.False(waiting.IsCompleted);
 
         await worker.CompleteAsync(id, new CompleteTaskRequest { LeaseId = lease.LeaseId, Content = "answer" });

@@ -1,5 +1,6 @@
-using System.Globalization;
 using System.Data.Common;
+using System.Globalization;
+using D8.Contracts;
 
 namespace D8.Worker.Configuration;
 
@@ -22,17 +23,17 @@ public static class WorkerOptionsLoader
         var providerText = Get("D8_PROVIDER");
         ProviderKind? provider = providerText?.ToLowerInvariant() switch
         {
-            "ollama" => ProviderKind.Ollama,
-            "groq" => ProviderKind.Groq,
-            "gemini" => ProviderKind.Gemini,
-            "openai" => ProviderKind.OpenAI,
+            ProviderNames.Ollama => ProviderKind.Ollama,
+            ProviderNames.Groq => ProviderKind.Groq,
+            ProviderNames.Gemini => ProviderKind.Gemini,
+            ProviderNames.OpenAi => ProviderKind.OpenAI,
             _ => null,
         };
         if (provider is null)
         {
             errors.Add(providerText is null
-                ? "D8_PROVIDER is required: one of ollama, groq, gemini, openai."
-                : $"D8_PROVIDER '{providerText}' is unknown: use one of ollama, groq, gemini, openai.");
+                ? $"D8_PROVIDER is required: one of {ProviderNames.List}."
+                : $"D8_PROVIDER '{providerText}' is unknown: use one of {ProviderNames.List}.");
             return (null, errors);
         }
         var kind = provider.Value;

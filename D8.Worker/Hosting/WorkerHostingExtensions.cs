@@ -14,6 +14,9 @@ namespace D8.Worker.Hosting;
 /// <summary>Wires the worker's services into the host.</summary>
 public static class WorkerHostingExtensions
 {
+    /// <summary>Name of the IHttpClientFactory client that talks to the orchestrator.</summary>
+    public const string OrchestratorHttpClient = "orchestrator";
+
     /// <summary>Validates the D8_* configuration and registers the worker; false (after one clear error line) when invalid.</summary>
     public static bool AddWorker(this WebApplicationBuilder builder)
     {
@@ -37,15 +40,31 @@ public static class WorkerHostingExtensions
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<WorkerHealth>();
         services.AddSingleton<WorkerTelemetry>();
-        services.AddSingleton(sp => ProviderFactory.Create(options, sp.GetRequiredService<ILoggerFactory>()));
+        // HTTP clients come from IHttpClientFactory so ServiceDefaults' handlers (service discovery, OpenTelemetry)
+        // reach them. Resilience is deliberately off for both (AddServiceDefaults(useStandardResilience: false)):
+        // the worker's protocol owns retries — lease/heartbeat back off and re-register, reports retry until the lease
+        // would expire, and a provider error becomes a failure kind the orchestrator retries; a hidden retry layer
+        // would double them and could run a task twice. Pooled connections are recycled so DNS changes are seen.
+        services.AddHttpClient(OrchestratorHttpClient, c =>
+            {
+                c.BaseAddress = new Uri(options.OrchestratorUrl.ToString().TrimEnd('/') + "/");
+                // Above the 30 s lease long-poll.
+                c.Timeout = TimeSpan.FromSeconds(60);
+            })
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
+        services.AddHttpClient(ProviderFactory.ProviderHttpClient, c =>
+            {
+                c.BaseAddress = options.ProviderUrl;
+                // No HttpClient timeout: long generations on a Pi are bounded by the per-call token instead.
+                c.Timeout = Timeout.InfiniteTimeSpan;
+            })
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
+        services.AddSingleton(sp => ProviderFactory.Create(options, sp.GetRequiredService<ILoggerFactory>(),
+            sp.GetRequiredService<IHttpClientFactory>()));
         services.AddSingleton<TaskRunner>();
         services.AddSingleton<ProviderBudget>();
-        services.AddSingleton(_ => new OrchestratorClient(new HttpClient
-        {
-            BaseAddress = new Uri(options.OrchestratorUrl.ToString().TrimEnd('/') + "/"),
-            // Above the 30 s lease long-poll.
-            Timeout = TimeSpan.FromSeconds(60),
-        })
+        services.AddSingleton(sp => new OrchestratorClient(
+            sp.GetRequiredService<IHttpClientFactory>().CreateClient(OrchestratorHttpClient))
         { JoinToken = options.JoinToken });
         services.AddSingleton<OrchestratorSession>();
         services.AddHostedService<ProviderMonitor>();

@@ -16,12 +16,13 @@ public sealed partial class OllamaProvider : ChatProvider
     private readonly OllamaApiClient _client;
     private readonly IChatClient _chat;
 
-    public OllamaProvider(WorkerOptions options, ILoggerFactory loggers)
+    /// <param name="http">From IHttpClientFactory in the host; tests and tools may pass none.</param>
+    public OllamaProvider(WorkerOptions options, ILoggerFactory loggers, HttpClient? http = null)
     {
         _options = options;
         _log = loggers.CreateLogger<OllamaProvider>();
         // No HttpClient timeout: long generations on a Pi are bounded by the per-call token instead.
-        _http = new HttpClient { BaseAddress = options.ProviderUrl, Timeout = Timeout.InfiniteTimeSpan };
+        _http = http ?? new HttpClient { BaseAddress = options.ProviderUrl, Timeout = Timeout.InfiniteTimeSpan };
         _client = new OllamaApiClient(_http, options.DefaultModel);
         _chat = ((IChatClient)_client).AsBuilder().UseOpenTelemetry(loggers, GenAiSourceName).Build();
     }

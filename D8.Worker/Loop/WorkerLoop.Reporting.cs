@@ -1,0 +1,75 @@
+using System.Collections.Concurrent;
+using System.Net;
+using D8.Contracts;
+using D8.Worker.Configuration;
+using D8.Worker.Execution;
+using D8.Worker.Health;
+using D8.Worker.RateLimits;
+using D8.Worker.Telemetry;
+
+namespace D8.Worker.Loop;
+
+/// <summary>Reporting a result or failure, retrying while the orchestrator is unreachable until the lease would expire.</summary>
+public sealed partial class WorkerLoop
+{
+    private Task FailAsync(InFlightRun run, FailureKind kind, string message, double? retryAfterSeconds) =>
+        ReportAsync(run, (client, ct) => client.FailAsync(run.Lease.TaskId, new FailTaskRequest
+        {
+            LeaseId = run.Lease.LeaseId,
+            Kind = kind,
+            Message = message.Length > 1000 ? message[..1000] : message,
+            RetryAfterSeconds = retryAfterSeconds,
+        }, ct));
+
+    /// <summary>Sends a result, retrying while the orchestrator is unreachable until the lease would expire.</summary>
+    private async Task ReportAsync(InFlightRun run, Func<OrchestratorClient, CancellationToken, Task> send)
+    {
+        var backoff = new Backoff(TimeSpan.FromSeconds(0.2), TimeSpan.FromSeconds(5));
+        while (true)
+        {
+            var generation = session.Generation;
+            try
+            {
+                using var callTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(15), time);
+                await send(session.Client, callTimeout.Token).ConfigureAwait(false);
+                return;
+            }
+            catch (OrchestratorException e) when (e.Status == HttpStatusCode.Unauthorized)
+            {
+                using var registerTimeout = new CancellationTokenSource(run.LeaseExpiresAt - time.GetUtcNow() is var left && left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1), time);
+                try
+                {
+                    await session.ReRegisterAsync(generation, registerTimeout.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    LogReportGaveUp(run.Lease.TaskId, "could not register again before the lease expired");
+                    return;
+                }
+            }
+            catch (OrchestratorException e)
+            {
+                // 404/409: the lease is no longer ours (expired, taken back, task cancelled); nothing to report.
+                LogReportRefused(run.Lease.TaskId, (int)e.Status, e.Message);
+                return;
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                health.SetOrchestratorReachable(false);
+                var wait = backoff.Next();
+                if (time.GetUtcNow() + wait > run.LeaseExpiresAt)
+                {
+                    LogReportGaveUp(run.Lease.TaskId, e.Message);
+                    return;
+                }
+                await Task.Delay(wait, time).ConfigureAwait(false);
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Gave up reporting task {TaskId}: {Reason}")]
+    private partial void LogReportGaveUp(string taskId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Report for task {TaskId} refused ({Status}): {Reason}")]
+    private partial void LogReportRefused(string taskId, int status, string reason);
+}

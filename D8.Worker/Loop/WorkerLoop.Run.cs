@@ -1,0 +1,121 @@
+using System.Collections.Concurrent;
+using System.Net;
+using D8.Contracts;
+using D8.Worker.Configuration;
+using D8.Worker.Execution;
+using D8.Worker.Health;
+using D8.Worker.RateLimits;
+using D8.Worker.Telemetry;
+
+namespace D8.Worker.Loop;
+
+/// <summary>Running one lease: budget, provider call with timeout, and turning the outcome into a report.</summary>
+public sealed partial class WorkerLoop
+{
+    private async Task RunLeaseAsync(TaskLease lease)
+    {
+        using var run = new InFlightRun(lease);
+        _inFlight[lease.LeaseId] = run;
+        var model = lease.Model ?? options.DefaultModel;
+        using var activity = WorkerTelemetry.StartRun(lease, options.ProviderName, model);
+        LogRunning(lease.TaskId, lease.Attempt, model);
+        try
+        {
+            var estimate = ProviderBudget.Estimate(lease.Messages.Select(m => m.Content), lease.MaxTokens);
+            if (await budget.AcquireAsync(estimate, run.Token).ConfigureAwait(false) is { } dayReset)
+            {
+                SetCooldown(dayReset);
+                LogDailyBudgetSpent(dayReset.TotalMinutes);
+                await FailAsync(run, FailureKind.Released, "the worker's daily request budget (D8_RPD) is spent", null).ConfigureAwait(false);
+                return;
+            }
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(run.Token);
+            timeout.CancelAfter(options.RequestTimeout);
+            RunResult result;
+            try
+            {
+                result = await runner.RunAsync(lease, timeout.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested && run.Reason == StopReason.None)
+            {
+                throw new TimeoutException($"the provider call took longer than D8_REQUEST_TIMEOUT_SECONDS ({options.RequestTimeout.TotalSeconds}s)");
+            }
+            if (result.TokensPerSecond is { } tps) _lastTokensPerSecond = tps;
+            activity?.SetTag("gen_ai.usage.output_tokens", result.Usage?.CompletionTokens);
+            await ReportAsync(run, (client, ct) => client.CompleteAsync(lease.TaskId, new CompleteTaskRequest
+            {
+                LeaseId = lease.LeaseId,
+                Content = result.Content,
+                FinishReason = result.FinishReason,
+                Model = result.Model,
+                Usage = result.Usage,
+                TimeToFirstTokenMs = result.TimeToFirstTokenMs,
+                DurationMs = result.DurationMs,
+                TokensPerSecond = result.TokensPerSecond,
+            }, ct)).ConfigureAwait(false);
+            telemetry.Record("succeeded", result.TokensPerSecond, result.TimeToFirstTokenMs);
+            LogSucceeded(lease.TaskId, result.Usage?.CompletionTokens, result.TokensPerSecond);
+        }
+        catch (OperationCanceledException) when (run.Reason != StopReason.None)
+        {
+            telemetry.Record(run.Reason.ToString().ToLowerInvariant(), null, null);
+            LogStopped(lease.TaskId, run.Reason);
+            if (run.Reason == StopReason.Cancelled)
+            {
+                await FailAsync(run, FailureKind.Cancelled, "cancelled at the client's request", null).ConfigureAwait(false);
+            }
+            else if (run.Reason == StopReason.Released)
+            {
+                await FailAsync(run, FailureKind.Released, "the worker is shutting down", null).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e)
+        {
+            var failure = ErrorClassifier.Classify(e, time.GetUtcNow());
+            activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, failure.Message);
+            telemetry.Record(failure.Class.ToString().ToLowerInvariant(), null, null);
+            LogFailed(lease.TaskId, failure.Class, failure.Status, failure.Message);
+            switch (failure.Class)
+            {
+                case FailureClass.RateLimited:
+                    var wait = failure.RetryAfter ?? TimeSpan.FromSeconds(5);
+                    SetCooldown(wait);
+                    await FailAsync(run, FailureKind.RateLimited, failure.Message, wait.TotalSeconds).ConfigureAwait(false);
+                    break;
+                case FailureClass.Unauthorized:
+                    health.SetUnauthorized(true);
+                    LogUnauthorized(failure.Status);
+                    await FailAsync(run, FailureKind.Released, "the provider rejected this worker's API key", null).ConfigureAwait(false);
+                    break;
+                case FailureClass.Permanent:
+                    await FailAsync(run, FailureKind.Permanent, failure.Message, null).ConfigureAwait(false);
+                    break;
+                default:
+                    await FailAsync(run, FailureKind.Transient, failure.Message, null).ConfigureAwait(false);
+                    break;
+            }
+        }
+        finally
+        {
+            _inFlight.TryRemove(lease.LeaseId, out _);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Running task {TaskId} (attempt {Attempt}) on model {Model}")]
+    private partial void LogRunning(string taskId, int attempt, string model);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Task {TaskId} succeeded: {Tokens} tokens at {TokensPerSecond:F1} tokens/s")]
+    private partial void LogSucceeded(string taskId, int? tokens, double? tokensPerSecond);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Task {TaskId} stopped: {Reason}")]
+    private partial void LogStopped(string taskId, StopReason reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Task {TaskId} failed as {Class} (status {Status}): {Message}")]
+    private partial void LogFailed(string taskId, FailureClass @class, int? status, string message);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The provider rejected the API key ({Status}): check D8_PROVIDER_API_KEY. The worker reports itself unhealthy and leases nothing until a probe succeeds")]
+    private partial void LogUnauthorized(int? status);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Daily request budget (D8_RPD) spent; not leasing for {Minutes:F0} min")]
+    private partial void LogDailyBudgetSpent(double minutes);
+}
