@@ -66,6 +66,7 @@ public static partial class OrchestratorHostingExtensions
     {
         app.MapDefaultEndpoints();
         app.MapTasksApi();
+        app.MapTaskReportsApi();
         app.MapWorkersApi();
         app.MapJoinCheckApi();
         return app.MapOrchestratorOpenApi();

@@ -20,9 +20,9 @@ public static class Problems
         Errors = errors,
     };
 
-    /// <summary>A problem result for an endpoint to return.</summary>
+    /// <summary>A problem result for an endpoint to return (written by <see cref="WriteAsync"/>, like every other problem).</summary>
     public static IResult Result(int status, string title, string detail, IReadOnlyDictionary<string, string[]>? errors = null) =>
-        Results.Json(Create(status, title, detail, errors: errors), D8JsonContext.Default.Problem, ContentType, status);
+        new ProblemResult(status, title, detail, errors);
 
     public static IResult BadRequest(string detail, IReadOnlyDictionary<string, string[]>? errors = null) =>
         Result(StatusCodes.Status400BadRequest, "Bad request", detail, errors);
@@ -32,8 +32,12 @@ public static class Problems
         Result(StatusCodes.Status400BadRequest, "Invalid request",
             string.Join(" ", errors.SelectMany(e => e.Value)), errors);
 
-    /// <summary>Writes a problem straight to the response (middleware, auth handlers).</summary>
-    public static async Task WriteAsync(HttpContext context, int status, string title, string detail)
+    /// <summary>
+    /// The one path every problem answer takes: endpoint results, the exception handler, bare status codes (404, 405…)
+    /// and authentication failures all end here.
+    /// </summary>
+    public static async Task WriteAsync(HttpContext context, int status, string title, string detail,
+        IReadOnlyDictionary<string, string[]>? errors = null)
     {
         if (context.Response.HasStarted)
         {
@@ -41,7 +45,7 @@ public static class Problems
         }
         context.Response.StatusCode = status;
         context.Response.ContentType = ContentType;
-        var problem = Create(status, title, detail, context.Request.Path);
+        var problem = Create(status, title, detail, context.Request.Path, errors);
         await JsonSerializer.SerializeAsync(context.Response.Body, problem, D8JsonContext.Default.Problem, context.RequestAborted);
     }
 
@@ -57,4 +61,12 @@ public static class Problems
 
     /// <summary>The standard reason phrase for a status code.</summary>
     public static string TitleOf(int status) => ReasonPhrases.GetReasonPhrase(status) is { Length: > 0 } p ? p : "Error";
+
+    private sealed class ProblemResult(int status, string title, string detail, IReadOnlyDictionary<string, string[]>? errors)
+        : IResult, IStatusCodeHttpResult
+    {
+        public int? StatusCode => status;
+
+        public Task ExecuteAsync(HttpContext httpContext) => WriteAsync(httpContext, status, title, detail, errors);
+    }
 }

@@ -9,8 +9,9 @@ public sealed partial class SchedulingEngine
 {
     /// <summary>
     /// Registers a worker and returns its token (only the token's hash is kept). A worker with the same name, provider,
-    /// host info and remote <paramref name="address"/> as an existing entry is that worker restarted: it supersedes the
-    /// old entry (whose leases go back without burning attempts, and whose counters it carries on).
+    /// models, host info and remote <paramref name="address"/> as an existing entry is that worker restarted: it
+    /// supersedes the old entry (whose leases go back without burning attempts, and whose counters it carries on).
+    /// Registrations without host info or address (tests, tools) never supersede.
     /// </summary>
     public async Task<RegisterWorkerResponse> RegisterAsync(RegisterWorkerRequest request, string? address = null)
     {
@@ -58,7 +59,8 @@ public sealed partial class SchedulingEngine
         && string.Equals(old.Address, fresh.Address, StringComparison.Ordinal)
         && string.Equals(old.Name, fresh.Name, StringComparison.Ordinal)
         && string.Equals(old.Provider, fresh.Provider, StringComparison.Ordinal)
-        && Equals(old.Host, fresh.Host);
+        && Equals(old.Host, fresh.Host)
+        && old.Models.SequenceEqual(fresh.Models, StringComparer.Ordinal);
 
     private void Supersede(WorkerRecord old, WorkerRecord successor, DateTimeOffset now)
     {

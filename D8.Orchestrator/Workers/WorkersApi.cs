@@ -10,7 +10,8 @@ namespace D8.Orchestrator.Workers;
 
 /// <summary>
 /// Worker protocol (register with the join token; everything else with the worker's own token) plus the
-/// client's fleet view and drain call (API key). Complete and fail live here too: only workers call them.
+/// client's fleet view and drain call (API key). A worker's reports on its tasks (complete, fail) are with the task
+/// routes, in Tasks/TaskReportsApi.cs.
 /// </summary>
 public static class WorkersApi
 {
@@ -61,19 +62,6 @@ public static class WorkersApi
             .WithSummary("Leave the fleet; the worker's leases go back to the queue at once.")
             .Produces(StatusCodes.Status204NoContent);
 
-        worker.MapPost("/tasks/{id}/complete", CompleteAsync)
-            .WithName("CompleteTask")
-            .WithSummary("Report a result; idempotent on the lease id; 409 if the lease is stale.")
-            .Accepts<CompleteTaskRequest>("application/json")
-            .Produces<TaskView>()
-            .ProducesProblem(StatusCodes.Status409Conflict);
-
-        worker.MapPost("/tasks/{id}/fail", FailAsync)
-            .WithName("FailTask")
-            .WithSummary("Report a failed attempt (rate_limited, transient, permanent, cancelled, released).")
-            .Accepts<FailTaskRequest>("application/json")
-            .Produces<TaskView>()
-            .ProducesProblem(StatusCodes.Status409Conflict);
         return app;
     }
 
@@ -145,37 +133,8 @@ public static class WorkersApi
         return Results.NoContent();
     }
 
-    private static async Task<IResult> CompleteAsync(string id, HttpContext context, SchedulingEngine engine)
-    {
-        var body = await RequestReader.ReadAsync(context.Request, D8JsonContext.Default.CompleteTaskRequest);
-        var errors = WorkerValidation.Validate(body);
-        if (errors.Count > 0)
-        {
-            return Problems.Validation(errors);
-        }
-        using var activity = OrchestratorTelemetry.Start("d8.task.complete");
-        activity?.SetTag("d8.task.id", id);
-        var view = await engine.CompleteAsync(id, WorkerIdOf(context), body);
-        return Results.Json(view, D8JsonContext.Default.TaskView);
-    }
-
-    private static async Task<IResult> FailAsync(string id, HttpContext context, SchedulingEngine engine)
-    {
-        var body = await RequestReader.ReadAsync(context.Request, D8JsonContext.Default.FailTaskRequest);
-        var errors = WorkerValidation.Validate(body);
-        if (errors.Count > 0)
-        {
-            return Problems.Validation(errors);
-        }
-        using var activity = OrchestratorTelemetry.Start("d8.task.fail");
-        activity?.SetTag("d8.task.id", id);
-        activity?.SetTag("d8.failure.kind", body.Kind.ToString());
-        var view = await engine.FailAsync(id, WorkerIdOf(context), body);
-        activity?.SetTag("d8.task.state", OrchestratorTelemetry.StateName(view.State));
-        return Results.Json(view, D8JsonContext.Default.TaskView);
-    }
-
-    private static string WorkerIdOf(HttpContext context) =>
+    /// <summary>The authenticated worker's id (worker-token routes only).</summary>
+    internal static string WorkerIdOf(HttpContext context) =>
         context.User.FindFirst(AuthSchemes.WorkerIdClaim)?.Value
         ?? throw new InvalidOperationException("Worker endpoints run only after worker-token authentication.");
 

@@ -42,10 +42,20 @@ public sealed class EngineHarness : IAsyncDisposable
     public OrchestratorOptions Options { get; }
     public SchedulingEngine Engine { get; private set; }
 
+    /// <summary>Closes the store (until <see cref="RestartAsync"/>), e.g. to edit the file underneath.</summary>
+    public async Task CloseStoreAsync()
+    {
+        await _store.DisposeAsync();
+        _closed = true;
+    }
+
+    private bool _closed;
+
     /// <summary>Closes the store and loads a new engine from the same file, as a process restart would.</summary>
     public async Task RestartAsync()
     {
-        await _store.DisposeAsync();
+        if (!_closed) await _store.DisposeAsync();
+        _closed = false;
         _store = new SqliteTaskStore(_db, NullLogger<SqliteTaskStore>.Instance);
         Engine = NewEngine();
     }
@@ -102,7 +112,7 @@ public sealed class EngineHarness : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _store.DisposeAsync();
+        if (!_closed) await _store.DisposeAsync();
         await _services.DisposeAsync();
         foreach (var suffix in new[] { "", "-wal", "-shm" })
         {

@@ -235,3 +235,53 @@ public class RetentionTests
         Assert.Equal(TaskState.Succeeded, (await h.GetAsync(done)).State);
     }
 }
+
+/// <summary>A database written before finished tasks left memory is upgraded once when the store opens.</summary>
+public class StoreUpgradeTests
+{
+    [Fact]
+    public async Task An_old_database_gets_its_indexed_columns_token_total_and_worker_counters_from_the_json_rows()
+    {
+        string db;
+        string done, queued, worker;
+        await using (var h = new EngineHarness())
+        {
+            worker = await h.RegisterAsync();
+            done = await h.SubmitAsync("finished before the upgrade");
+            var lease = await h.LeaseOneAsync(worker);
+            await h.Engine.CompleteAsync(lease.TaskId, worker, new CompleteTaskRequest
+            {
+                LeaseId = lease.LeaseId, Content = "old answer", Usage = new TokenUsage(10, 20, 30),
+            });
+            queued = await h.SubmitAsync("queued before the upgrade", idempotencyKey: "old-key");
+            db = h.Options.DbPath;
+            await h.CloseStoreAsync();
+            Downgrade(db);
+
+            await h.RestartAsync();
+            var stats = h.Engine.Stats();
+            Assert.Equal(1, stats.Tasks["succeeded"]);
+            Assert.Equal(1, stats.Tasks["queued"]);
+            Assert.Equal(30, stats.TokensReported);
+            Assert.Equal(1, Assert.Single(h.Engine.Workers()).TasksSucceeded);
+            Assert.Equal("old answer", (await h.GetAsync(done)).Result!.Content);
+            Assert.Equal(queued, await h.SubmitAsync(idempotencyKey: "old-key"));
+            Assert.Equal(2, h.Engine.List(null, 10, null).Items.Count);
+        }
+    }
+
+    /// <summary>Turns the file back into the old layout: no indexed columns, no meta table, counters never written.</summary>
+    private static void Downgrade(string db)
+    {
+        using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={db};Pooling=False");
+        connection.Open();
+        using var cmd = connection.CreateCommand();
+        cmd.CommandText = """
+            DROP INDEX tasks_seq; DROP INDEX tasks_finished_at; DROP INDEX tasks_idem;
+            ALTER TABLE tasks DROP COLUMN idem_key; ALTER TABLE tasks DROP COLUMN created_at; ALTER TABLE tasks DROP COLUMN finished_at;
+            DROP TABLE meta;
+            UPDATE workers SET data = json_set(data, '$.tasks_succeeded', 0, '$.tasks_failed', 0);
+            """;
+        cmd.ExecuteNonQuery();
+    }
+}
