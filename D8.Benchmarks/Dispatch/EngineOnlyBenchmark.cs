@@ -5,6 +5,7 @@ using D8.Orchestrator.Configuration;
 using D8.Orchestrator.Scheduling;
 using D8.Orchestrator.Storage;
 using D8.Orchestrator.Telemetry;
+using D8.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -15,7 +16,7 @@ internal static class EngineOnlyBenchmark
 {
     public static async Task<double> RunAsync(int total)
     {
-        var db = Path.Combine(Path.GetTempPath(), $"d8-bench-engine-{Guid.NewGuid():N}.db");
+        var db = TempDatabase.NewPath("engine", "d8-bench");
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var store = new SqliteTaskStore(db, NullLogger<SqliteTaskStore>.Instance);
         try
@@ -56,10 +57,7 @@ internal static class EngineOnlyBenchmark
         finally
         {
             await store.DisposeAsync();
-            foreach (var suffix in new[] { "", "-wal", "-shm" })
-            {
-                try { File.Delete(db + suffix); } catch (IOException) { /* best effort */ }
-            }
+            TempDatabase.Delete(db);
         }
     }
 }

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using System.Net.Sockets;
+using D8.Tests.Infrastructure;
 
 namespace D8.Benchmarks.Dispatch;
 
@@ -36,14 +36,9 @@ internal sealed class OrchestratorProcess : IAsyncDisposable
         string? apiKey = null, string? joinToken = null)
     {
         var dll = FindDll(configuration);
-        int port;
-        using (var probe = new TcpListener(System.Net.IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
-        }
+        var port = FreePort.Next();
         var ownsDb = db is null;
-        db ??= Path.Combine(Path.GetTempPath(), $"d8-bench-{Guid.NewGuid():N}.db");
+        db ??= TempDatabase.NewPath("dispatch", "d8-bench");
         apiKey ??= "bench-key-" + Guid.NewGuid().ToString("N");
         var join = joinToken ?? "bench-join-" + Guid.NewGuid().ToString("N");
         var psi = new ProcessStartInfo("dotnet")
@@ -143,9 +138,6 @@ internal sealed class OrchestratorProcess : IAsyncDisposable
         }
         _process.Dispose();
         if (!_ownsDb) return;
-        foreach (var suffix in new[] { "", "-wal", "-shm" })
-        {
-            try { File.Delete(_db + suffix); } catch (IOException) { /* best effort */ }
-        }
+        TempDatabase.Delete(_db);
     }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using D8.Benchmarks.Dispatch;
 using D8.Contracts;
+using D8.Tests.Infrastructure;
 
 namespace D8.Benchmarks.Soak;
 
@@ -22,7 +23,7 @@ internal static class SoakBenchmark
         var total = IntArg(args, "--tasks", 1_000_000);
         var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
         Console.WriteLine($"D8 soak benchmark — {total} tasks, {Environment.ProcessorCount} cores, orchestrator {configuration} build, load {Load()}");
-        var db = Path.Combine(Path.GetTempPath(), $"d8-soak-{Guid.NewGuid():N}.db");
+        var db = TempDatabase.NewPath("soak", "d8-bench");
         var apiKey = "soak-key-" + Guid.NewGuid().ToString("N");
         var join = "soak-join-" + Guid.NewGuid().ToString("N");
         try
@@ -48,10 +49,7 @@ internal static class SoakBenchmark
         }
         finally
         {
-            foreach (var suffix in new[] { "", "-wal", "-shm" })
-            {
-                try { File.Delete(db + suffix); } catch (IOException) { /* best effort */ }
-            }
+            TempDatabase.Delete(db);
         }
     }
 

@@ -102,12 +102,7 @@ internal static class WorkerBenchmark
             WorkingDirectory = Path.GetDirectoryName(dll ?? throw new FileNotFoundException("D8.Worker.dll not built"))!,
         };
         psi.ArgumentList.Add(dll);
-        int port;
-        using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
-        }
+        var port = D8.Tests.Infrastructure.FreePort.Next();
         psi.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
         psi.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         psi.Environment["D8_ORCHESTRATOR_URL"] = orch.BaseUrl.ToString();

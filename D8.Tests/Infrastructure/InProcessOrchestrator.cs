@@ -57,7 +57,7 @@ public sealed class InProcessOrchestrator : IAsyncDisposable
     public static async Task<InProcessOrchestrator> StartAsync(IDictionary<string, string?>? settings = null, string? dbPath = null)
     {
         var owns = dbPath is null;
-        dbPath ??= Path.Combine(Path.GetTempPath(), "d8-tests", $"{Guid.NewGuid():N}.db");
+        dbPath ??= TempDatabase.NewPath("orchestrator");
         var host = new InProcessOrchestrator(dbPath, owns, FreePort.Next(), settings);
         await host.StartAppAsync();
         return host;
@@ -128,10 +128,7 @@ public sealed class InProcessOrchestrator : IAsyncDisposable
         await StopAsync();
         if (_ownsDb)
         {
-            foreach (var suffix in new[] { "", "-wal", "-shm" })
-            {
-                try { File.Delete(DbPath + suffix); } catch (IOException) { /* best effort */ }
-            }
+            TempDatabase.Delete(DbPath);
         }
     }
 }

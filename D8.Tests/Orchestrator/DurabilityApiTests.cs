@@ -37,7 +37,7 @@ public sealed class DurabilityApiTests(ITestOutputHelper output)
     [Fact]
     public async Task Kill_9_after_202_loses_no_acknowledged_task()
     {
-        var db = Path.Combine(Path.GetTempPath(), "d8-tests", $"kill-{Guid.NewGuid():N}.db");
+        var db = TempDatabase.NewPath("kill");
         var port = FreePort.Next();
         var env = new Dictionary<string, string?>
         {
@@ -88,10 +88,7 @@ public sealed class DurabilityApiTests(ITestOutputHelper output)
         }
         finally
         {
-            foreach (var suffix in new[] { "", "-wal", "-shm" })
-            {
-                try { File.Delete(db + suffix); } catch (IOException) { /* best effort */ }
-            }
+            TempDatabase.Delete(db);
         }
     }
 

@@ -14,7 +14,7 @@ namespace D8.Tests.Orchestrator;
 public sealed class EngineHarness : IAsyncDisposable
 {
     private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-    private readonly string _db = Path.Combine(Path.GetTempPath(), "d8-tests", $"engine-{Guid.NewGuid():N}.db");
+    private readonly string _db = Infrastructure.TempDatabase.NewPath("engine");
     private SqliteTaskStore _store;
 
     public EngineHarness(int maxAttempts = 3, TimeSpan? retention = null, int retentionBatch = 500,
@@ -114,9 +114,6 @@ public sealed class EngineHarness : IAsyncDisposable
     {
         if (!_closed) await _store.DisposeAsync();
         await _services.DisposeAsync();
-        foreach (var suffix in new[] { "", "-wal", "-shm" })
-        {
-            try { File.Delete(_db + suffix); } catch (IOException) { /* best effort */ }
-        }
+        Infrastructure.TempDatabase.Delete(_db);
     }
 }

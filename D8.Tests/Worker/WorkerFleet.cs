@@ -18,7 +18,7 @@ public sealed class WorkerFleet : IAsyncDisposable
     {
         _log = log;
         Port = FreePort.Next();
-        DbPath = Path.Combine(Path.GetTempPath(), "d8-tests", $"worker-{Guid.NewGuid():N}.db");
+        DbPath = TempDatabase.NewPath("worker");
         Directory.CreateDirectory(Path.GetDirectoryName(DbPath)!);
         JoinToken = "join-" + Guid.NewGuid().ToString("N");
         ApiKey = "key-" + Guid.NewGuid().ToString("N");
@@ -124,9 +124,6 @@ public sealed class WorkerFleet : IAsyncDisposable
         foreach (var worker in _workers) await worker.DisposeAsync();
         if (Orchestrator is not null) await Orchestrator.DisposeAsync();
         _http.Dispose();
-        foreach (var suffix in new[] { "", "-wal", "-shm" })
-        {
-            try { File.Delete(DbPath + suffix); } catch (IOException) { }
-        }
+        TempDatabase.Delete(DbPath);
     }
 }
