@@ -23,7 +23,7 @@ internal static class DispatchBenchmark
             Console.WriteLine($"load average before   : {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
         }
 
-        await using var orch = await OrchestratorProcess.StartAsync(configuration);
+        await using var orch = await OrchestratorProcess.StartAsync();
         using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5) };
         using var http = new HttpClient(handler, disposeHandler: false) { BaseAddress = orch.BaseUrl, Timeout = TimeSpan.FromSeconds(100) };
 

@@ -29,7 +29,7 @@ internal static class SoakBenchmark
         try
         {
             double peak, final, rate;
-            await using (var orch = await OrchestratorProcess.StartAsync(configuration, db, apiKey, join))
+            await using (var orch = await OrchestratorProcess.StartAsync(db, apiKey, join))
             {
                 (peak, final, rate) = await SoakAsync(orch, total);
                 await orch.KillAsync();
@@ -37,7 +37,7 @@ internal static class SoakBenchmark
             Console.WriteLine($"soak: {total} tasks, peak RSS {peak:F0} MB, final RSS {final:F0} MB, {rate:F0} tasks/s");
 
             var clock = Stopwatch.StartNew();
-            await using (var restarted = await OrchestratorProcess.StartAsync(configuration, db, apiKey, join))
+            await using (var restarted = await OrchestratorProcess.StartAsync(db, apiKey, join))
             {
                 var startup = clock.Elapsed;
                 Console.WriteLine($"restart with {total} finished tasks in the database: healthy after {startup.TotalSeconds:F2} s " +

@@ -5,6 +5,7 @@ using System.Globalization;
 using D8.Benchmarks.Dispatch;
 using D8.Contracts;
 using D8.Emulators.OpenAi;
+using D8.Tests.Infrastructure;
 using Microsoft.Extensions.AI;
 using OpenAI;
 
@@ -21,10 +22,9 @@ internal static class WorkerBenchmark
     public static async Task<int> RunAsync(string[] args)
     {
         var tasks = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 40;
-        var configuration = AppContext.BaseDirectory.Contains("/Release/", StringComparison.Ordinal) ? "Release" : "Debug";
         await using var emulator = await OpenAiEmulator.StartAsync(new OpenAiEmulatorOptions { Name = "bench-groq", ApiKey = Key, TokensPerAnswer = 8 });
-        await using var orch = await OrchestratorProcess.StartAsync(configuration);
-        using var worker = StartWorker(configuration, orch, emulator.BaseUrl + "/openai/v1");
+        await using var orch = await OrchestratorProcess.StartAsync();
+        await using var worker = StartWorker(orch, emulator.BaseUrl + "/openai/v1");
         using var http = new HttpClient { BaseAddress = orch.BaseUrl, Timeout = TimeSpan.FromSeconds(90) };
         var client = new OrchestratorClient(http) { ApiKey = orch.ApiKey };
 
@@ -36,7 +36,7 @@ internal static class WorkerBenchmark
         }
         // Idle: registered, long-polling, heartbeating; let start-up garbage settle.
         await Task.Delay(TimeSpan.FromSeconds(5));
-        var idleRss = Status(worker.Id, "VmRSS:");
+        var idleRss = Status(worker.Pid, "VmRSS:");
 
         var chat = new OpenAIClient(new ApiKeyCredential(Key), new OpenAIClientOptions
         {
@@ -80,51 +80,29 @@ internal static class WorkerBenchmark
         Console.WriteLine($"worker idle RSS: {idleRss:F1} MB (VmRSS after registering and idling 5 s)");
         Console.WriteLine($"direct call median: {medianDirect:F2} ms; submit→result through orchestrator+worker median: {medianD8:F2} ms ({tasks} sequential tasks)");
         Console.WriteLine($"orchestrator+worker overhead per task (median difference): {medianD8 - medianDirect:F2} ms");
-        Console.WriteLine($"worker peak RSS after the run: {Status(worker.Id, "VmHWM:"):F1} MB");
-        worker.Kill(entireProcessTree: true);
-        await worker.WaitForExitAsync();
+        Console.WriteLine($"worker peak RSS after the run: {Status(worker.Pid, "VmHWM:"):F1} MB");
+        await worker.KillAsync();
         return 0;
     }
 
-    private static Process StartWorker(string configuration, OrchestratorProcess orch, string providerUrl)
-    {
-        string? dll = null;
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null && dll is null; dir = dir.Parent)
+    private static ProcessHost StartWorker(OrchestratorProcess orch, string providerUrl) =>
+        ProcessHost.Launch("D8.Worker", new Dictionary<string, string?>
         {
-            var candidate = Path.Combine(dir.FullName, "D8.Worker", "bin", configuration, "net10.0", "D8.Worker.dll");
-            if (File.Exists(candidate)) dll = candidate;
-        }
-        var psi = new ProcessStartInfo("dotnet")
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = Path.GetDirectoryName(dll ?? throw new FileNotFoundException("D8.Worker.dll not built"))!,
-        };
-        psi.ArgumentList.Add(dll);
-        var port = D8.Tests.Infrastructure.FreePort.Next();
-        psi.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}";
-        psi.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-        psi.Environment["D8_ORCHESTRATOR_URL"] = orch.BaseUrl.ToString();
-        psi.Environment["D8_JOIN_TOKEN"] = orch.JoinToken;
-        psi.Environment["D8_WORKER_NAME"] = "bench-worker";
-        psi.Environment["D8_PROVIDER"] = "groq";
-        psi.Environment["D8_PROVIDER_BASE_URL"] = providerUrl;
-        psi.Environment["D8_PROVIDER_API_KEY"] = Key;
-        psi.Environment["D8_CONCURRENCY"] = "1";
-        // The free-tier budget would throttle a benchmark to 30 tasks a minute.
-        psi.Environment["D8_RPM"] = "0";
-        psi.Environment["D8_TPM"] = "0";
-        psi.Environment["D8_RPD"] = "0";
-        psi.Environment["Logging__LogLevel__Default"] = "Warning";
-        psi.Environment.Remove("OTEL_EXPORTER_OTLP_ENDPOINT");
-        var process = Process.Start(psi)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine("[worker] " + e.Data); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{FreePort.Next()}",
+            ["D8_ORCHESTRATOR_URL"] = orch.BaseUrl.ToString(),
+            ["D8_JOIN_TOKEN"] = orch.JoinToken,
+            ["D8_WORKER_NAME"] = "bench-worker",
+            ["D8_PROVIDER"] = "groq",
+            ["D8_PROVIDER_BASE_URL"] = providerUrl,
+            ["D8_PROVIDER_API_KEY"] = Key,
+            ["D8_CONCURRENCY"] = "1",
+            // The free-tier budget would throttle a benchmark to 30 tasks a minute.
+            ["D8_RPM"] = "0",
+            ["D8_TPM"] = "0",
+            ["D8_RPD"] = "0",
+            ["Logging__LogLevel__Default"] = "Warning",
+            ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Warning",
+        }, log: line => Console.Error.WriteLine(line), name: "worker", keepOutput: false);
 
     private static double Status(int pid, string field)
     {

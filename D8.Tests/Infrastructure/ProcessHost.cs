@@ -1,13 +1,14 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
-using Xunit.Abstractions;
 
 namespace D8.Tests.Infrastructure;
 
 /// <summary>
 /// Runs one of the solution's apps (its built dll) as a real child process, captures its output, and
-/// stops it either gracefully (SIGTERM) or hard (SIGKILL). Disposing kills whatever still runs.
+/// stops it either gracefully (SIGTERM) or hard (SIGKILL). Disposing kills whatever still runs. The one process
+/// launcher for tests and benchmarks (this file is also compiled into D8.Benchmarks; the xunit adapter is in
+/// ProcessHost.Xunit.cs).
 /// </summary>
 public sealed partial class ProcessHost : IAsyncDisposable
 {
@@ -15,14 +16,16 @@ public sealed partial class ProcessHost : IAsyncDisposable
     private readonly StringBuilder _output = new();
     private readonly object _gate = new();
     private readonly List<(string Text, TaskCompletionSource Signal)> _watches = [];
-    private readonly ITestOutputHelper? _log;
+    private readonly Action<string>? _log;
+    private readonly bool _keepOutput;
     private readonly string _name;
 
-    private ProcessHost(string name, Process process, ITestOutputHelper? log)
+    private ProcessHost(string name, Process process, Action<string>? log, bool keepOutput)
     {
         _name = name;
         _process = process;
         _log = log;
+        _keepOutput = keepOutput;
     }
 
     /// <summary>The child's pid.</summary>
@@ -36,9 +39,13 @@ public sealed partial class ProcessHost : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
-    /// <summary>Starts `dotnet &lt;project&gt;.dll args…` with the given environment added to this process's own.</summary>
-    public static ProcessHost Start(string project, IReadOnlyDictionary<string, string?> environment,
-        IEnumerable<string>? args = null, ITestOutputHelper? log = null, string? name = null)
+    /// <summary>
+    /// Starts `dotnet &lt;project&gt;.dll args…` (built in the caller's configuration) with the given environment added
+    /// to this process's own. Every output line goes to <paramref name="log"/>; with <paramref name="keepOutput"/> false
+    /// (long benchmark runs) lines are not kept for <see cref="Output"/> and <see cref="WaitForOutputAsync"/>.
+    /// </summary>
+    public static ProcessHost Launch(string project, IReadOnlyDictionary<string, string?> environment,
+        IEnumerable<string>? args = null, Action<string>? log = null, string? name = null, bool keepOutput = true)
     {
         var psi = new ProcessStartInfo("dotnet")
         {
@@ -65,7 +72,7 @@ public sealed partial class ProcessHost : IAsyncDisposable
         }
 
         var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
-        var host = new ProcessHost(name ?? project, process, log);
+        var host = new ProcessHost(name ?? project, process, log, keepOutput);
         process.OutputDataReceived += (_, e) => host.OnLine(e.Data);
         process.ErrorDataReceived += (_, e) => host.OnLine(e.Data);
         process.Start();
@@ -98,7 +105,7 @@ public sealed partial class ProcessHost : IAsyncDisposable
     }
 
     /// <summary>Polls <paramref name="url"/> until it answers 2xx, failing early if the process exits.</summary>
-    public async Task WaitForHealthyAsync(string url, TimeSpan timeout)
+    public async Task WaitForHealthyAsync(string url, TimeSpan timeout, TimeSpan? interval = null)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         var deadline = DateTime.UtcNow + timeout;
@@ -124,9 +131,16 @@ public sealed partial class ProcessHost : IAsyncDisposable
             {
                 // slow start on a loaded machine
             }
-            await Task.Delay(100); // polling interval of a readiness probe, not synchronisation
+            await Task.Delay(interval ?? TimeSpan.FromMilliseconds(100)); // polling interval of a readiness probe, not synchronisation
         }
         throw new TimeoutException($"{url} was not healthy within {timeout}. Output:\n{Tail()}");
+    }
+
+    /// <summary>CPU time the process has used so far.</summary>
+    public TimeSpan CpuTime()
+    {
+        _process.Refresh();
+        return _process.TotalProcessorTime;
     }
 
     /// <summary>SIGKILL: the process dies at once, as on a power cut or OOM kill.</summary>
@@ -192,6 +206,11 @@ public sealed partial class ProcessHost : IAsyncDisposable
         List<TaskCompletionSource> hits = [];
         lock (_gate)
         {
+            if (!_keepOutput)
+            {
+                _log?.Invoke($"[{_name}] {line}");
+                return;
+            }
             _output.AppendLine(line);
             var all = _output.ToString();
             _watches.RemoveAll(w =>
@@ -205,14 +224,7 @@ public sealed partial class ProcessHost : IAsyncDisposable
         {
             hit.TrySetResult();
         }
-        try
-        {
-            _log?.WriteLine($"[{_name}] {line}");
-        }
-        catch (InvalidOperationException)
-        {
-            // the test that owned the output helper has finished
-        }
+        _log?.Invoke($"[{_name}] {line}");
     }
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
