@@ -63,15 +63,16 @@ public sealed partial class SqliteTaskStore : ITaskStore
         var workers = new List<string>();
         var counts = new Dictionary<string, long>(StringComparer.Ordinal);
         var keys = new List<IdempotencyRow>();
-        Read("SELECT data FROM tasks WHERE state IN ('queued', 'leased') ORDER BY seq", null, r => tasks.Add(r.GetString(0)));
-        Read("SELECT data FROM workers", null, r => workers.Add(r.GetString(0)));
-        Read("SELECT state, count(*) FROM tasks GROUP BY state", null, r => counts[r.GetString(0)] = r.GetInt64(1));
-        Read("SELECT idem_key, id, created_at FROM tasks WHERE idem_key IS NOT NULL AND created_at >= $since ORDER BY created_at",
+        using var connection = OpenReader();
+        Read(connection, "SELECT data FROM tasks WHERE state IN ('queued', 'leased') ORDER BY seq", null, r => tasks.Add(r.GetString(0)));
+        Read(connection, "SELECT data FROM workers", null, r => workers.Add(r.GetString(0)));
+        Read(connection, "SELECT state, count(*) FROM tasks GROUP BY state", null, r => counts[r.GetString(0)] = r.GetInt64(1));
+        Read(connection, "SELECT idem_key, id, created_at FROM tasks WHERE idem_key IS NOT NULL AND created_at >= $since ORDER BY created_at",
             c => c.Parameters.AddWithValue("$since", idempotencySince.ToUnixTimeMilliseconds()),
             r => keys.Add(new IdempotencyRow(r.GetString(0), r.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(2)))));
         long maxSeq = 0, tokens = 0;
-        Read("SELECT COALESCE(MAX(seq), 0) FROM tasks", null, r => maxSeq = r.GetInt64(0));
-        Read("SELECT value FROM meta WHERE key = 'tokens_reported'", null, r => tokens = long.Parse(r.GetString(0), System.Globalization.CultureInfo.InvariantCulture));
+        Read(connection, "SELECT COALESCE(MAX(seq), 0) FROM tasks", null, r => maxSeq = r.GetInt64(0));
+        Read(connection, "SELECT value FROM meta WHERE key = 'tokens_reported'", null, r => tokens = long.Parse(r.GetString(0), System.Globalization.CultureInfo.InvariantCulture));
         return new StoreSnapshot(tasks, workers, counts, maxSeq, keys, tokens);
     }
 
@@ -114,9 +115,11 @@ public sealed partial class SqliteTaskStore : ITaskStore
         return connection;
     }
 
-    private void Read(string sql, Action<SqliteCommand>? bind, Action<SqliteDataReader> row)
+    // Start-up reads use their own connection: a SqliteConnection is not safe to use from two threads, and the
+    // commit loop owns _connection from the moment the store is constructed.
+    private static void Read(SqliteConnection connection, string sql, Action<SqliteCommand>? bind, Action<SqliteDataReader> row)
     {
-        using var cmd = _connection.CreateCommand();
+        using var cmd = connection.CreateCommand();
         cmd.CommandText = sql;
         bind?.Invoke(cmd);
         using var reader = cmd.ExecuteReader();

@@ -44,7 +44,7 @@ public static class TasksApi
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
 
-        tasks.MapGet("/stats", (SchedulingEngine engine) => Results.Json(engine.Stats(), D8JsonContext.Default.StatsView))
+        tasks.MapGet("/stats", (SchedulingEngine engine) => TypedResults.Json(engine.Stats(), D8JsonContext.Default.StatsView))
             .WithName("GetStats")
             .WithSummary("Task counts by state, unroutable tasks, workers by state, tokens reported.")
             .Produces<StatsView>();
@@ -81,8 +81,8 @@ public static class TasksApi
         var location = $"/api/tasks/{view.Id}";
         var response = new SubmitTaskResponse(view.Id, view.State, location, duplicate);
         return duplicate
-            ? Results.Json(response, D8JsonContext.Default.SubmitTaskResponse)
-            : Results.Json(response, D8JsonContext.Default.SubmitTaskResponse, statusCode: StatusCodes.Status202Accepted)
+            ? TypedResults.Json(response, D8JsonContext.Default.SubmitTaskResponse)
+            : TypedResults.Json(response, D8JsonContext.Default.SubmitTaskResponse, statusCode: StatusCodes.Status202Accepted)
                 .WithLocation(location);
     }
 
@@ -90,7 +90,7 @@ public static class TasksApi
     {
         var wait = RequestReader.Wait(request, options.MaxWait);
         var view = await engine.GetAsync(id, wait, request.HttpContext.RequestAborted);
-        return Results.Json(view, D8JsonContext.Default.TaskView);
+        return TypedResults.Json(view, D8JsonContext.Default.TaskView);
     }
 
     private static IResult List(HttpRequest request, SchedulingEngine engine)
@@ -121,11 +121,11 @@ public static class TasksApi
             }
             cursor = c;
         }
-        return Results.Json(engine.List(state, limit, cursor), D8JsonContext.Default.TaskPage);
+        return TypedResults.Json(engine.List(state, limit, cursor), D8JsonContext.Default.TaskPage);
     }
 
     private static async Task<IResult> CancelAsync(string id, SchedulingEngine engine) =>
-        Results.Json(await engine.CancelAsync(id), D8JsonContext.Default.TaskView);
+        TypedResults.Json(await engine.CancelAsync(id), D8JsonContext.Default.TaskView);
 
     private static bool TryParseState(string raw, out TaskState state)
     {

@@ -10,7 +10,7 @@ public static class JoinCheckApi
 {
     public static IEndpointRouteBuilder MapJoinCheckApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/workers/join-check", () => Results.NoContent())
+        app.MapGet("/api/workers/join-check", () => TypedResults.NoContent())
             .RequireAuthorization(AuthSchemes.JoinToken)
             .WithTags("Workers")
             .WithName("CheckJoinToken")

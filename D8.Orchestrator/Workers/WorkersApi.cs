@@ -20,14 +20,14 @@ public static class WorkersApi
         var api = app.MapGroup("/api").WithTags("Workers");
 
         api.MapGet("/workers", (SchedulingEngine engine) =>
-                Results.Json(engine.Workers(), D8JsonContext.Default.IReadOnlyListWorkerView))
+                TypedResults.Json(engine.Workers(), D8JsonContext.Default.IReadOnlyListWorkerView))
             .RequireAuthorization(AuthSchemes.ApiKey)
             .WithName("ListWorkers")
             .WithSummary("The fleet: every worker with its state (online, draining, offline, gone) and counters.")
             .Produces<IReadOnlyList<WorkerView>>();
 
         api.MapPost("/workers/{id}/drain", async (string id, SchedulingEngine engine) =>
-                Results.Json(await engine.DrainAsync(id), D8JsonContext.Default.WorkerView))
+                TypedResults.Json(await engine.DrainAsync(id), D8JsonContext.Default.WorkerView))
             .RequireAuthorization(AuthSchemes.ApiKey)
             .WithName("DrainWorker")
             .WithSummary("Ask a worker to stop leasing, finish its tasks and leave (told in its next heartbeat answer).")
@@ -74,7 +74,7 @@ public static class WorkersApi
             return Problems.Validation(errors);
         }
         var response = await engine.RegisterAsync(body, request.HttpContext.Connection.RemoteIpAddress?.ToString());
-        return Results.Json(response, D8JsonContext.Default.RegisterWorkerResponse, statusCode: StatusCodes.Status201Created);
+        return TypedResults.Json(response, D8JsonContext.Default.RegisterWorkerResponse, statusCode: StatusCodes.Status201Created);
     }
 
     private static async Task<IResult> HeartbeatAsync(string id, HttpContext context, SchedulingEngine engine)
@@ -86,7 +86,7 @@ public static class WorkersApi
         {
             return Problems.Validation(errors);
         }
-        return Results.Json(await engine.HeartbeatAsync(id, body), D8JsonContext.Default.HeartbeatResponse);
+        return TypedResults.Json(await engine.HeartbeatAsync(id, body), D8JsonContext.Default.HeartbeatResponse);
     }
 
     private static async Task<IResult> LeaseAsync(string id, HttpContext context, SchedulingEngine engine, OrchestratorOptions options)
@@ -106,11 +106,11 @@ public static class WorkersApi
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
-            return Results.Empty;
+            return TypedResults.Empty;
         }
         if (leases.Count == 0)
         {
-            return Results.NoContent();
+            return TypedResults.NoContent();
         }
         using var activity = OrchestratorTelemetry.Start("d8.task.lease");
         activity?.SetTag("d8.worker.id", id);
@@ -123,14 +123,14 @@ public static class WorkersApi
                 activity.AddLink(new ActivityLink(submitted));
             }
         }
-        return Results.Json(new LeaseBatch(leases), D8JsonContext.Default.LeaseBatch);
+        return TypedResults.Json(new LeaseBatch(leases), D8JsonContext.Default.LeaseBatch);
     }
 
     private static async Task<IResult> DeregisterAsync(string id, HttpContext context, SchedulingEngine engine)
     {
         if (ForeignWorker(context, id) is { } forbidden) return forbidden;
         await engine.DeregisterAsync(id);
-        return Results.NoContent();
+        return TypedResults.NoContent();
     }
 
     /// <summary>The authenticated worker's id (worker-token routes only).</summary>

@@ -75,7 +75,7 @@ public sealed partial class WorkerLoop
         {
             if (_inFlight.TryGetValue(leaseId, out var run)) run.Stop(StopReason.Lost);
         }
-        if (response.CooldownUntil is { } until && until > time.GetUtcNow()) SetCooldown(until - time.GetUtcNow());
+        if (response.CooldownUntil is { } until && until > time.GetUtcNow()) _cooldown.Extend(until - time.GetUtcNow());
         if (response.Drain && !_draining)
         {
             _draining = true;

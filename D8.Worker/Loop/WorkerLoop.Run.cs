@@ -24,7 +24,7 @@ public sealed partial class WorkerLoop
             var estimate = ProviderBudget.Estimate(lease.Messages.Select(m => m.Content), lease.MaxTokens);
             if (await budget.AcquireAsync(estimate, run.Token).ConfigureAwait(false) is { } dayReset)
             {
-                SetCooldown(dayReset);
+                _cooldown.Extend(dayReset);
                 LogDailyBudgetSpent(dayReset.TotalMinutes);
                 await FailAsync(run, FailureKind.Released, "the worker's daily request budget (D8_RPD) is spent", null).ConfigureAwait(false);
                 return;
@@ -79,7 +79,7 @@ public sealed partial class WorkerLoop
             {
                 case FailureClass.RateLimited:
                     var wait = failure.RetryAfter ?? TimeSpan.FromSeconds(5);
-                    SetCooldown(wait);
+                    _cooldown.Extend(wait);
                     await FailAsync(run, FailureKind.RateLimited, failure.Message, wait.TotalSeconds).ConfigureAwait(false);
                     break;
                 case FailureClass.Unauthorized:

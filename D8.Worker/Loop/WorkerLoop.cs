@@ -27,7 +27,7 @@ public sealed partial class WorkerLoop(
     private static readonly TimeSpan LongPoll = TimeSpan.FromSeconds(30);
     private readonly ConcurrentDictionary<string, InFlightRun> _inFlight = new(StringComparer.Ordinal);
     private CancellationTokenSource? _leasing;
-    private long _cooldownUntilTicks;
+    private readonly Cooldown _cooldown = new(time);
     private double? _lastTokensPerSecond;
     private volatile bool _draining;
 
@@ -87,7 +87,7 @@ public sealed partial class WorkerLoop(
         {
             try
             {
-                var cooldown = new DateTimeOffset(Interlocked.Read(ref _cooldownUntilTicks), TimeSpan.Zero) - time.GetUtcNow();
+                var cooldown = _cooldown.Remaining;
                 if (!health.CanServe || cooldown > TimeSpan.Zero)
                 {
                     // Not ready, bad key or cooling down: wait, then look again.
@@ -125,19 +125,6 @@ public sealed partial class WorkerLoop(
                 return;
             }
         }
-    }
-
-    /// <summary>No leases until now + <paramref name="wait"/> (never shortens a longer cooldown).</summary>
-    private void SetCooldown(TimeSpan wait)
-    {
-        var until = (time.GetUtcNow() + wait).UtcTicks;
-        long seen;
-        do
-        {
-            seen = Interlocked.Read(ref _cooldownUntilTicks);
-            if (seen >= until) return;
-        }
-        while (Interlocked.CompareExchange(ref _cooldownUntilTicks, until, seen) != seen);
     }
 
     private async Task DeregisterAsync()
