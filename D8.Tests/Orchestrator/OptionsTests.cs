@@ -21,6 +21,27 @@ public class OptionsTests
         Assert.Equal(3, o.MaxAttempts);
         Assert.Equal(1048576, o.MaxBodyBytes);
         Assert.Equal(TimeSpan.FromSeconds(60), o.MaxWait);
+        Assert.Equal(TimeSpan.FromDays(7), o.RetentionAge);
+        Assert.Equal(500, o.RetentionBatch);
+        Assert.Equal(TimeSpan.FromMinutes(1), o.RetentionInterval);
+        Assert.Equal(TimeSpan.FromHours(24), o.IdempotencyWindow);
+        Assert.Equal(TimeSpan.FromHours(24), o.ForgetWorkersAfter);
+    }
+
+    [Fact]
+    public void Retention_keys_are_read_and_the_idempotency_window_may_not_outlive_retention()
+    {
+        var o = OrchestratorOptions.Load(Config(("D8_JOIN_TOKEN", "j"), ("D8_API_KEYS", "a"), ("D8_RETENTION_DAYS", "2"),
+            ("D8_IDEMPOTENCY_WINDOW_HOURS", "48"), ("D8_WORKER_FORGET_HOURS", "1.5"), ("D8_RETENTION_BATCH", "50")), false, []);
+        Assert.Equal(TimeSpan.FromDays(2), o.RetentionAge);
+        Assert.Equal(TimeSpan.FromHours(48), o.IdempotencyWindow);
+        Assert.Equal(TimeSpan.FromHours(1.5), o.ForgetWorkersAfter);
+        Assert.Equal(50, o.RetentionBatch);
+
+        var ex = Assert.Throws<InvalidOperationException>(() => OrchestratorOptions.Load(Config(("D8_JOIN_TOKEN", "j"),
+            ("D8_API_KEYS", "a"), ("D8_RETENTION_DAYS", "1"), ("D8_IDEMPOTENCY_WINDOW_HOURS", "25")), false, []));
+        Assert.Contains("D8_IDEMPOTENCY_WINDOW_HOURS", ex.Message);
+        Assert.Contains("D8_RETENTION_DAYS", ex.Message);
     }
 
     [Fact]
