@@ -7,13 +7,13 @@ namespace D8.Worker.Providers;
 /// <summary>Creates the provider the configuration names.</summary>
 public static class ProviderFactory
 {
-    /// <summary>Name of the IHttpClientFactory client for the provider (Ollama; the OpenAI SDK brings its own transport).</summary>
+    /// <summary>Name of the IHttpClientFactory client for provider calls (Ollama directly, OpenAI SDK as its transport).</summary>
     public const string ProviderHttpClient = "provider";
 
     /// <summary>Ollama for ollama; the OpenAI-compatible client for groq, gemini and openai.</summary>
     public static ChatProvider Create(WorkerOptions options, ILoggerFactory loggers, IHttpClientFactory? http = null) => options.Provider switch
     {
         ProviderKind.Ollama => new OllamaProvider(options, loggers, http?.CreateClient(ProviderHttpClient)),
-        _ => new OpenAICompatibleProvider(options, loggers),
+        _ => new OpenAICompatibleProvider(options, loggers, http?.CreateClient(ProviderHttpClient)),
     };
 }

@@ -16,18 +16,24 @@ public sealed class OpenAICompatibleProvider : ChatProvider
     private readonly OpenAIClient _client;
     private readonly ConcurrentDictionary<string, IChatClient> _chats = new(StringComparer.Ordinal);
 
-    public OpenAICompatibleProvider(WorkerOptions options, ILoggerFactory loggers)
+    /// <param name="http">From IHttpClientFactory in the host (so ServiceDefaults' handlers apply); tests may pass none.</param>
+    public OpenAICompatibleProvider(WorkerOptions options, ILoggerFactory loggers, HttpClient? http = null)
     {
         _options = options;
         _loggers = loggers;
-        _client = new OpenAIClient(new ApiKeyCredential(options.ApiKey ?? ""), new OpenAIClientOptions
+        var clientOptions = new OpenAIClientOptions
         {
             // The SDK appends "chat/completions" itself; a trailing slash would double it.
             Endpoint = new Uri(options.ProviderUrl.ToString().TrimEnd('/')),
             // One retry loop, the orchestrator's: a 429 must reach it, not be retried away here.
             RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
             NetworkTimeout = options.RequestTimeout,
-        });
+        };
+        if (http is not null)
+        {
+            clientOptions.Transport = new HttpClientPipelineTransport(http);
+        }
+        _client = new OpenAIClient(new ApiKeyCredential(options.ApiKey ?? ""), clientOptions);
     }
 
     /// <inheritdoc />
