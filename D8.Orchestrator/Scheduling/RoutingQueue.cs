@@ -16,6 +16,9 @@ internal sealed class RoutingQueue(string kind, string? provider, string? model)
     /// <summary>Queued tasks of this requirement waiting out a backoff.</summary>
     public int Delayed { get; set; }
 
+    /// <summary>Live tasks (queued or leased) of this requirement; at zero the sweep drops the queue.</summary>
+    public int LiveTasks { get; set; }
+
     /// <summary>True while no registered (not gone) worker can serve this requirement.</summary>
     public bool Unroutable { get; set; }
 

@@ -38,8 +38,23 @@ public sealed partial class SchedulingEngine
             {
                 Finish(task, TaskState.Failed, now, "deadline passed");
             }
+            DropIdleQueues();
             _idempotency.Expire(now - _options.IdempotencyWindow, now, id => _tasks.TryGet(id, out var t) && !t.State.IsTerminal());
             return Flush();
+        }
+    }
+
+    /// <summary>Routing queues without live tasks go (a client may name any model; the queue comes back on demand).</summary>
+    private void DropIdleQueues()
+    {
+        List<string>? idle = null;
+        foreach (var (key, queue) in _queues)
+        {
+            if (queue.LiveTasks == 0) (idle ??= []).Add(key);
+        }
+        foreach (var key in idle ?? [])
+        {
+            _queues.Remove(key);
         }
     }
 

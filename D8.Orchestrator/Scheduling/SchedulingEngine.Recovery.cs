@@ -45,6 +45,7 @@ public sealed partial class SchedulingEngine
             }
             _tasks.Add(task, counted: false);
             task.Queue = QueueFor(task.Kind, task.Provider, task.Model);
+            task.Queue.LiveTasks++;
             live.Add(task);
         }
         foreach (var task in live)

@@ -234,6 +234,7 @@ public sealed partial class SchedulingEngine
         ReleaseLease(task);
         task.NotBefore = null;
         _tasks.SetState(task, state);
+        task.Queue!.LiveTasks--;
         task.UpdatedAt = now;
         task.Reason = reason;
         _telemetry.Finished(state, runTime, task.Attempts);

@@ -60,6 +60,15 @@ public sealed partial class SchedulingEngine
         get { lock (_gate) { return _tasks.Count; } }
     }
 
+    /// <summary>What the engine holds in memory; each stays bounded by live work, the idempotency window and the forget age.</summary>
+    public EngineFootprint Footprint()
+    {
+        lock (_gate)
+        {
+            return new EngineFootprint(_tasks.Count, _queues.Count, _idempotency.Count, _workers.Count);
+        }
+    }
+
     /// <summary>Long-polls parked right now: lease requests, and task gets with ?wait= (tests wait on these instead of sleeping).</summary>
     public (int LeasePolls, int TaskWaits) Parked()
     {
@@ -105,6 +114,7 @@ public sealed partial class SchedulingEngine
                         _idempotency.Add(k, task.Id, now);
                     }
                     task.Queue = QueueFor(task.Kind, task.Provider, task.Model);
+                    task.Queue.LiveTasks++;
                     _changes.Task(task);
                     MakeReady(task, now);
                     view = TaskViews.Of(task);

@@ -180,6 +180,31 @@ public class RetentionTests
     }
 
     [Fact]
+    public async Task Memory_after_a_burst_holds_only_what_is_live()
+    {
+        await using var h = new EngineHarness(idempotencyWindow: TimeSpan.FromHours(1));
+        var models = Enumerable.Range(0, 20).Select(i => $"model-{i}").ToArray();
+        var w = await h.RegisterAsync(models: models, concurrency: 100);
+        for (var i = 0; i < 20; i++)
+        {
+            await h.SubmitAsync($"t{i}", model: models[i], idempotencyKey: $"key-{i}");
+        }
+        var stillQueued = await h.SubmitAsync("for a model nobody serves", model: "other");
+        foreach (var lease in await h.LeaseAsync(w, 20))
+        {
+            await h.CompleteAsync(lease, w);
+        }
+        await h.AdvanceAsync(TimeSpan.FromHours(2));
+
+        Assert.Equal(new EngineFootprint(Tasks: 1, RoutingQueues: 1, IdempotencyKeys: 0, Workers: 1), h.Engine.Footprint());
+        Assert.Equal(TaskState.Queued, (await h.GetAsync(stillQueued)).State);
+        // A dropped queue comes back when a task needs it.
+        var again = await h.SubmitAsync("again", model: models[3]);
+        await h.Engine.HeartbeatAsync(w, new HeartbeatRequest());
+        Assert.Equal(again, (await h.LeaseOneAsync(w)).TaskId);
+    }
+
+    [Fact]
     public async Task Workers_offline_or_gone_longer_than_the_forget_age_leave_the_fleet()
     {
         await using var h = new EngineHarness(forgetWorkersAfter: TimeSpan.FromHours(24));
