@@ -6,23 +6,33 @@ using D8.AppHost.Workers;
 
 var builder = DistributedApplication.CreateBuilder(args);
 var log = builder.CreateStartupLogger();
-
-// Secrets: generated and kept in user secrets for local runs; ${VARIABLES} in the compose file.
-var joinToken = builder.AddSecret("join-token", "D8_JOIN_TOKEN", "Token workers present to join the orchestrator.");
-var apiKey = builder.AddSecret("api-key", "D8_API_KEYS", "Client API key(s), comma-separated.");
-
-var orchestrator = builder.AddD8Orchestrator(joinToken, apiKey);
-
-// DeepSeek on Ollama: a container (default), an existing Ollama at a URL, or none.
-var model = builder.AddDeepSeekModel();
-
-foreach (var kind in WorkerSelection.Select(builder.Configuration, model is not null, builder.ExecutionContext.IsPublishMode, log))
+try
 {
-    builder.AddD8Worker(kind, orchestrator, joinToken, kind == WorkerKind.DeepSeek ? model : null);
+    // Secrets: generated and kept in user secrets for local runs; ${VARIABLES} in the compose file.
+    var joinToken = builder.AddSecret("join-token", "D8_JOIN_TOKEN", "Token workers present to join the orchestrator.");
+    var apiKey = builder.AddSecret("api-key", "D8_API_KEYS", "Client API key(s), comma-separated.");
+
+    var orchestrator = builder.AddD8Orchestrator(joinToken, apiKey);
+
+    // DeepSeek on Ollama: auto (container if Docker/Podman answers, else a local Ollama, else none), container, external or none.
+    var model = await builder.AddDeepSeekModelAsync(log, CancellationToken.None);
+
+    foreach (var kind in WorkerSelection.Select(builder.Configuration, model is not null, builder.ExecutionContext.IsPublishMode, log))
+    {
+        builder.AddD8Worker(kind, orchestrator, joinToken, kind == WorkerKind.DeepSeek ? model : null);
+    }
+
+    // `--operation publish --step publish-compose --output-path "$PWD"` (run from the repository root; a relative path
+    // resolves against the AppHost folder) writes docker-compose.generated.yml and .env.example.
+    builder.AddComposePublishing();
+    builder.LogFirstRunHints(log);
+}
+catch (AppHostSetupException ex)
+{
+    // Nothing has been started yet: say what to do, no stack trace, exit 1.
+    await Console.Error.WriteLineAsync("D8.AppHost cannot start: " + ex.Message);
+    return 1;
 }
 
-// `--operation publish --step publish-compose --output-path "$PWD"` (run from the repository root; a relative path
-// resolves against the AppHost folder) writes docker-compose.generated.yml and .env.example.
-builder.AddComposePublishing();
-
-builder.Build().Run();
+await builder.Build().RunAsync();
+return 0;

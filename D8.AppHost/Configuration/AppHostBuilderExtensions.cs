@@ -18,4 +18,11 @@ public static class AppHostBuilderExtensions
         var factory = LoggerFactory.Create(logging => logging.AddSimpleConsole(o => o.SingleLine = true));
         return factory.CreateLogger("D8.AppHost");
     }
+
+    /// <summary>Run mode: one line on where the generated client API key is (never the key itself).</summary>
+    public static void LogFirstRunHints(this IDistributedApplicationBuilder builder, ILogger log)
+    {
+        if (!builder.ExecutionContext.IsRunMode) return;
+        log.LogInformation("Client API key for curl/d8: generated once and kept in user secrets. Show it with: dotnet user-secrets list --project D8.AppHost (Parameters:api-key), or open the api-key parameter in the dashboard.");
+    }
 }
