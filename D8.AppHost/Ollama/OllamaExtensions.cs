@@ -39,7 +39,8 @@ public static class OllamaExtensions
             .WithInitialState(new CustomResourceSnapshot
             {
                 ResourceType = "ExternalOllama",
-                State = new ResourceStateSnapshot($"External: {url}", KnownResourceStateStyles.Success),
+                // Must stay "Running": WaitFor(model) waits for the parent to enter Running. The mode is a property.
+                State = KnownResourceStates.Running,
                 Properties = [new("ollama.url", url.ToString()), new("ollama.mode", reason ?? "external")],
             });
 
