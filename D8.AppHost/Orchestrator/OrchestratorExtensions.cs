@@ -27,7 +27,12 @@ public static class OrchestratorExtensions
             : Path.Combine(builder.Configuration[DataDirectoryKey] is { Length: > 0 } dir ? dir : Path.Combine(builder.AppHostDirectory, ".d8-data"), "d8.db");
         if (builder.ExecutionContext.IsRunMode)
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(dbPath)!);
+            // Created only when the app starts, so building the model (as tests do) leaves the disk alone.
+            builder.Eventing.Subscribe<BeforeStartEvent>((_, _) =>
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(dbPath)!);
+                return Task.CompletedTask;
+            });
         }
 
         var orchestrator = builder.AddProject<Projects.D8_Orchestrator>("orchestrator")
