@@ -18,19 +18,19 @@ public sealed class FleetGauges : IDisposable
     {
         _meter = meters.Create(MeterName);
         IEnumerable<WorkerView> Active() => engine.Workers().Where(w => w.State != WorkerState.Gone);
-        _meter.CreateObservableGauge("d8.worker.tokens_per_second", () => Active()
+        _meter.CreateObservableGauge("d8.fleet.tokens_per_second", () => Active()
             .Where(w => w.TokensPerSecond is not null)
             .Select(w => new Measurement<double>(w.TokensPerSecond!.Value, Tags(w.Name, w.Provider))),
             "{token}/s", "Last generation speed each worker reported");
-        _meter.CreateObservableGauge("d8.worker.in_flight", () => Active()
+        _meter.CreateObservableGauge("d8.fleet.in_flight", () => Active()
             .Select(w => new Measurement<int>(w.InFlight, Tags(w.Name, w.Provider))),
             "{task}", "Tasks each worker runs now");
-        _meter.CreateObservableGauge("d8.worker.cooldown", () => Active()
+        _meter.CreateObservableGauge("d8.fleet.cooldown", () => Active()
             .Select(w => new Measurement<double>(
                 w.CooldownUntil is { } until && until > time.GetUtcNow() ? (until - time.GetUtcNow()).TotalSeconds : 0,
                 Tags(w.Name, w.Provider))),
             "s", "Seconds of cooldown left (a 429 or a spent daily budget)");
-        _meter.CreateObservableGauge("d8.workers", () => engine.Workers()
+        _meter.CreateObservableGauge("d8.fleet.workers", () => engine.Workers()
             .GroupBy(w => w.State)
             .Select(g => new Measurement<int>(g.Count(), new KeyValuePair<string, object?>("state", OrchestratorTelemetry.StateName(g.Key)))),
             "{worker}", "Registered workers by state");
