@@ -17,10 +17,11 @@ try
     // DeepSeek on Ollama: auto (container if Docker/Podman answers, else a local Ollama, else none), container, external or none.
     var model = await builder.AddDeepSeekModelAsync(log, CancellationToken.None);
 
-    foreach (var kind in WorkerSelection.Select(builder.Configuration, model is not null, builder.ExecutionContext.IsPublishMode, log))
-    {
-        builder.AddD8Worker(kind, orchestrator, joinToken, kind == WorkerKind.DeepSeek ? model : null);
-    }
+    var workers = WorkerSelection.Select(builder.Configuration, model is not null, builder.ExecutionContext.IsPublishMode, log)
+        .Select(kind => builder.AddD8Worker(kind, orchestrator, joinToken, kind == WorkerKind.DeepSeek ? model : null))
+        .ToList();
+    // A row under each worker with its live figures (model, tokens/s, in flight, cooldown) from the orchestrator.
+    builder.AddWorkerLiveFigures(orchestrator, apiKey, workers);
 
     // `--operation publish --step publish-compose --output-path "$PWD"` (run from the repository root; a relative path
     // resolves against the AppHost folder) writes docker-compose.generated.yml and .env.example.
