@@ -5,7 +5,8 @@ namespace Microsoft.Extensions.Hosting;
 
 /// <summary>
 /// Keeps protocol chatter out of the trace list so a task's trace is easy to find. Dropped (never recorded):
-/// incoming /health, /alive, /metrics, worker heartbeats and lease long-polls; outgoing calls made outside a recorded
+/// incoming /health, /alive, /metrics, worker heartbeats and lease long-polls, and requests whose caller marked them
+/// not sampled; outgoing calls made outside a recorded
 /// trace (a worker's own heartbeats, lease polls, registration, provider probes and model pulls). A task stays one
 /// trace: submit → d8.task.lease (a span the orchestrator starts in the task's trace) → d8.worker.run → provider call
 /// (gen_ai.* spans) → complete. Metrics still count every request.
@@ -14,8 +15,19 @@ public static class TraceFilter
 {
     private const string HttpClientActivity = "System.Net.Http.HttpRequestOut";
 
-    /// <summary>True when an incoming request should be traced.</summary>
-    public static bool ShouldTrace(HttpContext context) => !IsChatter(context.Request.Path);
+    /// <summary>
+    /// True when an incoming request should be traced: not chatter, and not sent by a caller whose W3C traceparent says
+    /// "not sampled" (the AppHost sets OTEL_TRACES_SAMPLER=always_on, which alone would record such calls as new traces:
+    /// a worker's registration, the dashboard's fleet poll).
+    /// </summary>
+    public static bool ShouldTrace(HttpContext context) =>
+        !IsChatter(context.Request.Path) && !CallerSaidNotSampled(context.Request.Headers.TraceParent.ToString());
+
+    /// <summary>True for a well-formed traceparent ("00-trace-span-flags") whose sampled bit is 0.</summary>
+    public static bool CallerSaidNotSampled(string? traceParent) =>
+        traceParent is { Length: 55 } value
+        && byte.TryParse(value.AsSpan(53, 2), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture, out var flags)
+        && (flags & 1) == 0;
 
     /// <summary>Health probes, scrapes and the worker protocol's periodic calls (heartbeat, lease long-poll).</summary>
     public static bool IsChatter(PathString path)

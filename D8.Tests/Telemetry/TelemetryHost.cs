@@ -108,6 +108,8 @@ public sealed class TelemetryHost : IAsyncDisposable
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production", ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.Sources.Clear();
         settings["Logging:LogLevel:Default"] = "Warning";
+        // What the AppHost gives every project: sample everything, whatever the caller's W3C flags say.
+        settings["OTEL_TRACES_SAMPLER"] = "always_on";
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
