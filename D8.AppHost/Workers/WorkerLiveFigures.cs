@@ -9,7 +9,8 @@ namespace D8.AppHost.Workers;
 
 /// <summary>
 /// A row under each worker in the dashboard whose state text is the worker's live figures as the orchestrator sees
-/// them (fleet state, model, tokens/s, in flight, cooldown), refreshed every few seconds. It runs nothing.
+/// them (tokens/s, in flight, cooldown, fleet state; model and counters as properties), refreshed every few seconds.
+/// It runs nothing.
 /// </summary>
 public sealed class WorkerFiguresResource(string name, IResource parent) : Resource(name), IResourceWithParent
 {
@@ -89,11 +90,16 @@ public static class WorkerLiveFigures
         }
     }
 
-    /// <summary>One line: "online · llama-3.1-8b-instant · 54.2 tok/s · 1/4 in flight", plus a cooldown when there is one.</summary>
+    /// <summary>
+    /// One short line (the dashboard's state column is narrow): "54.2 tok/s · 1/4 in flight", then "cooldown 20 s" or the
+    /// worker's health problem when there is one; the fleet state first when it is not online. The model and the rest
+    /// are properties.
+    /// </summary>
     public static ResourceStateSnapshot Describe(WorkerView? view, DateTimeOffset now)
     {
         if (view is null) return new("Not registered with the orchestrator", KnownResourceStateStyles.Info);
-        var parts = new List<string> { view.State.ToString().ToLowerInvariant(), view.Models.FirstOrDefault() ?? view.Provider };
+        var parts = new List<string>();
+        if (view.State != WorkerState.Online) parts.Add(view.State.ToString().ToLowerInvariant());
         parts.Add(view.TokensPerSecond is { } tps ? string.Create(CultureInfo.InvariantCulture, $"{tps:F1} tok/s") : "– tok/s");
         parts.Add($"{view.InFlight}/{view.MaxConcurrency} in flight");
         var cooldown = view.CooldownUntil is { } until && until > now ? until - now : (TimeSpan?)null;

@@ -42,9 +42,10 @@ public sealed class AppHostTests(AppHostFixture fixture)
         foreach (var (worker, model) in new[] { ("worker-groq", "llama-3.1-8b-instant"), ("worker-deepseek", AppHostFixture.Model) })
         {
             var row = await fixture.App.ResourceNotifications.WaitForResourceAsync($"{worker}-live",
-                e => e.Snapshot.State?.Text?.StartsWith("online", StringComparison.Ordinal) == true, cts.Token);
-            Assert.Contains(model, row.Snapshot.State!.Text, StringComparison.Ordinal);
+                e => e.Snapshot.Properties.Any(p => p.Name == "d8.state" && Equals(p.Value, "online")), cts.Token);
+            Assert.Contains("tok/s", row.Snapshot.State!.Text, StringComparison.Ordinal);
             Assert.Contains("in flight", row.Snapshot.State.Text, StringComparison.Ordinal);
+            Assert.Contains(row.Snapshot.Properties, p => p.Name == "d8.models" && Equals(p.Value, model));
             Assert.Contains(row.Snapshot.Properties, p => p.Name == "d8.tokens_per_second");
         }
     }
