@@ -91,19 +91,19 @@ public static class WorkerLiveFigures
     }
 
     /// <summary>
-    /// One short line (the dashboard's state column is narrow): "54.2 tok/s · 1/4 in flight", then "cooldown 20 s" or the
-    /// worker's health problem when there is one; the fleet state first when it is not online. The model and the rest
-    /// are properties.
+    /// One short line of words and whole numbers, because the dashboard's state column is narrow and shows a custom state
+    /// without punctuation ("54.2 tok/s" would read "54 2 tok s"): "54 tokens per sec · 1 of 4 busy", then "cooldown 20
+    /// sec" or the worker's health problem; the fleet state first when it is not online. Exact figures are properties.
     /// </summary>
     public static ResourceStateSnapshot Describe(WorkerView? view, DateTimeOffset now)
     {
         if (view is null) return new("Not registered with the orchestrator", KnownResourceStateStyles.Info);
         var parts = new List<string>();
         if (view.State != WorkerState.Online) parts.Add(view.State.ToString().ToLowerInvariant());
-        parts.Add(view.TokensPerSecond is { } tps ? string.Create(CultureInfo.InvariantCulture, $"{tps:F1} tok/s") : "– tok/s");
-        parts.Add($"{view.InFlight}/{view.MaxConcurrency} in flight");
+        parts.Add(view.TokensPerSecond is { } tps ? string.Create(CultureInfo.InvariantCulture, $"{tps:F0} tokens per sec") : "no run yet");
+        parts.Add($"{view.InFlight} of {view.MaxConcurrency} busy");
         var cooldown = view.CooldownUntil is { } until && until > now ? until - now : (TimeSpan?)null;
-        if (cooldown is { } c) parts.Add(string.Create(CultureInfo.InvariantCulture, $"cooldown {c.TotalSeconds:F0} s"));
+        if (cooldown is { } c) parts.Add(string.Create(CultureInfo.InvariantCulture, $"cooldown {c.TotalSeconds:F0} sec"));
         if (!view.Healthy && view.Status is { Length: > 0 } status) parts.Add(status);
         var style = view.State != WorkerState.Online ? KnownResourceStateStyles.Error
             : cooldown is not null || !view.Healthy ? KnownResourceStateStyles.Warn
