@@ -92,7 +92,7 @@ public static class WorkerLiveFigures
 
     /// <summary>
     /// One short line of words and whole numbers, because the dashboard's state column is narrow and shows a custom state
-    /// without punctuation ("54.2 tok/s" would read "54 2 tok s"): "54 tokens per sec · 1 of 4 busy", then "cooldown 20
+    /// without punctuation ("54.2 tok/s" would read "54 2 tok s"): "54 tps · 1 of 4 busy" (tps: tokens per second), then "cooldown 20
     /// sec" or the worker's health problem; the fleet state first when it is not online. Exact figures are properties.
     /// </summary>
     public static ResourceStateSnapshot Describe(WorkerView? view, DateTimeOffset now)
@@ -100,7 +100,7 @@ public static class WorkerLiveFigures
         if (view is null) return new("Not registered with the orchestrator", KnownResourceStateStyles.Info);
         var parts = new List<string>();
         if (view.State != WorkerState.Online) parts.Add(view.State.ToString().ToLowerInvariant());
-        parts.Add(view.TokensPerSecond is { } tps ? string.Create(CultureInfo.InvariantCulture, $"{tps:F0} tokens per sec") : "no run yet");
+        parts.Add(view.TokensPerSecond is { } tps ? string.Create(CultureInfo.InvariantCulture, $"{tps:F0} tps") : "no run yet");
         parts.Add($"{view.InFlight} of {view.MaxConcurrency} busy");
         var cooldown = view.CooldownUntil is { } until && until > now ? until - now : (TimeSpan?)null;
         if (cooldown is { } c) parts.Add(string.Create(CultureInfo.InvariantCulture, $"cooldown {c.TotalSeconds:F0} sec"));

@@ -43,7 +43,7 @@ public sealed class AppHostTests(AppHostFixture fixture)
         {
             var row = await fixture.App.ResourceNotifications.WaitForResourceAsync($"{worker}-live",
                 e => e.Snapshot.Properties.Any(p => p.Name == "d8.state" && Equals(p.Value, "online")), cts.Token);
-            Assert.Matches(@"^(\d+ tokens per sec|no run yet) · \d+ of \d+ busy", row.Snapshot.State!.Text);
+            Assert.Matches(@"^(\d+ tps|no run yet) · \d+ of \d+ busy", row.Snapshot.State!.Text);
             Assert.Contains(row.Snapshot.Properties, p => p.Name == "d8.models" && Equals(p.Value, model));
             Assert.Contains(row.Snapshot.Properties, p => p.Name == "d8.tokens_per_second");
         }
