@@ -27,6 +27,7 @@ try
     // resolves against the AppHost folder) writes docker-compose.generated.yml and .env.example.
     builder.AddComposePublishing();
     builder.LogFirstRunHints(log);
+    builder.QuietHostStartFailure();
 }
 catch (AppHostSetupException ex)
 {
@@ -35,5 +36,17 @@ catch (AppHostSetupException ex)
     return 1;
 }
 
-await builder.Build().RunAsync();
+await using var app = builder.Build();
+try
+{
+    await app.RunAsync();
+}
+catch (DistributedApplicationException ex)
+{
+    // E.g. a container runtime that answered `info` but cannot create volumes. Disposing the app stops DCP and the
+    // processes it started, so nothing is left behind.
+    await Console.Error.WriteLineAsync($"D8.AppHost stopped: {ex.Message.Split('\n')[0]}\n" +
+        "If the Ollama container could not start: check Docker, or run with --Ollama:Mode=external --Ollama:Url=http://localhost:11434 or --Ollama:Mode=none.");
+    return 1;
+}
 return 0;

@@ -1,4 +1,5 @@
 using D8.AppHost.Publishing.Compose;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace D8.AppHost.Configuration;
@@ -18,6 +19,13 @@ public static class AppHostBuilderExtensions
         var factory = LoggerFactory.Create(logging => logging.AddSimpleConsole(o => o.SingleLine = true));
         return factory.CreateLogger("D8.AppHost");
     }
+
+    /// <summary>
+    /// The generic host logs a start-up failure with its whole stack trace before rethrowing it; Program.cs catches it
+    /// and prints two lines with what to do, so that log entry is only noise for a newcomer.
+    /// </summary>
+    public static void QuietHostStartFailure(this IDistributedApplicationBuilder builder) =>
+        builder.Services.Configure<LoggerFilterOptions>(o => o.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical));
 
     /// <summary>Run mode: one line on where the generated client API key is (never the key itself).</summary>
     public static void LogFirstRunHints(this IDistributedApplicationBuilder builder, ILogger log)
