@@ -56,8 +56,9 @@ public sealed class AppHostConfigurationTests
     public async Task Auto_mode_without_runtime_or_Ollama_models_no_deepseek_and_says_why_in_the_dashboard()
     {
         using var cts = new CancellationTokenSource(Timeout);
+        using var data = new AppHostTestData();
         await using var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.D8_AppHost>(
-            [NoRuntime, NoOllama, "--Parameters:groq-api-key=k"], cts.Token);
+            [NoRuntime, NoOllama, "--Parameters:groq-api-key=k", data.Argument], cts.Token);
         var names = builder.Resources.Select(r => r.Name).ToHashSet();
         Assert.DoesNotContain("worker-deepseek", names);
         Assert.DoesNotContain("deepseek", names);
@@ -72,9 +73,10 @@ public sealed class AppHostConfigurationTests
     public async Task Auto_mode_without_runtime_uses_an_Ollama_that_answers()
     {
         using var cts = new CancellationTokenSource(Timeout);
+        using var data = new AppHostTestData();
         await using var ollama = await OllamaEmulator.StartAsync(cancellationToken: cts.Token);
         await using var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.D8_AppHost>(
-            [NoRuntime, $"--Ollama:Url={ollama.BaseUrl}", "--Ollama:Mode=auto"], cts.Token);
+            [NoRuntime, $"--Ollama:Url={ollama.BaseUrl}", "--Ollama:Mode=auto", data.Argument], cts.Token);
         var server = Assert.IsType<ExternalOllamaResource>(builder.Resources.Single(r => r.Name == "ollama"));
         Assert.Equal(new Uri(ollama.BaseUrl).Authority, server.Url.Authority);
         Assert.Contains("worker-deepseek", builder.Resources.Select(r => r.Name));
@@ -84,8 +86,9 @@ public sealed class AppHostConfigurationTests
     public async Task Missing_cloud_key_only_skips_that_worker_by_default()
     {
         using var cts = new CancellationTokenSource(Timeout);
+        using var data = new AppHostTestData();
         await using var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.D8_AppHost>(
-            ["--Ollama:Mode=external", NoOllama, "--Parameters:groq-api-key=k"], cts.Token);
+            ["--Ollama:Mode=external", NoOllama, "--Parameters:groq-api-key=k", data.Argument], cts.Token);
         var names = builder.Resources.Select(r => r.Name).ToHashSet();
         Assert.Contains("worker-groq", names);
         Assert.Contains("worker-deepseek", names);
@@ -97,8 +100,9 @@ public sealed class AppHostConfigurationTests
     public async Task Cloud_only_mode_models_no_Ollama_and_no_deepseek_worker()
     {
         using var cts = new CancellationTokenSource(Timeout);
+        using var data = new AppHostTestData();
         await using var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.D8_AppHost>(
-            ["--Ollama:Mode=none", "--Parameters:groq-api-key=k", "--Parameters:gemini-api-key=k"], cts.Token);
+            ["--Ollama:Mode=none", "--Parameters:groq-api-key=k", "--Parameters:gemini-api-key=k", data.Argument], cts.Token);
         var names = builder.Resources.Select(r => r.Name).ToHashSet();
         Assert.Contains("worker-groq", names);
         Assert.Contains("worker-gemini", names);

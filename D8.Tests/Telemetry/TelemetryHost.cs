@@ -25,6 +25,9 @@ public sealed class TelemetryHost : IAsyncDisposable
     private int _heartbeats;
 
     public int OrchestratorPort { get; } = FreePort.Next();
+
+    /// <summary>The provider emulator's port (set at start).</summary>
+    public int ProviderPort { get; private set; }
     public int WorkerPort { get; } = FreePort.Next();
     public string ApiKey { get; } = "key-" + Guid.NewGuid().ToString("N");
     public string JoinToken { get; } = "join-" + Guid.NewGuid().ToString("N");
@@ -32,16 +35,27 @@ public sealed class TelemetryHost : IAsyncDisposable
     public Uri WorkerUrl => new($"http://127.0.0.1:{WorkerPort}/");
     private string DbPath { get; } = Path.Combine(Path.GetTempPath(), "d8-tests", $"telemetry-{Guid.NewGuid():N}.db");
 
-    /// <summary>Every span both apps exported so far.</summary>
+    /// <summary>
+    /// The spans of every trace that touched this host's orchestrator, worker or provider. Tracing listens process-wide
+    /// and other tests run in parallel in this process, so their traces are left out by the ports they used.
+    /// </summary>
     public IReadOnlyList<Activity> Spans
     {
-        get { lock (_gate) return [.. _spans]; }
+        get
+        {
+            List<Activity> all;
+            lock (_gate) all = [.. _spans];
+            int[] ports = [OrchestratorPort, WorkerPort, ProviderPort];
+            var mine = all.Where(s => s.GetTagItem("server.port") is { } port && ports.Contains(Convert.ToInt32(port, System.Globalization.CultureInfo.InvariantCulture)))
+                .Select(s => s.TraceId).ToHashSet();
+            return all.Where(s => mine.Contains(s.TraceId)).ToList();
+        }
     }
 
     /// <summary>Starts the orchestrator, then a worker for an OpenAI-compatible provider at <paramref name="providerUrl"/>.</summary>
     public static async Task<TelemetryHost> StartAsync(Uri providerUrl, CancellationToken ct)
     {
-        var host = new TelemetryHost();
+        var host = new TelemetryHost { ProviderPort = providerUrl.Port };
         Directory.CreateDirectory(Path.GetDirectoryName(host.DbPath)!);
         var orchestrator = host.Builder(host.OrchestratorPort, new()
         {
