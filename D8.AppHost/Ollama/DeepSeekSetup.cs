@@ -30,7 +30,10 @@ public static class DeepSeekSetup
 
         IResourceBuilder<OllamaModelResource>? model = choice.Mode switch
         {
-            OllamaMode.Container => AddContainer(builder, config).AddModel("deepseek", modelName),
+            OllamaMode.Container => AddContainer(builder, config)
+                // The URL's text is where the dashboard shows why the container runs (it owns a container's state text).
+                .WithUrlForEndpoint(OllamaResource.HttpEndpointName, u => u.DisplayText = requested == OllamaMode.Auto ? "Ollama API (auto: container runtime answered)" : "Ollama API")
+                .AddModel("deepseek", modelName),
             OllamaMode.External => builder.AddExternalOllama("ollama", url, choice.Reason).AddModel("deepseek", modelName),
             _ => null,
         };
