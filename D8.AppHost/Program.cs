@@ -6,23 +6,47 @@ using D8.AppHost.Workers;
 
 var builder = DistributedApplication.CreateBuilder(args);
 var log = builder.CreateStartupLogger();
-
-// Secrets: generated and kept in user secrets for local runs; ${VARIABLES} in the compose file.
-var joinToken = builder.AddSecret("join-token", "D8_JOIN_TOKEN", "Token workers present to join the orchestrator.");
-var apiKey = builder.AddSecret("api-key", "D8_API_KEYS", "Client API key(s), comma-separated.");
-
-var orchestrator = builder.AddD8Orchestrator(joinToken, apiKey);
-
-// DeepSeek on Ollama: a container (default), an existing Ollama at a URL, or none.
-var model = builder.AddDeepSeekModel();
-
-foreach (var kind in WorkerSelection.Select(builder.Configuration, model is not null, builder.ExecutionContext.IsPublishMode, log))
+try
 {
-    builder.AddD8Worker(kind, orchestrator, joinToken, kind == WorkerKind.DeepSeek ? model : null);
+    // Secrets: generated and kept in user secrets for local runs; ${VARIABLES} in the compose file.
+    var joinToken = builder.AddSecret("join-token", "D8_JOIN_TOKEN", "Token workers present to join the orchestrator.");
+    var apiKey = builder.AddSecret("api-key", "D8_API_KEYS", "Client API key(s), comma-separated.");
+
+    var orchestrator = builder.AddD8Orchestrator(joinToken, apiKey);
+
+    // DeepSeek on Ollama: auto (container if Docker/Podman answers, else a local Ollama, else none), container, external or none.
+    var model = await builder.AddDeepSeekModelAsync(log, CancellationToken.None);
+
+    var workers = WorkerSelection.Select(builder.Configuration, model is not null, builder.ExecutionContext.IsPublishMode, log)
+        .Select(kind => builder.AddD8Worker(kind, orchestrator, joinToken, kind == WorkerKind.DeepSeek ? model : null))
+        .ToList();
+    // A row under each worker with its live figures (model, tokens/s, in flight, cooldown) from the orchestrator.
+    builder.AddWorkerLiveFigures(orchestrator, apiKey, workers);
+
+    // `--operation publish --step publish-compose --output-path "$PWD"` (run from the repository root; a relative path
+    // resolves against the AppHost folder) writes docker-compose.generated.yml and .env.example.
+    builder.AddComposePublishing();
+    builder.LogFirstRunHints(log);
+    builder.QuietHostStartFailure();
+}
+catch (AppHostSetupException ex)
+{
+    // Nothing has been started yet: say what to do, no stack trace, exit 1.
+    await Console.Error.WriteLineAsync("D8.AppHost cannot start: " + ex.Message);
+    return 1;
 }
 
-// `--operation publish --step publish-compose --output-path "$PWD"` (run from the repository root; a relative path
-// resolves against the AppHost folder) writes docker-compose.generated.yml and .env.example.
-builder.AddComposePublishing();
-
-builder.Build().Run();
+await using var app = builder.Build();
+try
+{
+    await app.RunAsync();
+}
+catch (DistributedApplicationException ex)
+{
+    // E.g. a container runtime that answered `info` but cannot create volumes. Disposing the app stops DCP and the
+    // processes it started, so nothing is left behind.
+    await Console.Error.WriteLineAsync($"D8.AppHost stopped: {ex.Message.Split('\n')[0]}\n" +
+        "If the Ollama container could not start: check Docker, or run with --Ollama:Mode=external --Ollama:Url=http://localhost:11434 or --Ollama:Mode=none.");
+    return 1;
+}
+return 0;

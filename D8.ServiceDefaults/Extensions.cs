@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
@@ -17,6 +18,12 @@ public static class ServiceDefaultsExtensions
 
     /// <summary>Liveness endpoint answering only checks tagged "live".</summary>
     public const string AlivenessEndpointPath = "/alive";
+
+    /// <summary>Prometheus scrape endpoint (see <see cref="MapDefaultEndpoints"/> for when it is served).</summary>
+    public const string PrometheusEndpointPath = "/metrics";
+
+    /// <summary>Configuration key turning the Prometheus endpoint on (true) or off (false).</summary>
+    public const string PrometheusSetting = "D8_PROMETHEUS";
 
     /// <summary>Adds OpenTelemetry, default health checks, service discovery and resilient HTTP clients.</summary>
     /// <param name="builder">The host builder.</param>
@@ -55,15 +62,15 @@ public static class ServiceDefaultsExtensions
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
                 .AddRuntimeInstrumentation()
-                .AddMeter("D8.*"))
+                .AddMeter("D8.*")
+                // Pull-based: costs nothing until /metrics is mapped and scraped.
+                .AddPrometheusExporter())
             .WithTracing(tracing => tracing
                 .AddSource(builder.Environment.ApplicationName)
                 .AddSource("D8.*")
                 .AddSource("Experimental.Microsoft.Extensions.AI*")
-                .AddAspNetCoreInstrumentation(o =>
-                    o.Filter = ctx => !ctx.Request.Path.StartsWithSegments(HealthEndpointPath)
-                                      && !ctx.Request.Path.StartsWithSegments(AlivenessEndpointPath))
-                .AddHttpClientInstrumentation());
+                .AddAspNetCoreInstrumentation(o => o.Filter = TraceFilter.ShouldTrace)
+                .AddHttpClientInstrumentation(o => o.FilterHttpRequestMessage = TraceFilter.ShouldTraceOutgoing));
 
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
@@ -79,9 +86,17 @@ public static class ServiceDefaultsExtensions
         return builder;
     }
 
-    /// <summary>Maps /health (all checks) and /alive (live checks). Both are anonymous and read-only.</summary>
-    public static WebApplication MapDefaultEndpoints(this WebApplication app)
+    /// <summary>
+    /// Maps /health (all checks) and /alive (live checks), both anonymous and read-only, and /metrics (Prometheus text
+    /// format) when D8_PROMETHEUS is true, or when it is unset and <paramref name="prometheusByDefault"/> is true. /metrics
+    /// gets no AllowAnonymous: an app with a fallback policy (the orchestrator) asks for its usual credential.
+    /// </summary>
+    public static WebApplication MapDefaultEndpoints(this WebApplication app, bool prometheusByDefault = false)
     {
+        if (app.Configuration.GetValue(PrometheusSetting, prometheusByDefault))
+        {
+            app.MapPrometheusScrapingEndpoint(PrometheusEndpointPath);
+        }
         app.MapHealthChecks(HealthEndpointPath).AllowAnonymous();
         app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions
         {

@@ -33,14 +33,15 @@ public static class OllamaExtensions
         builder.WithContainerRuntimeArgs("--gpus", "all").WithAnnotation(new OllamaGpuAnnotation());
 
     /// <summary>Adds an Ollama that already runs at <paramref name="url"/>; the AppHost neither starts nor stops it.</summary>
-    public static IResourceBuilder<ExternalOllamaResource> AddExternalOllama(this IDistributedApplicationBuilder builder, string name, Uri url) =>
+    public static IResourceBuilder<ExternalOllamaResource> AddExternalOllama(this IDistributedApplicationBuilder builder, string name, Uri url, string? reason = null) =>
         builder.AddResource(new ExternalOllamaResource(name, url))
             .WithUrl(url.ToString(), "Ollama API")
             .WithInitialState(new CustomResourceSnapshot
             {
                 ResourceType = "ExternalOllama",
+                // Must stay "Running": WaitFor(model) waits for the parent to enter Running. The mode is a property.
                 State = KnownResourceStates.Running,
-                Properties = [new("ollama.url", url.ToString())],
+                Properties = [new("ollama.url", url.ToString()), new("ollama.mode", reason ?? "external")],
             });
 
     /// <summary>Adds a model on the Ollama server: pulled when the server is ready, healthy once /api/show knows it.</summary>

@@ -13,17 +13,26 @@ public static class OrchestratorExtensions
     /// <summary>Where the database lives inside the container (the app user's home, so the volume is writable by the non-root user).</summary>
     public const string ContainerDataDirectory = "/home/app";
 
+    /// <summary>Configuration key of the folder holding the orchestrator's SQLite database in run mode (default D8.AppHost/.d8-data).</summary>
+    public const string DataDirectoryKey = "Orchestrator:DataDirectory";
+
     /// <summary>Adds the orchestrator project with its secrets.</summary>
     public static IResourceBuilder<ProjectResource> AddD8Orchestrator(this IDistributedApplicationBuilder builder,
         IResourceBuilder<ParameterResource> joinToken, IResourceBuilder<ParameterResource> apiKey)
     {
         var dbPath = builder.ExecutionContext.IsPublishMode
             ? $"{ContainerDataDirectory}/d8.db"
-            // Kept next to the AppHost (gitignored) so queued tasks survive an AppHost restart.
-            : Path.Combine(builder.AppHostDirectory, ".d8-data", "d8.db");
+            // Kept next to the AppHost (gitignored) so queued tasks survive an AppHost restart; tests pass their own
+            // Orchestrator:DataDirectory so they never touch a developer's fleet and queue.
+            : Path.Combine(builder.Configuration[DataDirectoryKey] is { Length: > 0 } dir ? dir : Path.Combine(builder.AppHostDirectory, ".d8-data"), "d8.db");
         if (builder.ExecutionContext.IsRunMode)
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(dbPath)!);
+            // Created only when the app starts, so building the model (as tests do) leaves the disk alone.
+            builder.Eventing.Subscribe<BeforeStartEvent>((_, _) =>
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(dbPath)!);
+                return Task.CompletedTask;
+            });
         }
 
         var orchestrator = builder.AddProject<Projects.D8_Orchestrator>("orchestrator")

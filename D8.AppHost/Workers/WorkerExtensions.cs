@@ -32,6 +32,9 @@ public static class WorkerExtensions
         {
             // Workers start only once the orchestrator serves; in compose each profile must start on its own.
             worker.WaitFor(orchestrator);
+            // Every worker comes from the same project, whose launch profile fixes one port (5090): left as is, all
+            // workers would share one proxy port, one URL in the dashboard and one target for every health check.
+            worker.WithEndpoint("http", endpoint => endpoint.Port = null);
         }
 
         if (kind.KeyParameter is not null)

@@ -1,3 +1,4 @@
+using D8.AppHost.Configuration;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 
@@ -33,7 +34,7 @@ public static class WorkerSelection
                     continue;
                 }
                 if (HasKey(config, kind)) chosen.Add(kind);
-                else logger.LogWarning("Skipping {Worker}: parameter {Parameter} has no value (set it with dotnet user-secrets or Parameters__{Parameter}).", kind.ResourceName, kind.KeyParameter, kind.KeyParameter);
+                else logger.LogWarning("Skipping {Worker}: no {Provider} key. To run it: dotnet user-secrets set Parameters:{Parameter} <key> --project D8.AppHost", kind.ResourceName, kind.Provider, kind.KeyParameter);
             }
             return chosen;
         }
@@ -42,17 +43,18 @@ public static class WorkerSelection
         foreach (var name in explicitList.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var kind = WorkerKind.All.FirstOrDefault(k => string.Equals(k.Name, name, StringComparison.OrdinalIgnoreCase))
-                ?? throw new InvalidOperationException(
+                ?? throw new AppHostSetupException(
                     $"{EnabledKey} names an unknown worker '{name}'. Known workers: {string.Join(", ", WorkerKind.All.Select(k => k.Name))}.");
             if (kind.KeyParameter is null && !ollamaAvailable)
             {
-                throw new InvalidOperationException($"{EnabledKey} enables '{name}', but Ollama:Mode is 'none'. Set Ollama:Mode to 'container' or 'external'.");
+                throw new AppHostSetupException($"{EnabledKey} enables '{name}', but no Ollama is used (Ollama:Mode none, or auto found neither a container runtime nor a local Ollama).\n" +
+                    $"Start Docker or install Ollama, or pass --Ollama:Mode=external --Ollama:Url=http://host:11434, or leave '{name}' out of {EnabledKey}.");
             }
             if (kind.KeyParameter is not null && !publishMode && !HasKey(config, kind))
             {
-                throw new InvalidOperationException(
-                    $"{EnabledKey} enables '{name}', but parameter '{kind.KeyParameter}' has no value. " +
-                    $"Set it with 'dotnet user-secrets set Parameters:{kind.KeyParameter} <key>' in D8.AppHost or the environment variable Parameters__{kind.KeyParameter}.");
+                throw new AppHostSetupException(
+                    $"{EnabledKey} enables '{name}', but parameter '{kind.KeyParameter}' has no value.\n" +
+                    $"Set it with 'dotnet user-secrets set Parameters:{kind.KeyParameter} <key> --project D8.AppHost' or the environment variable Parameters__{kind.KeyParameter}.");
             }
             if (!result.Contains(kind)) result.Add(kind);
         }

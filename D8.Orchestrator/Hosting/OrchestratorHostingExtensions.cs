@@ -7,7 +7,9 @@ using D8.Orchestrator.Storage;
 using D8.Orchestrator.Tasks;
 using D8.Orchestrator.Telemetry;
 using D8.Orchestrator.Workers;
+using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Authentication;
+using OpenTelemetry.Metrics;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
 namespace Microsoft.Extensions.Hosting;
@@ -26,6 +28,8 @@ public static partial class OrchestratorHostingExtensions
         services.AddSingleton<ITaskStore>(sp =>
             new SqliteTaskStore(options.DbPath, sp.GetRequiredService<ILogger<SqliteTaskStore>>()));
         services.AddSingleton<OrchestratorTelemetry>();
+        services.AddOpenTelemetry().WithMetrics(m => m.AddInstrumentation(sp => new FleetGauges(
+            sp.GetRequiredService<IMeterFactory>(), sp.GetRequiredService<SchedulingEngine>(), sp.GetRequiredService<TimeProvider>())));
         services.AddSingleton<SchedulingEngine>(sp => new SchedulingEngine(
             sp.GetRequiredService<ITaskStore>(), options, sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<OrchestratorTelemetry>(), sp.GetRequiredService<ILogger<SchedulingEngine>>()));
@@ -64,7 +68,8 @@ public static partial class OrchestratorHostingExtensions
     /// <summary>Maps every orchestrator route: health, client API, worker protocol, join check, OpenAPI.</summary>
     public static WebApplication MapOrchestrator(this WebApplication app)
     {
-        app.MapDefaultEndpoints();
+        // /metrics on by default here, behind the API key like every non-health route.
+        app.MapDefaultEndpoints(prometheusByDefault: true);
         app.MapTasksApi();
         app.MapTaskReportsApi();
         app.MapWorkersApi();

@@ -112,16 +112,15 @@ public static class WorkersApi
         {
             return TypedResults.NoContent();
         }
-        using var activity = OrchestratorTelemetry.Start("d8.task.lease");
-        activity?.SetTag("d8.worker.id", id);
-        activity?.SetTag("d8.lease.count", leases.Count);
         foreach (var lease in leases)
         {
-            // Link each lease to the trace of the submit that created its task.
-            if (activity is not null && ActivityContext.TryParse(lease.TraceParent, lease.TraceState, out var submitted))
-            {
-                activity.AddLink(new ActivityLink(submitted));
-            }
+            // One span per lease, in the trace of the submit that created the task: the lease long-poll itself is
+            // protocol chatter and is not traced, so this is where the hand-over shows in the task's trace.
+            ActivityContext.TryParse(lease.TraceParent, lease.TraceState, isRemote: true, out var submitted);
+            using var activity = OrchestratorTelemetry.Source.StartActivity("d8.task.lease", ActivityKind.Internal, submitted);
+            activity?.SetTag("d8.task.id", lease.TaskId);
+            activity?.SetTag("d8.task.attempt", lease.Attempt);
+            activity?.SetTag("d8.worker.id", id);
         }
         return TypedResults.Json(new LeaseBatch(leases), D8JsonContext.Default.LeaseBatch);
     }

@@ -1,4 +1,5 @@
 using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using D8.Emulators.Ollama;
 using D8.Emulators.OpenAi;
@@ -29,6 +30,8 @@ public sealed class AppHostFixture : IAsyncLifetime
     /// <summary>The running AppHost.</summary>
     public DistributedApplication App { get; private set; } = null!;
 
+    private readonly AppHostTestData _data = new();
+
     /// <summary>Client API key given to the orchestrator.</summary>
     public const string ApiKey = "test-api-key-0123456789";
 
@@ -46,7 +49,13 @@ public sealed class AppHostFixture : IAsyncLifetime
             "--Parameters:join-token=test-join-token-0123456789", $"--Parameters:api-key={ApiKey}",
             "--Parameters:groq-api-key=test-groq-key", "--Parameters:gemini-api-key=test-gemini-key",
             $"--Workers:groq:BaseUrl={Groq.V1Endpoint}", $"--Workers:gemini:BaseUrl={Gemini.V1Endpoint}",
+            _data.Argument,
         ], cts.Token);
+        foreach (var worker in builder.Resources.OfType<ProjectResource>().Where(r => r.Name.StartsWith("worker-", StringComparison.Ordinal)))
+        {
+            var resource = builder.CreateResourceBuilder(worker);
+            foreach (var (name, value) in AppHostTestData.UnlimitedBudget) resource.WithEnvironment(name, value);
+        }
         App = await builder.BuildAsync(cts.Token);
         await App.StartAsync(cts.Token);
         foreach (var name in Resources)
@@ -62,6 +71,7 @@ public sealed class AppHostFixture : IAsyncLifetime
         if (Ollama is not null) await Ollama.DisposeAsync();
         if (Groq is not null) await Groq.DisposeAsync();
         if (Gemini is not null) await Gemini.DisposeAsync();
+        _data.Dispose();
     }
 }
 

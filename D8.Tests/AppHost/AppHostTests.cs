@@ -36,6 +36,20 @@ public sealed class AppHostTests(AppHostFixture fixture)
     }
 
     [Fact]
+    public async Task Each_worker_has_a_dashboard_row_with_its_live_figures()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        foreach (var (worker, model) in new[] { ("worker-groq", "llama-3.1-8b-instant"), ("worker-deepseek", AppHostFixture.Model) })
+        {
+            var row = await fixture.App.ResourceNotifications.WaitForResourceAsync($"{worker}-live",
+                e => e.Snapshot.Properties.Any(p => p.Name == "d8.state" && Equals(p.Value, "online")), cts.Token);
+            Assert.Matches(@"^(\d+ tps|no run yet) · \d+ of \d+ busy", row.Snapshot.State!.Text);
+            Assert.Contains(row.Snapshot.Properties, p => p.Name == "d8.models" && Equals(p.Value, model));
+            Assert.Contains(row.Snapshot.Properties, p => p.Name == "d8.tokens_per_second");
+        }
+    }
+
+    [Fact]
     public async Task Workers_get_the_provider_contract_environment()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));

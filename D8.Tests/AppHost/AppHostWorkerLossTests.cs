@@ -20,6 +20,7 @@ public sealed class AppHostWorkerLossTests
     public async Task Worker_killed_mid_task_its_task_completes_on_the_other_worker_and_none_is_lost()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        using var data = new AppHostTestData();
         await using var groq = await OpenAiEmulator.StartAsync(new OpenAiEmulatorOptions { Name = "groq-emu" }, cts.Token);
         await using var gemini = await OpenAiEmulator.StartAsync(new OpenAiEmulatorOptions { Name = "gemini-emu" }, cts.Token);
         // Whichever worker leases the task first hangs inside the provider call, as a Pi in a long answer would.
@@ -32,6 +33,7 @@ public sealed class AppHostWorkerLossTests
             "--Parameters:join-token=loss-join-token-0123456789", $"--Parameters:api-key={AppHostFixture.ApiKey}",
             "--Parameters:groq-api-key=k1", "--Parameters:gemini-api-key=k2",
             $"--Workers:groq:BaseUrl={groq.V1Endpoint}", $"--Workers:gemini:BaseUrl={gemini.V1Endpoint}",
+            data.Argument,
         ], cts.Token);
         var orchestratorResource = builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "orchestrator");
         builder.CreateResourceBuilder(orchestratorResource)

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using D8.Contracts;
 using D8.Worker.Configuration;
 using D8.Worker.Execution;
@@ -31,7 +32,8 @@ public static class WorkerHostingExtensions
         builder.AddServiceDefaults(useStandardResilience: false);
         builder.Services.AddOpenTelemetry()
             .WithTracing(t => t.AddSource(WorkerTelemetry.Name, ChatProvider.GenAiSourceName))
-            .WithMetrics(m => m.AddMeter(WorkerTelemetry.Name, ChatProvider.GenAiSourceName));
+            .WithMetrics(m => m.AddMeter(WorkerTelemetry.Name, ChatProvider.GenAiSourceName)
+                .AddInstrumentation(sp => new BudgetGauges(sp.GetRequiredService<IMeterFactory>(), sp.GetRequiredService<ProviderBudget>(), options)));
         // In-flight tasks get the grace period, then a few seconds to report and deregister.
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = options.ShutdownGrace + TimeSpan.FromSeconds(15));
 

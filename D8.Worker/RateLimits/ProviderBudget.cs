@@ -14,8 +14,11 @@ public sealed class ProviderBudget : IAsyncDisposable
     private readonly RateLimiter? _perDay;
     private readonly int _tokenLimit;
 
+    private readonly WorkerOptions options;
+
     public ProviderBudget(WorkerOptions options, TimeProvider time)
     {
+        this.options = options;
         _ = time;
         _perMinute = Sliding(options.RequestsPerMinute, TimeSpan.FromMinutes(1), options.Concurrency);
         _tokensPerMinute = Sliding(options.TokensPerMinute, TimeSpan.FromMinutes(1), options.TokensPerMinute * Math.Max(1, options.Concurrency));
@@ -55,6 +58,23 @@ public sealed class ProviderBudget : IAsyncDisposable
             using var tokens = await _tokensPerMinute.AcquireAsync(Math.Clamp(estimatedTokens, 1, _tokenLimit), cancellationToken).ConfigureAwait(false);
         }
         return null;
+    }
+
+    /// <summary>What is used of each configured budget now: (window, used, limit); unlimited budgets are left out.</summary>
+    public IEnumerable<(string Window, long Used, long Limit)> Usage()
+    {
+        foreach (var (window, limiter, limit) in new[]
+                 {
+                     ("requests_per_minute", _perMinute, options.RequestsPerMinute),
+                     ("tokens_per_minute", _tokensPerMinute, options.TokensPerMinute),
+                     ("requests_per_day", _perDay, options.RequestsPerDay),
+                 })
+        {
+            if (limiter?.GetStatistics() is { } stats)
+            {
+                yield return (window, Math.Max(0, limit - stats.CurrentAvailablePermits), limit);
+            }
+        }
     }
 
     /// <summary>Rough token estimate of a request: prompt characters / 4 plus the answer budget.</summary>
