@@ -8,7 +8,7 @@ namespace D8.AppHost.Orchestrator;
 public static class OrchestratorExtensions
 {
     /// <summary>The orchestrator's compose image.</summary>
-    public const string OrchestratorImage = "${D8_REGISTRY:-ghcr.io/yourname}/d8-orchestrator:${D8_TAG:-latest}";
+    public const string OrchestratorImage = "${D8_REGISTRY:-}d8-orchestrator:${D8_TAG:-latest}";
 
     /// <summary>Where the database lives inside the container (the app user's home, so the volume is writable by the non-root user).</summary>
     public const string ContainerDataDirectory = "/home/app";
@@ -34,6 +34,7 @@ public static class OrchestratorExtensions
             .WithUrlForEndpoint("http", url => url.DisplayText = "Orchestrator")
             .WithUrls(AddOpenApiLink)
             .WithAnnotation(new ContainerMountAnnotation("orchestrator-data", ContainerDataDirectory, ContainerMountType.Volume, isReadOnly: false))
+            .WithComposeLimits("ORCHESTRATOR", "1", "384m", "SQLite and a few hundred workers fit in 384m; raise both on a busy cloud host.")
             .PublishAsComposeService(OrchestratorImage, ["orchestrator", "full-system"], ["CMD", "/app/D8.Orchestrator", "health"], 8080);
 
         return orchestrator.WithCommand("submit-sample-task", "Submit a sample task", ctx => SubmitSampleAsync(orchestrator.Resource, apiKey.Resource, ctx),
