@@ -30,6 +30,9 @@ public static class OrchestratorExtensions
             .WithEnvironment("D8_JOIN_TOKEN", joinToken)
             .WithEnvironment("D8_API_KEYS", apiKey)
             .WithEnvironment("D8_DB_PATH", dbPath)
+            // docker compose stops every service at once: the orchestrator keeps serving until workers stopped with it
+            // have reported their tasks and deregistered (at most 35 s, inside the 45 s stop_grace_period).
+            .WithEnvironment(ctx => { if (builder.ExecutionContext.IsPublishMode) ctx.EnvironmentVariables["D8_STOP_WAIT_SECONDS"] = "35"; })
             .WithHttpHealthCheck("/health")
             .WithUrlForEndpoint("http", url => url.DisplayText = "Orchestrator")
             .WithUrls(AddOpenApiLink)
