@@ -47,3 +47,11 @@ build() { # $1 = debian arch (amd64|arm64)
 
 build amd64
 build arm64
+
+# One multi-arch index, so a single ContainerBaseImage serves every runtime identifier (as the real base images do).
+if ! curl -fsS -o /dev/null -H 'Accept: application/vnd.docker.distribution.manifest.list.v2+json' http://127.0.0.1:5000/v2/d8-base/manifests/bookworm 2>/dev/null; then
+  docker manifest rm localhost:5000/d8-base:bookworm >/dev/null 2>&1 || true
+  docker manifest create --insecure localhost:5000/d8-base:bookworm localhost:5000/d8-base:amd64 localhost:5000/d8-base:arm64 >/dev/null
+  docker manifest push --insecure --purge localhost:5000/d8-base:bookworm >/dev/null
+fi
+echo "localhost:5000/d8-base:bookworm: multi-arch index (amd64, arm64)"
