@@ -17,6 +17,7 @@ internal static class EmulatorProcess
         {
             ListenUrl = $"http://0.0.0.0:{port}",
             InstalledModels = installed,
+            TokenDelay = TokenDelay(),
         }, ct);
         Console.WriteLine($"ollama emulator listening on {port}; models: {string.Join(",", installed)}");
         // Persist what a pull installed (after each request and at exit), as Ollama keeps models in its volume.
@@ -37,11 +38,16 @@ internal static class EmulatorProcess
             ListenUrl = $"http://0.0.0.0:{port}",
             Name = name,
             ApiKey = string.IsNullOrEmpty(apiKey) ? null : apiKey,
+            TokenDelay = TokenDelay(),
         }, ct);
         Console.WriteLine($"{name} listening on {port}");
         await LogRequestsAsync(emulator, () => Task.CompletedTask, ct);
         return 0;
     }
+
+    /// <summary>D8_EMULATOR_TOKEN_DELAY_MS: delay between streamed tokens (tests use it to catch a task mid-run).</summary>
+    private static TimeSpan TokenDelay() =>
+        int.TryParse(Environment.GetEnvironmentVariable("D8_EMULATOR_TOKEN_DELAY_MS"), out var ms) && ms > 0 ? TimeSpan.FromMilliseconds(ms) : TimeSpan.Zero;
 
     /// <summary>Prints "request METHOD PATH" for each request as it arrives, until <paramref name="ct"/> fires.</summary>
     private static async Task LogRequestsAsync(EmulatorHost emulator, Func<Task> afterEach, CancellationToken ct)
