@@ -18,10 +18,11 @@ public static class ImagesCommand
         var baseImage = new Option<string?>("--base-image") { Description = "Base image (default: mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled)" };
         var insecure = new Option<bool>("--insecure") { Description = "The registry (or base image registry) speaks plain HTTP, e.g. a registry on your LAN" };
         var emulators = new Option<bool>("--with-emulators") { Description = "Also build d8-emulators (the provider emulators the Docker tests run)" };
+        var only = new Option<string?>("--only") { Description = "Comma-separated subset: orchestrator, worker, emulators (e.g. --only worker --arch arm64)" };
         var source = new Option<string?>("--source") { Description = "Repository root (default: the folder holding D8.sln at or above the current one)" };
         var command = new Command("images", "Build the D8 container images (orchestrator, worker) for amd64 and arm64")
         {
-            to, registry, arch, tag, output, baseImage, insecure, emulators, source,
+            to, registry, arch, tag, output, baseImage, insecure, emulators, only, source,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -29,7 +30,7 @@ public static class ImagesCommand
             var request = new ImageRequest
             {
                 Destination = destination,
-                Projects = parse.GetValue(emulators) ? [.. ImageProject.Deployable, ImageProject.Emulators] : ImageProject.Deployable,
+                Projects = Projects(parse.GetValue(emulators), parse.GetValue(only)),
                 Architectures = Architectures(parse.GetValue(arch), destination),
                 Tag = parse.GetValue(tag) ?? "latest",
                 Registry = parse.GetValue(registry),
@@ -45,6 +46,15 @@ public static class ImagesCommand
             return 0;
         });
         return command;
+    }
+
+    private static IReadOnlyList<ImageProject> Projects(bool withEmulators, string? only)
+    {
+        IReadOnlyList<ImageProject> all = [.. ImageProject.Deployable, ImageProject.Emulators];
+        if (string.IsNullOrWhiteSpace(only)) return withEmulators ? all : ImageProject.Deployable;
+        return [.. only.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(name =>
+            all.FirstOrDefault(p => string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase))
+            ?? throw new CliException($"--only: unknown image '{name}' (orchestrator, worker, emulators)"))];
     }
 
     private static IReadOnlyList<string> Architectures(string? value, ImageDestination destination)
