@@ -19,6 +19,9 @@ public sealed class Arm64Tests(TestImages images)
             services:
               worker-groq:
                 image: "{{TestImages.Arm64WorkerImage}}"
+                healthcheck:
+                  # Its own health command, given time: under qemu the probe process alone starts in ≈ 7 s.
+                  timeout: "60s"
             """);
         await project.UpAsync("orchestrator", "worker-groq");
         var started = Stopwatch.StartNew();

@@ -24,7 +24,8 @@ public sealed class LifecycleTests(TestImages images)
         // `stop` signals every service at once: the orchestrator keeps serving until the worker has reported and left.
         await project.ComposeAsync(profiles, "stop", "-t", "60");
         var workerLog = await project.LogsAsync("worker-groq");
-        Assert.Contains("Deregistered from the orchestrator", workerLog, StringComparison.Ordinal);
+        var state = await project.ComposeAsync(profiles, "ps");
+        Assert.True(workerLog.Contains("Deregistered from the orchestrator", StringComparison.Ordinal), state + workerLog + await project.LogsAsync("orchestrator"));
         Assert.DoesNotContain("Connection refused", workerLog, StringComparison.Ordinal);
 
         await project.ComposeAsync(profiles, "start", "orchestrator");

@@ -227,7 +227,8 @@ internal sealed class ComposeGenerator(DistributedApplicationModel model, Distri
     private static YamlMappingNode HealthCheck(IReadOnlyList<string> test) => new YamlMappingNode()
         .Set("test", Strs(test))
         .Set("interval", Str("15s"))
-        .Set("timeout", Str("5s"))
+        // 10 s: the probe is a second .NET process; on a busy Pi (Ollama on 3 cores) its start-up alone can take seconds.
+        .Set("timeout", Str("10s"))
         .Set("retries", Int(5))
         .Set("start_period", Str("30s"));
 
