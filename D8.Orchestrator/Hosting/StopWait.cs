@@ -27,7 +27,8 @@ internal sealed partial class StopWait(SchedulingEngine engine, TimeProvider tim
         while (!cancellationToken.IsCancellationRequested)
         {
             var elapsed = time.GetElapsedTime(start);
-            var busy = engine.Workers().Where(w => w.State is WorkerState.Online or WorkerState.Draining && w.InFlight > 0).ToList();
+            // Leases, not the heartbeat's in-flight count: a task leased since the last heartbeat counts too.
+            var busy = engine.List(TaskState.Leased, 100, null).Items.Select(t => t.LeasedBy).Distinct().ToList();
             if (elapsed >= Linger && busy.Count == 0)
             {
                 LogDone(elapsed.TotalSeconds);
