@@ -63,7 +63,7 @@ public static class WorkerExtensions
                 .WithComposeVariable("D8_PROVIDER_BASE_URL", $"{kind.VariablePrefix}_BASE_URL", $"Base URL of {kind.ResourceName}'s OpenAI-compatible API.{required}")
                 .WithEnvironment("D8_MODEL", "")
                 .WithComposeVariable("D8_MODEL", $"{kind.VariablePrefix}_MODEL", $"Model(s) of {kind.ResourceName}, comma-separated, the first is the default.{required}")
-                .WithComposeLimits(kind.VariablePrefix + "_WORKER", "0.5", "192m", "A cloud worker only relays: 0.5 CPU / 192m is plenty.");
+                .WithComposeLimits(kind.VariablePrefix + "_WORKER", "0.5", "256m", "A cloud worker only relays; 256m leaves room for the health probe, a second .NET process in the same container.");
         }
         else if (!string.IsNullOrWhiteSpace(baseUrl))
         {

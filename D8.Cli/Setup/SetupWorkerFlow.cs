@@ -113,7 +113,7 @@ internal sealed class SetupWorkerFlow(CliContext ctx, ParseResult parse, SetupWo
         else if (provider.LimitPrefix is { } limits)
         {
             Set(limits + "_CPUS", Existing(limits + "_CPUS") ?? "0.5");
-            Set(limits + "_MEMORY", Existing(limits + "_MEMORY") ?? "192m");
+            Set(limits + "_MEMORY", Existing(limits + "_MEMORY") ?? "256m");
         }
         // Image source, worker name, project name and log rotation: every other variable the compose file reads.
         Set(ComposeProjectName, Existing(ComposeProjectName) ?? "d8");
