@@ -115,7 +115,9 @@ public static class DoctorCommand
             ApiKey = parse.GetValue(ctx.Connection.ApiKey) ?? ctx.Env.Get("D8_API_KEY") ?? FromEnvFile(WorkerEnvNames.ClientApiKey) ?? config.ApiKey,
             ProviderApiKey = providerKey,
             ProviderBaseUrl = baseUrl is null ? null : ConnectionSettings.ParseUrl(baseUrl, WorkerEnvNames.BaseUrl),
-            OllamaUrl = OllamaEndpoint.Resolve(ollamaFlag ?? ctx.Env.Get("D8_OLLAMA_URL"), ctx.Env, configFlag),
+            // The compose file publishes its Ollama on 127.0.0.1:${OLLAMA_PORT:-11434}: check that one unless told otherwise.
+            OllamaUrl = OllamaEndpoint.Resolve(ollamaFlag ?? ctx.Env.Get("D8_OLLAMA_URL")
+                ?? (FromEnvFile("OLLAMA_PORT") is { } port ? $"http://127.0.0.1:{port}" : null), ctx.Env, configFlag),
         };
     }
 }
