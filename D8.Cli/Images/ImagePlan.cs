@@ -88,9 +88,11 @@ public static class ImagePlan
             {
                 var (host, prefix) = SplitRegistry(request.Registry);
                 var repository = prefix.Length == 0 ? project.Repository : $"{prefix}/{project.Repository}";
-                var rids = string.Join("%3B", request.Architectures.Select(RuntimeIdentifier));
+                // Both architectures: the projects' own ContainerRuntimeIdentifiers (an escaped ';' on the command line would
+                // reach RuntimeIdentifiers as one literal value). One architecture: that one only.
+                string[] rids = request.Architectures.Count == 1 ? [$"-p:ContainerRuntimeIdentifiers={RuntimeIdentifier(request.Architectures[0])}"] : [];
                 steps.Add(new($"{project.Repository} {string.Join("+", request.Architectures)} → {host}",
-                    [.. Common(path, request), $"-p:ContainerRuntimeIdentifiers={rids}", $"-p:ContainerRegistry={host}",
+                    [.. Common(path, request), .. rids, $"-p:ContainerRegistry={host}",
                         $"-p:ContainerRepository={repository}", $"-p:ContainerImageTags={request.Tag}"],
                     $"{host}/{repository}:{request.Tag}"));
                 continue;

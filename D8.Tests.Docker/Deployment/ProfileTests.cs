@@ -15,6 +15,10 @@ public sealed class ProfileTests(TestImages images)
         await project.UpAsync("orchestrator");
         await project.WaitHealthyAsync(Timeouts.Healthy, "orchestrator");
 
+        // No container reaches anything outside the compose network: the override makes it internal.
+        var network = await Shell.RunAsync("docker", ["network", "inspect", "-f", "{{.Internal}}", project.Name + "_default"], TimeSpan.FromSeconds(30), ct: TestContext.Current.CancellationToken);
+        Assert.Equal("true", network.Output.Trim());
+
         var health = await project.Client.GetHealthAsync(TestContext.Current.CancellationToken);
         Assert.NotNull(health);
         Assert.Empty(await project.Client.GetWorkersAsync(TestContext.Current.CancellationToken));
