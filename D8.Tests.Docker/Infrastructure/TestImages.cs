@@ -66,6 +66,13 @@ public sealed class TestImages : IAsyncLifetime
         }
     }
 
+    /// <summary>Runs `d8 images` with the test tag, source and base image plus <paramref name="args"/>.</summary>
+    public async Task RunImagesAsync(string[] args, string tag = Tag)
+    {
+        var baseImage = Environment.GetEnvironmentVariable("D8_TEST_BASE_IMAGE") is { Length: > 0 } b ? b : await LocalBaseAsync();
+        await RunCliAsync(["images", "--tag", tag, "--source", RepositoryRoot, .. baseImage is null ? Array.Empty<string>() : ["--base-image", baseImage], .. args]);
+    }
+
     private async Task RunCliAsync(string[] args)
     {
         using var output = new StringWriter();
