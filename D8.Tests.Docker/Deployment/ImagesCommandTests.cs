@@ -49,7 +49,7 @@ public sealed class ImagesCommandTests(TestImages images)
         finally
         {
             if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
-            await Shell.RunAsync("docker", ["rmi", $"d8-worker:{ArchiveTag}"], TimeSpan.FromMinutes(1));
+            await Shell.RunAsync("docker", ["rmi", $"d8-worker:{ArchiveTag}"], TimeSpan.FromMinutes(1), ct: TestContext.Current.CancellationToken);
         }
     }
 }
