@@ -29,6 +29,7 @@ public sealed class TestImages : IAsyncLifetime
     {
         if (await DockerEngine.ProblemAsync() is not null) return;
         var watch = Stopwatch.StartNew();
+        var previous = await ImageIdsAsync();
         try
         {
             var baseImage = Environment.GetEnvironmentVariable("D8_TEST_BASE_IMAGE") is { Length: > 0 } b ? b : await LocalBaseAsync();
@@ -44,6 +45,23 @@ public sealed class TestImages : IAsyncLifetime
             _failure = e;
         }
         BuildDuration = watch.Elapsed;
+        // The previous run's images lost their tags to this run's: remove them (only ours), so runs do not pile up.
+        var current = await ImageIdsAsync();
+        foreach (var id in previous.Except(current))
+        {
+            await Shell.RunAsync("docker", ["rmi", id], TimeSpan.FromMinutes(1));
+        }
+    }
+
+    private static async Task<IReadOnlyList<string>> ImageIdsAsync()
+    {
+        var ids = new List<string>();
+        foreach (var repository in new[] { "d8-orchestrator", "d8-worker", "d8-emulators" })
+        {
+            var result = await Shell.RunAsync("docker", ["images", "-q", "--no-trunc", $"{repository}:{Tag}*"], TimeSpan.FromSeconds(30));
+            ids.AddRange(result.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+        }
+        return ids.Distinct().ToList();
     }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
