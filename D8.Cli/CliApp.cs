@@ -3,6 +3,7 @@ using System.CommandLine;
 using D8.Cli.Bench;
 using D8.Cli.Configuration;
 using D8.Cli.Doctor;
+using D8.Cli.Images;
 using D8.Cli.Ollama;
 using D8.Cli.Setup;
 using D8.Cli.Status;
@@ -54,6 +55,7 @@ public static class CliApp
         root.Subcommands.Add(CancelCommand.Create(context));
         root.Subcommands.Add(BenchCommand.Create(context));
         root.Subcommands.Add(OllamaCommand.Create(context));
+        root.Subcommands.Add(ImagesCommand.Create(context));
         return root;
     }
 

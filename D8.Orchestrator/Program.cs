@@ -1,8 +1,11 @@
+using D8.Orchestrator.Hosting;
+
 if (HealthProbe.IsRequested(args)) return await HealthProbe.RunAsync();
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
 builder.AddOrchestrator();
+builder.AddStopWait();
 
 var app = builder.Build();
 app.MapOrchestrator();

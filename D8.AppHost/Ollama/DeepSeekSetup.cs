@@ -77,7 +77,9 @@ public static class DeepSeekSetup
         var ollama = builder.AddOllama("ollama")
             .WithDataVolume("ollama-models")
             .WithComposeLimits("OLLAMA", "3", "2500m", "4 GB Pi: 3 CPUs / 2500m; 8 GB Pi: 4 / 6g.")
-            .PublishAsComposeService($"{OllamaExtensions.Image}:{OllamaExtensions.ImageTag}", ["worker-deepseek", "full-system"], ["CMD", "ollama", "list"]);
+            .PublishAsComposeService($"{OllamaExtensions.Image}:{OllamaExtensions.ImageTag}", ["worker-deepseek", "full-system"], ["CMD", "ollama", "list"])
+            // Published on loopback only, so `d8 ollama list|pull` and `d8 doctor` on the Pi reach it (never the LAN).
+            .WithAnnotation(new ComposeHostPortAnnotation("OLLAMA_PORT", "Host port (on 127.0.0.1 only) where `d8 ollama` and `d8 doctor` reach the Ollama container.", "11434", 11434, LoopbackOnly: true));
         if (config.GetValue("Ollama:Gpu", false))
         {
             ollama.WithGpuSupport();

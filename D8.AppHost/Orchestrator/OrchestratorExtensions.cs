@@ -8,7 +8,7 @@ namespace D8.AppHost.Orchestrator;
 public static class OrchestratorExtensions
 {
     /// <summary>The orchestrator's compose image.</summary>
-    public const string OrchestratorImage = "${D8_REGISTRY:-ghcr.io/yourname}/d8-orchestrator:${D8_TAG:-latest}";
+    public const string OrchestratorImage = "${D8_REGISTRY:-}d8-orchestrator:${D8_TAG:-latest}";
 
     /// <summary>Where the database lives inside the container (the app user's home, so the volume is writable by the non-root user).</summary>
     public const string ContainerDataDirectory = "/home/app";
@@ -39,10 +39,14 @@ public static class OrchestratorExtensions
             .WithEnvironment("D8_JOIN_TOKEN", joinToken)
             .WithEnvironment("D8_API_KEYS", apiKey)
             .WithEnvironment("D8_DB_PATH", dbPath)
+            // docker compose stops every service at once: the orchestrator keeps serving until workers stopped with it
+            // have reported their tasks and deregistered (at most 35 s, inside the 45 s stop_grace_period).
+            .WithEnvironment(ctx => { if (builder.ExecutionContext.IsPublishMode) ctx.EnvironmentVariables["D8_STOP_WAIT_SECONDS"] = "35"; })
             .WithHttpHealthCheck("/health")
             .WithUrlForEndpoint("http", url => url.DisplayText = "Orchestrator")
             .WithUrls(AddOpenApiLink)
             .WithAnnotation(new ContainerMountAnnotation("orchestrator-data", ContainerDataDirectory, ContainerMountType.Volume, isReadOnly: false))
+            .WithComposeLimits("ORCHESTRATOR", "1", "384m", "SQLite and a few hundred workers fit in 384m; raise both on a busy cloud host.")
             .PublishAsComposeService(OrchestratorImage, ["orchestrator", "full-system"], ["CMD", "/app/D8.Orchestrator", "health"], 8080);
 
         return orchestrator.WithCommand("submit-sample-task", "Submit a sample task", ctx => SubmitSampleAsync(orchestrator.Resource, apiKey.Resource, ctx),

@@ -7,8 +7,11 @@ namespace D8.AppHost.Workers;
 /// <summary>Adds D8.Worker project resources wired to the orchestrator, a provider and its secrets.</summary>
 public static class WorkerExtensions
 {
-    /// <summary>The image both worker services use.</summary>
-    public const string WorkerImage = "${D8_REGISTRY:-ghcr.io/yourname}/d8-worker:${D8_TAG:-latest}";
+    /// <summary>The image every worker service uses: the local name `d8 images` builds, optionally behind a registry prefix.</summary>
+    public const string WorkerImage = "${D8_REGISTRY:-}d8-worker:${D8_TAG:-latest}";
+
+    /// <summary>Where the compose worker finds the host's name (its default worker name is provider-hostname).</summary>
+    public const string HostNameFile = "/etc/d8-host-name";
 
     /// <summary>Adds one worker of the given kind.</summary>
     public static IResourceBuilder<ProjectResource> AddD8Worker(
@@ -20,7 +23,10 @@ public static class WorkerExtensions
     {
         var worker = builder.AddProject<Projects.D8_Worker>(kind.ResourceName)
             .WithEnvironment("D8_PROVIDER", kind.Provider)
-            .WithEnvironment("D8_WORKER_NAME", kind.ResourceName)
+            .WithEnvironment("D8_WORKER_NAME", builder.ExecutionContext.IsPublishMode ? "" : kind.ResourceName)
+            // Several Pis join one fleet: in compose the name is a variable; empty means "<provider>-<host name>".
+            .WithComposeVariable("D8_WORKER_NAME", "D8_WORKER_NAME",
+                "Name this host's workers register with. Empty: <provider>-<host name> (e.g. ollama-pi-kitchen), so several Pis are told apart.")
             .WithEnvironment("D8_ORCHESTRATOR_URL", orchestrator.GetEndpoint("http"))
             .WithEnvironment("D8_JOIN_TOKEN", joinToken)
             .WithHttpHealthCheck("/health")
@@ -37,6 +43,12 @@ public static class WorkerExtensions
             worker.WithEndpoint("http", endpoint => endpoint.Port = null);
         }
 
+        if (builder.ExecutionContext.IsPublishMode)
+        {
+            worker.WithEnvironment("D8_HOST_NAME_FILE", HostNameFile)
+                .WithAnnotation(new ContainerMountAnnotation("/etc/hostname", HostNameFile, ContainerMountType.BindMount, isReadOnly: true));
+        }
+
         if (kind.KeyParameter is not null)
         {
             var key = builder.AddParameter(kind.KeyParameter, secret: true)
@@ -46,7 +58,17 @@ public static class WorkerExtensions
         }
 
         var baseUrl = builder.Configuration[$"Workers:{kind.Name}:BaseUrl"];
-        if (!string.IsNullOrWhiteSpace(baseUrl))
+        if (builder.ExecutionContext.IsPublishMode && model is null)
+        {
+            // Every cloud worker: provider URL and model by variable (empty: the provider's defaults; required for openai).
+            var required = kind == WorkerKind.OpenAI ? " Required for worker-openai." : " Empty: the provider's default.";
+            worker.WithEnvironment("D8_PROVIDER_BASE_URL", baseUrl ?? "")
+                .WithComposeVariable("D8_PROVIDER_BASE_URL", $"{kind.VariablePrefix}_BASE_URL", $"Base URL of {kind.ResourceName}'s OpenAI-compatible API.{required}")
+                .WithEnvironment("D8_MODEL", "")
+                .WithComposeVariable("D8_MODEL", $"{kind.VariablePrefix}_MODEL", $"Model(s) of {kind.ResourceName}, comma-separated, the first is the default.{required}")
+                .WithComposeLimits(kind.VariablePrefix + "_WORKER", "0.5", "256m", "A cloud worker only relays; 256m leaves room for the health probe, a second .NET process in the same container.");
+        }
+        else if (!string.IsNullOrWhiteSpace(baseUrl))
         {
             worker.WithEnvironment("D8_PROVIDER_BASE_URL", baseUrl);
         }

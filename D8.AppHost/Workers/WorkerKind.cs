@@ -18,8 +18,17 @@ public sealed record WorkerKind(string Name, string Provider, string? KeyParamet
     /// <summary>Gemini's OpenAI-compatible endpoint.</summary>
     public static readonly WorkerKind Gemini = new("gemini", ProviderNames.Gemini, "gemini-api-key", "GEMINI_API_KEY");
 
-    /// <summary>Every worker kind, in the default order.</summary>
+    /// <summary>Any other OpenAI-compatible server: base URL and model are required (compose only; `d8 setup` offers it).</summary>
+    public static readonly WorkerKind OpenAI = new("openai", "openai", "openai-api-key", "OPENAI_API_KEY");
+
+    /// <summary>Every worker kind `dotnet run` can start, in the default order.</summary>
     public static IReadOnlyList<WorkerKind> All { get; } = [DeepSeek, Groq, Gemini];
+
+    /// <summary>Every worker kind the compose file describes (All plus the generic OpenAI-compatible worker).</summary>
+    public static IReadOnlyList<WorkerKind> Published { get; } = [DeepSeek, Groq, Gemini, OpenAI];
+
+    /// <summary>Prefix of this kind's compose variables (GROQ_BASE_URL, GROQ_MODEL, …).</summary>
+    public string VariablePrefix => Name.ToUpperInvariant();
 
     /// <summary>The AppHost resource name (worker-deepseek, …).</summary>
     public string ResourceName => $"worker-{Name}";

@@ -20,7 +20,7 @@ public static class WorkerSelection
         if (publishMode && string.IsNullOrWhiteSpace(explicitList))
         {
             // The compose file describes every worker; keys become variables there.
-            return WorkerKind.All;
+            return WorkerKind.Published;
         }
 
         if (string.IsNullOrWhiteSpace(explicitList))

@@ -15,7 +15,7 @@ public static class DoctorCommand
     /// <summary>Every check, in the order they are shown.</summary>
     public static IReadOnlyList<IDoctorCheck> Checks { get; } =
     [
-        new DockerEngineCheck(), new ComposePluginCheck(), new CpuArchitectureCheck(), new MemoryCheck(), new DiskSpaceCheck(),
+        new DockerEngineCheck(), new DockerPlatformCheck(), new ComposePluginCheck(), new CpuArchitectureCheck(), new MemoryCheck(), new DiskSpaceCheck(),
         new EnvFileCheck(), new ComposeFileCheck(), new OrchestratorCheck(), new JoinTokenCheck(), new ApiKeyCheck(),
         new OllamaCheck(), new ProviderKeyCheck(), new ClockSkewCheck(),
     ];
@@ -99,7 +99,7 @@ public static class DoctorCommand
 
         var providerKey = (provider?.KeyVariable is { } kv ? FromEnvFile(kv) ?? ctx.Env.Get(kv) : null)
             ?? FromEnvFile(WorkerEnvNames.ProviderApiKey) ?? ctx.Env.Get(WorkerEnvNames.ProviderApiKey);
-        var baseUrl = FromEnvFile(WorkerEnvNames.BaseUrl) ?? provider?.DefaultBaseUrl?.AbsoluteUri;
+        var baseUrl = (provider?.BaseUrlVariable is { } bv ? FromEnvFile(bv) : null) ?? FromEnvFile(WorkerEnvNames.BaseUrl) ?? provider?.DefaultBaseUrl?.AbsoluteUri;
 
         return new DoctorContext
         {
@@ -115,7 +115,9 @@ public static class DoctorCommand
             ApiKey = parse.GetValue(ctx.Connection.ApiKey) ?? ctx.Env.Get("D8_API_KEY") ?? FromEnvFile(WorkerEnvNames.ClientApiKey) ?? config.ApiKey,
             ProviderApiKey = providerKey,
             ProviderBaseUrl = baseUrl is null ? null : ConnectionSettings.ParseUrl(baseUrl, WorkerEnvNames.BaseUrl),
-            OllamaUrl = OllamaEndpoint.Resolve(ollamaFlag ?? ctx.Env.Get("D8_OLLAMA_URL"), ctx.Env, configFlag),
+            // The compose file publishes its Ollama on 127.0.0.1:${OLLAMA_PORT:-11434}: check that one unless told otherwise.
+            OllamaUrl = OllamaEndpoint.Resolve(ollamaFlag ?? ctx.Env.Get("D8_OLLAMA_URL")
+                ?? (FromEnvFile("OLLAMA_PORT") is { } port ? $"http://127.0.0.1:{port}" : null), ctx.Env, configFlag),
         };
     }
 }

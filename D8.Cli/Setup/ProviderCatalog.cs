@@ -10,7 +10,14 @@ public sealed record ProviderInfo(
     bool NeedsApiKey,
     string? KeyUrl,
     string? KeyVariable,
-    string? ModelVariable);
+    string? ModelVariable)
+{
+    /// <summary>The compose variable holding this provider's base URL (GROQ_BASE_URL, …); null: not configurable.</summary>
+    public string? BaseUrlVariable { get; init; }
+
+    /// <summary>Prefix of the worker service's cpus/mem_limit variables (GROQ_WORKER → GROQ_WORKER_CPUS); null for Ollama.</summary>
+    public string? LimitPrefix { get; init; }
+}
 
 /// <summary>The providers a worker can use.</summary>
 public static class ProviderCatalog
@@ -20,14 +27,14 @@ public static class ProviderCatalog
 
     public static readonly ProviderInfo Groq = new("groq", "Groq (cloud, fast, free tier with limits)",
         "llama-3.1-8b-instant", new Uri("https://api.groq.com/openai/v1/"), "worker-groq", true,
-        "https://console.groq.com/keys", "GROQ_API_KEY", null);
+        "https://console.groq.com/keys", "GROQ_API_KEY", "GROQ_MODEL") { BaseUrlVariable = "GROQ_BASE_URL", LimitPrefix = "GROQ_WORKER" };
 
     public static readonly ProviderInfo Gemini = new("gemini", "Gemini (cloud, free tier with daily limits)",
         "gemini-2.5-flash", new Uri("https://generativelanguage.googleapis.com/v1beta/openai/"), "worker-gemini", true,
-        "https://aistudio.google.com/apikey", "GEMINI_API_KEY", null);
+        "https://aistudio.google.com/apikey", "GEMINI_API_KEY", "GEMINI_MODEL") { BaseUrlVariable = "GEMINI_BASE_URL", LimitPrefix = "GEMINI_WORKER" };
 
     public static readonly ProviderInfo OpenAi = new("openai", "Other OpenAI-compatible server",
-        "", null, "worker-openai", true, null, "OPENAI_API_KEY", WorkerEnvNames.Model);
+        "", null, "worker-openai", true, null, "OPENAI_API_KEY", "OPENAI_MODEL") { BaseUrlVariable = "OPENAI_BASE_URL", LimitPrefix = "OPENAI_WORKER" };
 
     public static IReadOnlyList<ProviderInfo> All { get; } = [Ollama, Groq, Gemini, OpenAi];
 

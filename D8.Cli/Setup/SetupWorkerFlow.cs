@@ -61,7 +61,7 @@ internal sealed class SetupWorkerFlow(CliContext ctx, ParseResult parse, SetupWo
         string? apiKey = null, baseUrl = null;
         if (provider.NeedsApiKey)
         {
-            baseUrl = parse.GetValue(o.BaseUrl) ?? Existing(WorkerEnvNames.BaseUrl) ?? provider.DefaultBaseUrl?.AbsoluteUri;
+            baseUrl = parse.GetValue(o.BaseUrl) ?? (provider.BaseUrlVariable is { } bv ? Existing(bv) : null) ?? provider.DefaultBaseUrl?.AbsoluteUri;
             if (baseUrl is null)
             {
                 baseUrl = interactive ? Console.Prompt(new TextPrompt<string>("Base URL of the OpenAI-compatible server:")) : throw Missing("--base-url");
@@ -74,11 +74,6 @@ internal sealed class SetupWorkerFlow(CliContext ctx, ParseResult parse, SetupWo
                 value => ProviderKeyProbe.CheckAsync(ctx, provider, endpoint, value, model, ct));
             // Only write the base URL when it differs from the worker's built-in default.
             if (provider.DefaultBaseUrl is { } d && endpoint == d) baseUrl = null;
-            if (provider.ModelVariable is null && model != provider.DefaultModel)
-            {
-                OutcomeWriter.Write(Console, null, Outcome.Warn($"the compose file runs worker-{provider.Name} with its default model {provider.DefaultModel}, not {model}",
-                    $"run the worker directly with D8_MODEL={model}, or add D8_MODEL to the worker-{provider.Name} service"));
-            }
         }
         else
         {
@@ -110,11 +105,24 @@ internal sealed class SetupWorkerFlow(CliContext ctx, ParseResult parse, SetupWo
         Set(WorkerEnvNames.JoinToken, joinToken);
         if (provider.ModelVariable is { } modelVariable) Set(modelVariable, model);
         if (provider.KeyVariable is { } keyVariable) Set(keyVariable, apiKey);
-        Set(WorkerEnvNames.BaseUrl, baseUrl);
+        if (baseUrl is not null) Set(provider.BaseUrlVariable ?? WorkerEnvNames.BaseUrl, baseUrl);
         if (provider == ProviderCatalog.Ollama)
         {
             foreach (var (key, value) in ModelAdvisor.ContainerLimits(ctx.Env.System.Memory.Read().TotalBytes)) Set(key, value);
         }
+        else if (provider.LimitPrefix is { } limits)
+        {
+            Set(limits + "_CPUS", Existing(limits + "_CPUS") ?? "0.5");
+            Set(limits + "_MEMORY", Existing(limits + "_MEMORY") ?? "256m");
+        }
+        // Image source, worker name, project name and log rotation: every other variable the compose file reads.
+        Set(ComposeProjectName, Existing(ComposeProjectName) ?? "d8");
+        Set(ImageRegistry, parse.GetValue(o.Registry) is { Length: > 0 } registry ? registry.Trim().TrimEnd('/') + "/" : Existing(ImageRegistry) ?? "");
+        Set(ImageTag, parse.GetValue(o.Tag) ?? Existing(ImageTag) ?? "latest");
+        // Empty: the worker registers as <provider>-<host name>, so several Pis and several workers on one Pi differ.
+        Set(WorkerNameVariable, parse.GetValue(o.WorkerName) ?? Existing(WorkerNameVariable) ?? "");
+        Set(LogMaxSize, Existing(LogMaxSize) ?? "10m");
+        Set(LogMaxFile, Existing(LogMaxFile) ?? "3");
         file.Save(envPath);
         Console.MarkupLine($"wrote [bold]{Markup.Escape(envPath)}[/]: {Markup.Escape(string.Join(", ", written))}");
 
@@ -127,14 +135,27 @@ internal sealed class SetupWorkerFlow(CliContext ctx, ParseResult parse, SetupWo
             OutcomeWriter.Write(Console, "compose file", check);
             if (check.Failed) return 1;
         }
+        var compose = await ComposeCommandAsync(ct);
         Console.WriteLine("start the worker with:");
-        Console.WriteLine("  " + StartCommand(composeFile, parse.GetRequiredValue(o.EnvFile), provider));
+        Console.WriteLine("  " + StartCommand(composeFile, parse.GetRequiredValue(o.EnvFile), provider, compose));
         return 0;
     }
 
+    private const string ComposeProjectName = "COMPOSE_PROJECT_NAME", ImageRegistry = "D8_REGISTRY", ImageTag = "D8_TAG",
+        WorkerNameVariable = "D8_WORKER_NAME", LogMaxSize = "D8_LOG_MAX_SIZE", LogMaxFile = "D8_LOG_MAX_FILE";
+
     /// <summary>The exact compose command for this provider's profile.</summary>
-    public static string StartCommand(string composeFile, string envFile, ProviderInfo provider) =>
-        $"docker compose -f {composeFile} --env-file {envFile} --profile {provider.Profile} up -d";
+    public static string StartCommand(string composeFile, string envFile, ProviderInfo provider, string compose = "docker compose") =>
+        $"{compose} -f {composeFile} --env-file {envFile} --profile {provider.Profile} up -d";
+
+    /// <summary>"docker compose" when the v2 plugin answers, else "docker-compose" when Debian's 1.29 is installed.</summary>
+    private async Task<string> ComposeCommandAsync(CancellationToken ct)
+    {
+        var plugin = await ctx.Env.System.Commands.RunAsync("docker", ["compose", "version", "--short"], TimeSpan.FromSeconds(20), ct);
+        if (plugin.ExitCode == 0) return "docker compose";
+        var standalone = await ctx.Env.System.Commands.RunAsync("docker-compose", ["version", "--short"], TimeSpan.FromSeconds(20), ct);
+        return standalone.ExitCode == 0 ? "docker-compose" : "docker compose";
+    }
 
     private string ChooseModel(ProviderInfo provider, string? existing)
     {

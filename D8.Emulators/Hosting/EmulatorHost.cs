@@ -56,8 +56,8 @@ public abstract class EmulatorHost : IAsyncDisposable
     /// <summary>Maps the provider's endpoints.</summary>
     protected abstract void MapEndpoints(WebApplication app);
 
-    /// <summary>Binds a free loopback port and starts serving.</summary>
-    protected async Task StartCoreAsync(CancellationToken cancellationToken)
+    /// <summary>Binds <paramref name="listenUrl"/> (default: a free loopback port) and starts serving.</summary>
+    protected async Task StartCoreAsync(CancellationToken cancellationToken, string listenUrl = "http://127.0.0.1:0")
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
@@ -65,7 +65,7 @@ public abstract class EmulatorHost : IAsyncDisposable
             ContentRootPath = AppContext.BaseDirectory,
             EnvironmentName = Environments.Production,
         });
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.UseUrls(listenUrl);
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);

@@ -30,7 +30,7 @@ public sealed partial class OllamaEmulator : EmulatorHost
     public static async Task<OllamaEmulator> StartAsync(OllamaEmulatorOptions? options = null, CancellationToken cancellationToken = default)
     {
         var emulator = new OllamaEmulator(options ?? new OllamaEmulatorOptions());
-        await emulator.StartCoreAsync(cancellationToken).ConfigureAwait(false);
+        await emulator.StartCoreAsync(cancellationToken, emulator.Options.ListenUrl).ConfigureAwait(false);
         return emulator;
     }
 

@@ -29,4 +29,7 @@ public sealed class OllamaEmulatorOptions
 
     /// <summary>Clock for timestamps, keep-alive expiry and delays.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+
+    /// <summary>Address to listen on: a free loopback port unless set (the emulator image listens on http://0.0.0.0:PORT).</summary>
+    public string ListenUrl { get; set; } = "http://127.0.0.1:0";
 }

@@ -18,7 +18,7 @@ public sealed partial class OpenAiEmulator : EmulatorHost
     public static async Task<OpenAiEmulator> StartAsync(OpenAiEmulatorOptions? options = null, CancellationToken cancellationToken = default)
     {
         var emulator = new OpenAiEmulator(options ?? new OpenAiEmulatorOptions());
-        await emulator.StartCoreAsync(cancellationToken).ConfigureAwait(false);
+        await emulator.StartCoreAsync(cancellationToken, emulator.Options.ListenUrl).ConfigureAwait(false);
         return emulator;
     }
 

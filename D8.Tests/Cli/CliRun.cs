@@ -71,11 +71,17 @@ public sealed class FakeSystem : ISystemProbe, ICommandRunner, IMemoryReader, ID
 
     public CommandResult DockerInfo { get; set; } = new(0, "27.3.1", "");
     public CommandResult ComposeVersion { get; set; } = new(0, "2.29.7", "");
+    /// <summary>`docker info --format {{.Architecture}}|{{.MemoryLimit}}`.</summary>
+    public CommandResult DockerPlatform { get; set; } = new(0, "aarch64|true", "");
+    /// <summary>`docker-compose version --short` (Debian's 1.29.2); not installed by default.</summary>
+    public CommandResult StandaloneCompose { get; set; } = new(-1, "", "docker-compose not found", NotFound: true);
     public MemoryInfo MemoryInfo { get; set; } = new(8L << 30, 6L << 30);
     public long? FreeDisk { get; set; } = 50L << 30;
 
     public Task<CommandResult> RunAsync(string program, IReadOnlyList<string> args, TimeSpan timeout, CancellationToken ct) =>
         Task.FromResult(program == "docker" && args.Count > 0 && args[0] == "compose" ? ComposeVersion
+            : program == "docker-compose" ? StandaloneCompose
+            : program == "docker" && args.Count > 2 && args[0] == "info" && args[2].Contains("MemoryLimit", StringComparison.Ordinal) ? DockerPlatform
             : program == "docker" && args.Count > 0 && args[0] == "info" ? DockerInfo
             : new CommandResult(-1, "", program + " not found", NotFound: true));
 

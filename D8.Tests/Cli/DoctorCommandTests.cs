@@ -44,7 +44,7 @@ public sealed class DoctorCommandTests : IAsyncLifetime
 
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("[fail] docker: docker is not installed", result.Out);
-        Assert.Contains("fix: install Docker Engine", result.Out);
+        Assert.Contains("fix: sudo apt-get install docker.io docker-compose", result.Out);
         Assert.Contains("[pass] orchestrator:", result.Out);
         Assert.Contains("failed", result.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]);
     }
@@ -73,6 +73,35 @@ public sealed class DoctorCommandTests : IAsyncLifetime
         _host.System.ComposeVersion = new CommandResult(1, "", "docker: 'compose' is not a docker command.");
         var (_, checks, _) = await _host.DoctorAsync("--only", "compose");
         AssertFailed(checks["compose"], "plugin is missing");
+        Assert.Contains("apt-get install docker-compose ", checks["compose"].Fix);
+        Assert.DoesNotContain("docker-compose-plugin", checks["compose"].Fix);
+    }
+
+    [Fact]
+    public async Task Compose_check_accepts_debians_docker_compose_1_29()
+    {
+        _host.System.ComposeVersion = new CommandResult(1, "", "docker: 'compose' is not a docker command.");
+        _host.System.StandaloneCompose = new CommandResult(0, "1.29.2", "");
+        var (_, checks, _) = await _host.DoctorAsync("--only", "compose");
+        Assert.Equal("pass", checks["compose"].Status);
+        Assert.Contains("1.29.2", checks["compose"].Message);
+    }
+
+    [Theory]
+    [InlineData("armv7l|true", "32-bit")]
+    [InlineData("aarch64|false", "memory cgroup")]
+    public async Task Docker_platform_check_fails_on_32_bit_docker_or_without_the_memory_cgroup(string info, string expected)
+    {
+        _host.System.DockerPlatform = new CommandResult(0, info, "");
+        var (_, checks, _) = await _host.DoctorAsync("--only", "docker-platform");
+        AssertFailed(checks["docker-platform"], expected);
+    }
+
+    [Fact]
+    public async Task Docker_platform_check_passes_on_arm64_with_the_memory_cgroup()
+    {
+        var (_, checks, _) = await _host.DoctorAsync("--only", "docker-platform");
+        Assert.Equal("pass", checks["docker-platform"].Status);
     }
 
     [Fact]

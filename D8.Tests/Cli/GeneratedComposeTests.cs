@@ -29,18 +29,27 @@ public sealed class GeneratedComposeTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("ollama", "worker-deepseek")]
-    [InlineData("groq", "worker-groq")]
-    [InlineData("gemini", "worker-gemini")]
-    public async Task Setup_env_satisfies_the_generated_compose_profile_and_doctor_agrees(string provider, string profile)
+    [InlineData("ollama", "worker-deepseek", "deepseek-coder:1.3b")]
+    [InlineData("groq", "worker-groq", "llama-3.1-8b-instant")]
+    [InlineData("gemini", "worker-gemini", "gemini-2.5-flash")]
+    [InlineData("openai", "worker-openai", "gpt-4o-mini")]
+    public async Task Setup_env_satisfies_the_generated_compose_profile_and_doctor_agrees(string provider, string profile, string model)
     {
-        var setup = await _cli.RunAsync("setup", "worker", "-y", "--provider", provider,
+        var setup = await _cli.RunAsync("setup", "worker", "-y", "--provider", provider, "--model", model,
             "--orchestrator-url", _orch.BaseUrl.AbsoluteUri, "--join-token", _orch.JoinToken,
             "--api-key", "good-key", "--base-url", _provider.V1Endpoint.AbsoluteUri);
 
         Assert.True(setup.ExitCode == 0, setup.ToString());
         Assert.Contains($"[pass] compose file: profile {profile}", setup.Out);
         Assert.Contains($"docker compose -f docker-compose.generated.yml --env-file .env --profile {profile} up -d", setup.Out);
+
+        // Every variable the compose file reads for the host: image source, worker name, project name, log rotation.
+        var env = File.ReadAllText(_cli.PathOf(".env"));
+        foreach (var variable in new[] { "COMPOSE_PROJECT_NAME=d8", "D8_REGISTRY=", "D8_TAG=latest", "D8_WORKER_NAME=", "D8_LOG_MAX_SIZE=" })
+        {
+            Assert.Contains("\n" + variable, "\n" + env, StringComparison.Ordinal);
+        }
+        if (provider != "ollama") Assert.Contains($"{provider.ToUpperInvariant()}_WORKER_MEMORY=", env, StringComparison.Ordinal);
 
         var doctor = await _cli.RunAsync("doctor", "--only", ".env", "compose-file", "orchestrator", "join-token");
         Assert.True(doctor.ExitCode == 0, doctor.ToString());

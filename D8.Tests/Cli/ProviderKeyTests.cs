@@ -40,7 +40,7 @@ public sealed class ProviderKeyTests : IAsyncLifetime
         var env = EnvFile.Load(_host.Cli.PathOf(".env")).Values;
         Assert.Equal("groq", env["D8_PROVIDER"]);
         Assert.Equal(GoodKey, env["GROQ_API_KEY"]);
-        Assert.Equal(_groq.V1Endpoint.AbsoluteUri, env["D8_PROVIDER_BASE_URL"]);
+        Assert.Equal(_groq.V1Endpoint.AbsoluteUri, env["GROQ_BASE_URL"]);
         Assert.Contains("[pass] groq accepted the key and serves llama-3.1-8b-instant", result.Out);
         Assert.Contains("--profile worker-groq up -d", result.Out);
         Assert.DoesNotContain(GoodKey, result.Out + result.Err);
@@ -90,7 +90,7 @@ public sealed class ProviderKeyTests : IAsyncLifetime
         Assert.True(code == 0, raw.ToString());
         Assert.Equal("pass", checks["provider-key"].Status);
         Assert.Equal("skip", checks["ollama"].Status);
-        Assert.Equal(13, checks.Count);
+        Assert.Equal(14, checks.Count);
     }
 
     [Fact]

@@ -9,7 +9,7 @@ namespace D8.Tests.Compose;
 /// <summary>Checks the compose file the AppHost publishes: schema, profiles, variables, secrets, images, drift.</summary>
 public sealed partial class ComposeFileTests(ComposeOutput output) : IClassFixture<ComposeOutput>
 {
-    private static readonly string[] Profiles = ["orchestrator", "worker-deepseek", "worker-groq", "worker-gemini", "full-system", "dashboard"];
+    private static readonly string[] Profiles = ["orchestrator", "worker-deepseek", "worker-groq", "worker-gemini", "worker-openai", "full-system", "dashboard"];
     private static readonly string[] SecretVariables = ["D8_JOIN_TOKEN", "D8_API_KEYS", "GROQ_API_KEY", "GEMINI_API_KEY"];
 
     [Fact]
@@ -62,7 +62,7 @@ public sealed partial class ComposeFileTests(ComposeOutput output) : IClassFixtu
     [Fact]
     public void Expected_services_are_in_their_profiles()
     {
-        Assert.Equal(["orchestrator", "ollama", "ollama-pull", "worker-deepseek", "worker-groq", "worker-gemini", "aspire-dashboard"], output.Services.Select(s => s.Key));
+        Assert.Equal(["orchestrator", "ollama", "ollama-pull", "worker-deepseek", "worker-groq", "worker-gemini", "worker-openai", "aspire-dashboard"], output.Services.Select(s => s.Key));
         Assert.Equal(["ollama", "ollama-pull", "worker-deepseek"], output.Services.Where(s => ServiceProfiles(s.Value!).Contains("worker-deepseek")).Select(s => s.Key));
         var worker = output.Services["worker-deepseek"]!;
         Assert.Equal("service_completed_successfully", (string?)worker["depends_on"]!["ollama-pull"]!["condition"]);
@@ -79,12 +79,59 @@ public sealed partial class ComposeFileTests(ComposeOutput output) : IClassFixtu
             Assert.True(test is ["CMD", ..], $"{name} has no CMD health check");
             Assert.Contains((string?)service["restart"], new[] { "unless-stopped", "on-failure" });
         }
-        foreach (var app in new[] { "orchestrator", "worker-deepseek", "worker-groq", "worker-gemini" })
+        foreach (var app in new[] { "orchestrator", "worker-deepseek", "worker-groq", "worker-gemini", "worker-openai" })
         {
             Assert.Equal("unless-stopped", (string?)output.Services[app]!["restart"]);
             // Longer than the worker's drain period (D8_SHUTDOWN_GRACE_SECONDS default 30).
             Assert.True(int.Parse(((string)output.Services[app]!["stop_grace_period"]!).TrimEnd('s'), System.Globalization.CultureInfo.InvariantCulture) > 30);
         }
+    }
+
+    [Fact]
+    public void Docker_compose_1_29_accepts_the_file()
+    {
+        // Debian's docker-compose 1.29.2 rejects the Compose v2-only keys: top-level name, depends_on.restart.
+        Assert.Null(output.Json["name"]);
+        foreach (var (name, service) in output.Services)
+        {
+            if (service!["depends_on"] is JsonObject deps)
+            {
+                Assert.All(deps, d => Assert.Null(d.Value!["restart"]));
+            }
+            // 1.29 ignores deploy.resources.limits without --compatibility: limits are cpus/mem_limit.
+            Assert.Null(service["deploy"]?["resources"]?["limits"]);
+            Assert.StartsWith("${", (string?)service["cpus"]);
+            Assert.StartsWith("${", (string?)service["mem_limit"]);
+            Assert.Equal("json-file", (string?)service["logging"]!["driver"]);
+            Assert.NotNull(service["logging"]!["options"]!["max-size"]);
+            Assert.NotNull(service["logging"]!["options"]!["max-file"]);
+        }
+        Assert.Contains("COMPOSE_PROJECT_NAME=d8", output.EnvExample, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Workers_are_named_per_host_and_cloud_workers_take_url_and_model()
+    {
+        foreach (var worker in new[] { "worker-deepseek", "worker-groq", "worker-gemini", "worker-openai" })
+        {
+            var env = output.Services[worker]!["environment"]!;
+            Assert.Equal("${D8_WORKER_NAME:-}", (string?)env["D8_WORKER_NAME"]);
+            Assert.Equal("/etc/d8-host-name", (string?)env["D8_HOST_NAME_FILE"]);
+            if (worker == "worker-deepseek") continue;
+            var prefix = worker["worker-".Length..].ToUpperInvariant();
+            Assert.Equal($"${{{prefix}_BASE_URL:-}}", (string?)env["D8_PROVIDER_BASE_URL"]);
+            Assert.Equal($"${{{prefix}_MODEL:-}}", (string?)env["D8_MODEL"]);
+        }
+        Assert.Equal("openai", (string?)output.Services["worker-openai"]!["environment"]!["D8_PROVIDER"]);
+    }
+
+    [Fact]
+    public void Ollama_is_published_on_loopback_only_and_not_pulled_twice()
+    {
+        Assert.Equal(["127.0.0.1:${OLLAMA_PORT:-11434}:11434"], output.Services["ollama"]!["ports"]!.AsArray().Select(p => (string?)p));
+        var command = (string?)output.Services["ollama-pull"]!["command"]![0];
+        Assert.StartsWith("ollama show ", command);
+        Assert.Contains("|| ollama pull ", command);
     }
 
     [Fact]
@@ -94,7 +141,8 @@ public sealed partial class ComposeFileTests(ComposeOutput output) : IClassFixtu
         var used = VariableUse().Matches(output.Compose).Select(m => m.Groups["name"].Value).ToHashSet();
         Assert.NotEmpty(used);
         Assert.Empty(used.Except(declared));
-        Assert.Empty(declared.Except(used));
+        // COMPOSE_PROJECT_NAME is read by Compose itself from .env, not interpolated.
+        Assert.Empty(declared.Except(used).Except(["COMPOSE_PROJECT_NAME"]));
     }
 
     [Fact]
@@ -153,6 +201,6 @@ public sealed partial class ComposeFileTests(ComposeOutput output) : IClassFixtu
     [GeneratedRegex(@"\$\{(?<name>[A-Z0-9_]+)(:?[-?][^}]*)?\}")]
     private static partial Regex VariableUse();
 
-    [GeneratedRegex(@"^\$\{D8_REGISTRY:-[^}]+\}/d8-(?<app>orchestrator|worker):\$\{D8_TAG:-[^}]+\}$")]
+    [GeneratedRegex(@"^\$\{D8_REGISTRY:-\}d8-(?<app>orchestrator|worker):\$\{D8_TAG:-[^}]+\}$")]
     private static partial Regex OurImage();
 }

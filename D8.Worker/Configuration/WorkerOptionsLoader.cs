@@ -103,7 +103,7 @@ public static class WorkerOptionsLoader
         {
             OrchestratorUrl = orchestrator!,
             JoinToken = joinToken ?? "",
-            WorkerName = Get("D8_WORKER_NAME") ?? $"{kind.ToString().ToLowerInvariant()}-{Environment.MachineName}",
+            WorkerName = Get("D8_WORKER_NAME") ?? $"{kind.ToString().ToLowerInvariant()}-{HostName(Get("D8_HOST_NAME_FILE"))}",
             Provider = kind,
             Models = models,
             ProviderUrl = providerUrl!,
@@ -118,6 +118,20 @@ public static class WorkerOptionsLoader
             RequestTimeout = TimeSpan.FromSeconds(Int(Get("D8_REQUEST_TIMEOUT_SECONDS"), "D8_REQUEST_TIMEOUT_SECONDS", isOllama ? 1800 : 120, 1, 86400, errors)),
         };
         return errors.Count > 0 ? (null, errors) : (options, errors);
+    }
+
+    /// <summary>The host's name: read from D8_HOST_NAME_FILE (compose mounts the host's /etc/hostname there), else the machine name.</summary>
+    private static string HostName(string? file)
+    {
+        try
+        {
+            if (file is not null && File.Exists(file) && File.ReadAllText(file).Trim() is { Length: > 0 } name) return name;
+        }
+        catch (IOException)
+        {
+            // Unreadable file: fall back to the container's own name.
+        }
+        return Environment.MachineName;
     }
 
     private static Uri? ParseUrl(string? text, string key, bool required, List<string> errors)

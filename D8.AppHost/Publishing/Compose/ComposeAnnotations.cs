@@ -20,6 +20,14 @@ public sealed record ComposeServiceAnnotation(string Image, IReadOnlyList<string
 /// <param name="EnvironmentKey">When set, the resource's environment variable of this name becomes ${NAME:-generated value}.</param>
 public sealed record ComposeVariableAnnotation(string Name, string Description, string? Default, string? EnvironmentKey = null) : IResourceAnnotation;
 
+/// <summary>A container port published on the host through a variable.</summary>
+/// <param name="Variable">Variable holding the host port.</param>
+/// <param name="Description">Its .env.example comment.</param>
+/// <param name="Default">Default host port.</param>
+/// <param name="TargetPort">Port inside the container.</param>
+/// <param name="LoopbackOnly">Bind 127.0.0.1 only (reachable from the host itself, not the network).</param>
+public sealed record ComposeHostPortAnnotation(string Variable, string Description, string Default, int TargetPort, bool LoopbackOnly) : IResourceAnnotation;
+
 /// <summary>CPU and memory limits for a service, each a variable with a default safe on a 4 GB Raspberry Pi.</summary>
 public sealed record ComposeLimitsAnnotation(ComposeVariableAnnotation Cpus, ComposeVariableAnnotation Memory) : IResourceAnnotation;
 

@@ -19,6 +19,8 @@ internal sealed class ComposeGenerator(DistributedApplicationModel model, Distri
     {
         var services = new YamlMappingNode();
         var volumes = new SortedSet<string>(StringComparer.Ordinal);
+        // docker-compose 1.29 (Debian, Raspberry Pi OS) rejects a top-level `name:`: the project name is a variable.
+        _variables.Use(new ComposeVariableAnnotation("COMPOSE_PROJECT_NAME", "Compose project name (prefix of container, network and volume names).", "d8"));
         var otlp = _variables.Use(new ComposeVariableAnnotation("OTEL_EXPORTER_OTLP_ENDPOINT",
             $"OTLP endpoint every service sends traces, logs and metrics to. Empty: telemetry stays in the process.\nWith the 'dashboard' profile on the same host: http://{DashboardService}:18889", ""));
 
@@ -32,7 +34,7 @@ internal sealed class ComposeGenerator(DistributedApplicationModel model, Distri
         }
         services.Set(DashboardService, Dashboard());
 
-        var root = new YamlMappingNode().Set("name", Str("d8")).Set("services", services);
+        var root = new YamlMappingNode().Set("services", services);
         if (volumes.Count > 0)
         {
             var volumeMap = new YamlMappingNode();
@@ -42,7 +44,8 @@ internal sealed class ComposeGenerator(DistributedApplicationModel model, Distri
 
         var header = "Generated from D8.AppHost by: dotnet run --project D8.AppHost -- --operation publish --step publish-compose --output-path \"$PWD\" (from the repository root)\n" +
                      "Do not edit: change the AppHost and regenerate. Variables: see .env.example.\n" +
-                     "Profiles: orchestrator, worker-deepseek, worker-groq, worker-gemini, full-system, dashboard. Example: docker compose -f docker-compose.generated.yml --profile worker-deepseek up -d";
+                     "Accepted by Compose v2 (docker compose) and docker-compose 1.29 (apt install docker-compose).\n" +
+                     "Profiles: orchestrator, worker-deepseek, worker-groq, worker-gemini, worker-openai, full-system, dashboard. Example: docker compose -f docker-compose.generated.yml --profile worker-deepseek up -d";
         return (Render(root, header), _variables.RenderEnvExample());
     }
 
@@ -77,14 +80,20 @@ internal sealed class ComposeGenerator(DistributedApplicationModel model, Distri
             var port = _variables.Use("D8_ORCHESTRATOR_PORT", "Host port the orchestrator's HTTP API is published on.", "8080");
             service.Set("ports", Strs([$"{port}:{compose.DefaultTargetPort}"]));
         }
+        if (resource.Annotations.OfType<ComposeHostPortAnnotation>().FirstOrDefault() is { } hostPort)
+        {
+            var port = _variables.Use(hostPort.Variable, hostPort.Description, hostPort.Default);
+            service.Set("ports", Strs([$"{(hostPort.LoopbackOnly ? "127.0.0.1:" : "")}{port}:{hostPort.TargetPort}"]));
+        }
 
         if (resource.TryGetContainerMounts(out var mounts))
         {
             var list = new YamlSequenceNode();
-            foreach (var mount in mounts.Where(m => m.Type == ContainerMountType.Volume && m.Source is not null))
+            foreach (var mount in mounts.Where(m => m.Source is not null))
             {
-                volumes.Add(mount.Source!);
-                list.Add(new YamlMappingNode().Set("type", Str("volume")).Set("source", Str(mount.Source!)).Set("target", Str(mount.Target)).Set("read_only", Bool(mount.IsReadOnly)));
+                if (mount.Type == ContainerMountType.Volume) volumes.Add(mount.Source!);
+                var type = mount.Type == ContainerMountType.Volume ? "volume" : "bind";
+                list.Add(new YamlMappingNode().Set("type", Str(type)).Set("source", Str(mount.Source!)).Set("target", Str(mount.Target)).Set("read_only", Bool(mount.IsReadOnly)));
             }
             if (list.Children.Count > 0) service.Set("volumes", list);
         }
@@ -94,6 +103,8 @@ internal sealed class ComposeGenerator(DistributedApplicationModel model, Distri
         var dependsOn = DependsOn(resource);
         if (dependsOn.Children.Count > 0) service.Set("depends_on", dependsOn);
 
+        SetLimits(service, resource.Annotations.OfType<ComposeLimitsAnnotation>().FirstOrDefault());
+        service.Set("logging", Logging());
         var deploy = Deploy(resource);
         if (deploy is not null) service.Set("deploy", deploy);
         return service;
@@ -138,7 +149,8 @@ internal sealed class ComposeGenerator(DistributedApplicationModel model, Distri
             };
             if (name is not null && !map.Children.ContainsKey(new YamlScalarNode(name)))
             {
-                map.Set(name, new YamlMappingNode().Set("condition", Str(condition!)).Set("restart", Bool(true)));
+                // No `restart: true` here: docker-compose 1.29 rejects it (Compose v2 only).
+                map.Set(name, new YamlMappingNode().Set("condition", Str(condition!)));
             }
         }
         return map;
@@ -146,11 +158,8 @@ internal sealed class ComposeGenerator(DistributedApplicationModel model, Distri
 
     private YamlMappingNode? Deploy(IResource resource)
     {
+        // Limits are the service-level cpus/mem_limit keys (SetLimits): docker-compose 1.29 ignores deploy.resources.limits.
         var resources = new YamlMappingNode();
-        if (resource.Annotations.OfType<ComposeLimitsAnnotation>().FirstOrDefault() is { } limits)
-        {
-            resources.Set("limits", new YamlMappingNode().Set("cpus", Str(_variables.Use(limits.Cpus))).Set("memory", Str(_variables.Use(limits.Memory))));
-        }
         if (resource.Annotations.OfType<OllamaGpuAnnotation>().Any())
         {
             var device = new YamlMappingNode().Set("driver", Str("nvidia")).Set("count", Str("all")).Set("capabilities", Strs(["gpu"]));
@@ -159,28 +168,50 @@ internal sealed class ComposeGenerator(DistributedApplicationModel model, Distri
         return resources.Children.Count == 0 ? null : new YamlMappingNode().Set("resources", resources);
     }
 
+    /// <summary>cpus and mem_limit, honoured by Compose v2 and docker-compose 1.29 alike.</summary>
+    private void SetLimits(YamlMappingNode service, ComposeLimitsAnnotation? limits)
+    {
+        if (limits is null) return;
+        service.Set("cpus", Str(_variables.Use(limits.Cpus))).Set("mem_limit", Str(_variables.Use(limits.Memory)));
+    }
+
+    /// <summary>json-file logs rotated by size, so an SD card does not fill up.</summary>
+    private YamlMappingNode Logging() => new YamlMappingNode()
+        .Set("driver", Str("json-file"))
+        .Set("options", new YamlMappingNode()
+            .Set("max-size", Str(_variables.Use("D8_LOG_MAX_SIZE", "Size at which each container's log file is rotated (json-file driver; SD cards fill up).", "10m")))
+            .Set("max-file", Str(_variables.Use("D8_LOG_MAX_FILE", "Rotated log files kept per container.", "3"))));
+
+    private static ComposeLimitsAnnotation Limits(string prefix, string name, string cpus, string memory, string note) => new(
+        new ComposeVariableAnnotation($"{prefix}_CPUS", $"CPU limit of {name}. {note}", cpus),
+        new ComposeVariableAnnotation($"{prefix}_MEMORY", $"Memory limit of {name}. {note}", memory));
+
     private YamlMappingNode PullService(OllamaModelResource model)
     {
         var parent = (IResource)model.Parent;
         var compose = parent.Annotations.OfType<ComposeServiceAnnotation>().Single();
         var modelVariable = model.Annotations.OfType<ComposeVariableAnnotation>().First();
         var endpoint = Converter.Convert(model.Parent.EndpointExpression);
-        return new YamlMappingNode()
+        var name = _variables.Use(modelVariable);
+        var service = new YamlMappingNode()
             .Set("image", Str(compose.Image))
             .Set("profiles", Strs(compose.Profiles))
-            // One shot: pull the model into the shared volume, retried when the network fails.
+            // One shot: pull the model into the shared volume, retried when the network fails. A model already
+            // present is not pulled again (`ollama show` answers locally), so an offline Pi still starts.
             .Set("restart", Str("on-failure"))
             .Set("entrypoint", Strs(["/bin/sh", "-c"]))
-            .Set("command", Strs([$"ollama pull {_variables.Use(modelVariable)}"]))
+            .Set("command", Strs([$"ollama show {name} >/dev/null 2>&1 || ollama pull {name}"]))
             .Set("environment", new YamlMappingNode().Set("OLLAMA_HOST", Str(new Uri(endpoint).Authority)))
             .Set("healthcheck", HealthCheck(compose.HealthCheck))
-            .Set("depends_on", new YamlMappingNode().Set(parent.Name, new YamlMappingNode().Set("condition", Str("service_healthy")).Set("restart", Bool(true))));
+            .Set("depends_on", new YamlMappingNode().Set(parent.Name, new YamlMappingNode().Set("condition", Str("service_healthy"))));
+        SetLimits(service, Limits("OLLAMA_PULL", PullServiceName(model), "0.5", "128m", "It only asks the ollama service to download."));
+        return service.Set("logging", Logging());
     }
 
     private YamlMappingNode Dashboard()
     {
         var port = _variables.Use("DASHBOARD_PORT", "Host port of the Aspire dashboard UI (profile 'dashboard'). It has no login: keep it on a trusted network.", "18888");
-        return new YamlMappingNode()
+        var service = new YamlMappingNode()
             .Set("image", Str($"{DashboardImage[0]}:{_variables.Use("ASPIRE_DASHBOARD_TAG", "Tag of the standalone Aspire dashboard image (multi-arch).", DashboardImage[1])}"))
             .Set("profiles", Strs(["dashboard"]))
             .Set("restart", Str("unless-stopped"))
@@ -189,12 +220,15 @@ internal sealed class ComposeGenerator(DistributedApplicationModel model, Distri
             .Set("ports", Strs([$"{port}:18888", "4317:18889"]))
             // The chiseled dashboard image has no shell, curl or probe command, and nothing depends on it.
             .Set("healthcheck", new YamlMappingNode().Set("disable", Bool(true)));
+        SetLimits(service, Limits("DASHBOARD", DashboardService, "0.5", "256m", "Telemetry kept in memory: raise it for long sessions."));
+        return service.Set("logging", Logging());
     }
 
     private static YamlMappingNode HealthCheck(IReadOnlyList<string> test) => new YamlMappingNode()
         .Set("test", Strs(test))
         .Set("interval", Str("15s"))
-        .Set("timeout", Str("5s"))
+        // 10 s: the probe is a second .NET process; on a busy Pi (Ollama on 3 cores) its start-up alone can take seconds.
+        .Set("timeout", Str("10s"))
         .Set("retries", Int(5))
         .Set("start_period", Str("30s"));
 
@@ -202,7 +236,8 @@ internal sealed class ComposeGenerator(DistributedApplicationModel model, Distri
     {
         if (image.Contains("${D8_REGISTRY", StringComparison.Ordinal))
         {
-            _variables.Use(new ComposeVariableAnnotation("D8_REGISTRY", "Registry and owner of the D8 images (built for linux/amd64 and linux/arm64, see README).", "ghcr.io/yourname"));
+            _variables.Use(new ComposeVariableAnnotation("D8_REGISTRY",
+                "Registry prefix of the D8 images, ending in '/' (e.g. 192.168.1.10:5000/d8/). Empty: the local images `d8 images` built or `docker load` loaded.", ""));
             _variables.Use(new ComposeVariableAnnotation("D8_TAG", "Tag of the D8 images.", "latest"));
         }
         return image;

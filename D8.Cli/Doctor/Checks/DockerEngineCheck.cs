@@ -12,7 +12,7 @@ public sealed class DockerEngineCheck : IDoctorCheck
         var result = await doctor.Env.System.Commands.RunAsync("docker", ["info", "--format", "{{.ServerVersion}}"], TimeSpan.FromSeconds(20), ct);
         if (result.NotFound)
         {
-            return Outcome.Fail("docker is not installed", "install Docker Engine: curl -fsSL https://get.docker.com | sh");
+            return Outcome.Fail("docker is not installed", "sudo apt-get install docker.io docker-compose (Debian, Raspberry Pi OS), or: curl -fsSL https://get.docker.com | sh");
         }
         if (result.ExitCode != 0)
         {

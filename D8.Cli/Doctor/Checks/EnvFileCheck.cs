@@ -21,8 +21,8 @@ public sealed class EnvFileCheck : IDoctorCheck
         if (provider?.KeyVariable is { } keyVariable) required.Add(keyVariable);
         if (provider == ProviderCatalog.OpenAi)
         {
-            required.Add(WorkerEnvNames.BaseUrl);
-            required.Add(WorkerEnvNames.Model);
+            required.Add(provider.BaseUrlVariable!);
+            required.Add(provider.ModelVariable!);
         }
         var missing = required.Where(k => Value(k) is null).ToList();
         if (missing.Count > 0)
