@@ -39,14 +39,23 @@ public static class Problems
     public static async Task WriteAsync(HttpContext context, int status, string title, string detail,
         IReadOnlyDictionary<string, string[]>? errors = null)
     {
-        if (context.Response.HasStarted)
+        // Nobody to answer: the response is under way, or the caller went away (a worker that shuts down aborts its
+        // lease long-poll and deregisters, so the poll ends in an engine refusal nobody reads).
+        if (context.Response.HasStarted || context.RequestAborted.IsCancellationRequested)
         {
             return;
         }
         context.Response.StatusCode = status;
         context.Response.ContentType = ContentType;
         var problem = Create(status, title, detail, context.Request.Path, errors);
-        await JsonSerializer.SerializeAsync(context.Response.Body, problem, D8JsonContext.Default.Problem, context.RequestAborted);
+        try
+        {
+            await JsonSerializer.SerializeAsync(context.Response.Body, problem, D8JsonContext.Default.Problem, context.RequestAborted);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The caller went away while the answer was written.
+        }
     }
 
     /// <summary>The HTTP status of an engine refusal: the one place domain errors meet status codes.</summary>
