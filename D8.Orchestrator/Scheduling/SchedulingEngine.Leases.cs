@@ -90,58 +90,32 @@ public sealed partial class SchedulingEngine
     }
 
     /// <summary>Records a result. Idempotent on the lease id; a stale lease is refused (conflict).</summary>
-    public async Task<TaskView> CompleteAsync(string taskId, string workerId, CompleteTaskRequest request)
-    {
-        Task commit;
-        TaskView view;
-        lock (_gate)
+    public Task<TaskView> CompleteAsync(string taskId, string workerId, CompleteTaskRequest request) =>
+        ReportAsync(taskId, workerId, request.LeaseId, RepeatedCompletion, (task, worker, now) =>
         {
-            if (!_tasks.TryGet(taskId, out var task))
+            task.Result = new TaskResult
             {
-                view = null!;
-                commit = Task.CompletedTask;
-            }
-            else
+                Content = request.Content,
+                FinishReason = request.FinishReason,
+                Model = request.Model ?? task.Model,
+                Provider = worker.Provider,
+                WorkerId = worker.Id,
+                WorkerName = worker.Name,
+                Usage = request.Usage,
+                TimeToFirstTokenMs = request.TimeToFirstTokenMs,
+                DurationMs = request.DurationMs,
+                TokensPerSecond = request.TokensPerSecond,
+            };
+            worker.TasksSucceeded++;
+            _changes.Worker(worker);
+            if (TokenTotals.Of(request.Usage) is > 0 and var tokens)
             {
-                var worker = RequireWorker(workerId);
-                if (RepeatedCompletion(task, workerId, request.LeaseId) is { } answer)
-                {
-                    return answer;
-                }
-                RequireCurrentLease(task, workerId, request.LeaseId);
-                task.Result = new TaskResult
-                {
-                    Content = request.Content,
-                    FinishReason = request.FinishReason,
-                    Model = request.Model ?? task.Model,
-                    Provider = worker.Provider,
-                    WorkerId = worker.Id,
-                    WorkerName = worker.Name,
-                    Usage = request.Usage,
-                    TimeToFirstTokenMs = request.TimeToFirstTokenMs,
-                    DurationMs = request.DurationMs,
-                    TokensPerSecond = request.TokensPerSecond,
-                };
-                worker.TasksSucceeded++;
-                _changes.Worker(worker);
-                if (TokenTotals.Of(request.Usage) is > 0 and var tokens)
-                {
-                    _tokensReported += tokens;
-                    _changes.TokensReported(_tokensReported);
-                }
-                _telemetry.TokensReported(request.Usage, worker.Provider);
-                Finish(task, TaskState.Succeeded, Now, null);
-                view = TaskViews.Of(task);
-                commit = Flush();
+                _tokensReported += tokens;
+                _changes.TokensReported(_tokensReported);
             }
-        }
-        if (view is null)
-        {
-            return FinishedReport(taskId, workerId, request.LeaseId, RepeatedCompletion);
-        }
-        await commit.ConfigureAwait(false);
-        return view;
-    }
+            _telemetry.TokensReported(request.Usage, worker.Provider);
+            Finish(task, TaskState.Succeeded, now, null);
+        });
 
     private static TaskView? RepeatedCompletion(TaskRecord task, string workerId, string leaseId)
     {
@@ -157,45 +131,50 @@ public sealed partial class SchedulingEngine
     }
 
     /// <summary>Records a failed attempt and applies the <see cref="FailurePolicy"/>: retry, another worker, or failure.</summary>
-    public async Task<TaskView> FailAsync(string taskId, string workerId, FailTaskRequest request)
+    public Task<TaskView> FailAsync(string taskId, string workerId, FailTaskRequest request) =>
+        ReportAsync(taskId, workerId, request.LeaseId, RepeatedFailure, (task, worker, now) =>
+        {
+            var message = request.Message.Length > 4000 ? request.Message[..4000] : request.Message;
+            var decision = FailurePolicy.Decide(request.Kind, task.Attempts, task.MaxAttempts, message,
+                request.RetryAfterSeconds, _options.DefaultRetryAfter, _random);
+            Apply(task, worker, decision, new TaskAttemptError(task.Attempts, request.Kind, message, workerId, now), now);
+        });
+
+    /// <summary>A repeated report, or a cancelled task's worker confirming it stopped.</summary>
+    private static TaskView? RepeatedFailure(TaskRecord task, string workerId, string leaseId) =>
+        task.State.IsTerminal() && task.FinalLeaseId == leaseId && task.LeasedBy == workerId ? TaskViews.Of(task) : null;
+
+    /// <summary>
+    /// The one path of a worker's report on its lease: a repeated report gets its first answer, a stale lease is
+    /// refused, otherwise <paramref name="record"/> applies it under the lock and the answer waits for its commit.
+    /// </summary>
+    private async Task<TaskView> ReportAsync(string taskId, string workerId, string leaseId,
+        Func<TaskRecord, string, string, TaskView?> repeated, Action<TaskRecord, WorkerRecord, DateTimeOffset> record)
     {
-        Task commit;
-        TaskView view;
+        TaskView? view = null;
+        var commit = Task.CompletedTask;
         lock (_gate)
         {
-            if (!_tasks.TryGet(taskId, out var task))
+            if (_tasks.TryGet(taskId, out var task))
             {
-                view = null!;
-                commit = Task.CompletedTask;
-            }
-            else
-            {
-                var now = Now;
                 var worker = RequireWorker(workerId);
-                if (RepeatedFailure(task, workerId, request.LeaseId) is { } answer)
+                if (repeated(task, workerId, leaseId) is { } answer)
                 {
                     return answer;
                 }
-                RequireCurrentLease(task, workerId, request.LeaseId);
-                var message = request.Message.Length > 4000 ? request.Message[..4000] : request.Message;
-                var decision = FailurePolicy.Decide(request.Kind, task.Attempts, task.MaxAttempts, message,
-                    request.RetryAfterSeconds, _options.DefaultRetryAfter, _random);
-                Apply(task, worker, decision, new TaskAttemptError(task.Attempts, request.Kind, message, workerId, now), now);
+                RequireCurrentLease(task, workerId, leaseId);
+                record(task, worker, Now);
                 view = TaskViews.Of(task);
                 commit = Flush();
             }
         }
         if (view is null)
         {
-            return FinishedReport(taskId, workerId, request.LeaseId, RepeatedFailure);
+            return FinishedReport(taskId, workerId, leaseId, repeated);
         }
         await commit.ConfigureAwait(false);
         return view;
     }
-
-    /// <summary>A repeated report, or a cancelled task's worker confirming it stopped.</summary>
-    private static TaskView? RepeatedFailure(TaskRecord task, string workerId, string leaseId) =>
-        task.State.IsTerminal() && task.FinalLeaseId == leaseId && task.LeasedBy == workerId ? TaskViews.Of(task) : null;
 
     /// <summary>A report on a task no longer in memory: it finished and is durable, so the store answers.</summary>
     private TaskView FinishedReport(string taskId, string workerId, string leaseId,
