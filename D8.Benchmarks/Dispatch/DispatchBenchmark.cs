@@ -89,24 +89,10 @@ internal static class DispatchBenchmark
         var completed = 0;
         using var stop = new CancellationTokenSource();
         var clock = Stopwatch.StartNew();
-        var pollers = workerClients.SelectMany(w => Enumerable.Range(0, pollersPerWorker).Select(_ => Task.Run(async () =>
+        var pollers = LeasePollers.Start(workerClients, pollersPerWorker, leaseMax, count =>
         {
-            while (!stop.IsCancellationRequested)
-            {
-                IReadOnlyList<TaskLease> leases;
-                try
-                {
-                    leases = await w.LeaseAsync(leaseMax, TimeSpan.FromSeconds(2), stop.Token);
-                }
-                catch (OperationCanceledException)
-                {
-                    break;
-                }
-                await Task.WhenAll(leases.Select(l =>
-                    w.CompleteAsync(l.TaskId, new CompleteTaskRequest { LeaseId = l.LeaseId, Content = "ok" })));
-                if (Interlocked.Add(ref completed, leases.Count) >= total) stop.Cancel();
-            }
-        }))).ToArray();
+            if (Interlocked.Add(ref completed, count) >= total) stop.Cancel();
+        }, stop.Token);
         var submitLoops = Enumerable.Range(0, submitters).Select(_ => Task.Run(async () =>
         {
             while (Interlocked.Increment(ref submitted) <= total)

@@ -86,33 +86,20 @@ internal static class SoakBenchmark
         var reportLock = new Lock();
         using var stop = new CancellationTokenSource();
         var clock = Stopwatch.StartNew();
-        var pollers = workers.SelectMany(w => Enumerable.Range(0, PollersPerWorker).Select(_ => Task.Run(async () =>
+        var pollers = LeasePollers.Start(workers, PollersPerWorker, LeaseMax, count =>
         {
-            while (!stop.IsCancellationRequested)
+            window.Release(count);
+            var done = Interlocked.Add(ref completed, count);
+            lock (reportLock)
             {
-                IReadOnlyList<TaskLease> leases;
-                try
+                while (progress is not null && done >= nextReport)
                 {
-                    leases = await w.LeaseAsync(LeaseMax, TimeSpan.FromSeconds(2), stop.Token);
+                    progress(nextReport);
+                    nextReport += Report;
                 }
-                catch (OperationCanceledException)
-                {
-                    break;
-                }
-                await Task.WhenAll(leases.Select(l => w.CompleteAsync(l.TaskId, new CompleteTaskRequest { LeaseId = l.LeaseId, Content = "ok" })));
-                window.Release(leases.Count);
-                var done = Interlocked.Add(ref completed, leases.Count);
-                lock (reportLock)
-                {
-                    while (progress is not null && done >= nextReport)
-                    {
-                        progress(nextReport);
-                        nextReport += Report;
-                    }
-                }
-                if (done >= total) stop.Cancel();
             }
-        }))).ToArray();
+            if (done >= total) stop.Cancel();
+        }, stop.Token);
         var submitLoops = Enumerable.Range(0, Submitters).Select(_ => Task.Run(async () =>
         {
             while (Interlocked.Increment(ref submitted) <= total)
