@@ -3,6 +3,7 @@ using System.CommandLine;
 using D8.Cli.Bench;
 using D8.Cli.Configuration;
 using D8.Cli.Doctor;
+using D8.Cli.Evolve;
 using D8.Cli.Images;
 using D8.Cli.Ollama;
 using D8.Cli.Setup;
@@ -53,6 +54,7 @@ public static class CliApp
         root.Subcommands.Add(TasksCommand.Create(context));
         root.Subcommands.Add(TaskCommand.Create(context));
         root.Subcommands.Add(CancelCommand.Create(context));
+        root.Subcommands.Add(EvolveCommand.Create(context));
         root.Subcommands.Add(BenchCommand.Create(context));
         root.Subcommands.Add(OllamaCommand.Create(context));
         root.Subcommands.Add(ImagesCommand.Create(context));

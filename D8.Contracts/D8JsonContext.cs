@@ -38,4 +38,10 @@ public sealed record Problem
 [JsonSerializable(typeof(StatsView))]
 [JsonSerializable(typeof(Problem))]
 [JsonSerializable(typeof(TaskResult))]
+[JsonSerializable(typeof(EvolutionSpec))]
+[JsonSerializable(typeof(SubmitEvolutionResponse))]
+[JsonSerializable(typeof(EvolutionView))]
+[JsonSerializable(typeof(IReadOnlyList<EvolutionView>))]
+[JsonSerializable(typeof(GenomeView))]
+[JsonSerializable(typeof(LineageView))]
 public sealed partial class D8JsonContext : JsonSerializerContext;

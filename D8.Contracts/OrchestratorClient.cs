@@ -60,6 +60,32 @@ public sealed class OrchestratorClient(HttpClient http)
     public Task<StatsView> GetStatsAsync(CancellationToken ct = default) =>
         SendAsync<object, StatsView>(HttpMethod.Get, "api/stats", ApiKey, null, null, D8JsonContext.Default.StatsView, ct)!;
 
+    // ---- prompt evolution ----
+
+    public Task<SubmitEvolutionResponse> SubmitEvolutionAsync(EvolutionSpec spec, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Post, "api/evolutions", ApiKey, spec, D8JsonContext.Default.EvolutionSpec,
+            D8JsonContext.Default.SubmitEvolutionResponse, ct)!;
+
+    public Task<IReadOnlyList<EvolutionView>> ListEvolutionsAsync(CancellationToken ct = default) =>
+        SendAsync<object, IReadOnlyList<EvolutionView>>(HttpMethod.Get, "api/evolutions", ApiKey, null, null,
+            D8JsonContext.Default.IReadOnlyListEvolutionView, ct)!;
+
+    public Task<EvolutionView> GetEvolutionAsync(string id, CancellationToken ct = default) =>
+        SendAsync<object, EvolutionView>(HttpMethod.Get, $"api/evolutions/{Uri.EscapeDataString(id)}", ApiKey, null, null,
+            D8JsonContext.Default.EvolutionView, ct)!;
+
+    public Task<GenomeView> GetBestGenomeAsync(string id, CancellationToken ct = default) =>
+        SendAsync<object, GenomeView>(HttpMethod.Get, $"api/evolutions/{Uri.EscapeDataString(id)}/best", ApiKey, null, null,
+            D8JsonContext.Default.GenomeView, ct)!;
+
+    public Task<LineageView> GetLineageAsync(string id, CancellationToken ct = default) =>
+        SendAsync<object, LineageView>(HttpMethod.Get, $"api/evolutions/{Uri.EscapeDataString(id)}/lineage", ApiKey, null, null,
+            D8JsonContext.Default.LineageView, ct)!;
+
+    public Task<EvolutionView> StopEvolutionAsync(string id, CancellationToken ct = default) =>
+        SendAsync<object, EvolutionView>(HttpMethod.Post, $"api/evolutions/{Uri.EscapeDataString(id)}/stop", ApiKey, null, null,
+            D8JsonContext.Default.EvolutionView, ct)!;
+
     // ---- worker protocol ----
 
     /// <summary>Registers with the join token and remembers the worker id and token for later calls.</summary>

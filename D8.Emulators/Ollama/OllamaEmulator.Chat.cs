@@ -47,7 +47,7 @@ public sealed partial class OllamaEmulator
         var started = Stopwatch.GetTimestamp();
         var messages = body.TryGetProperty("messages", out var m) && m.ValueKind == JsonValueKind.Array ? m : default;
         var texts = new List<string>();
-        string? lastUser = null;
+        string? lastUser = null, system = null;
         if (messages.ValueKind == JsonValueKind.Array)
         {
             foreach (var message in messages.EnumerateArray())
@@ -55,6 +55,7 @@ public sealed partial class OllamaEmulator
                 var text = message.TryGetProperty("content", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() ?? "" : "";
                 texts.Add(text);
                 if (message.TryGetProperty("role", out var role) && role.ValueEquals("user")) lastUser = text;
+                if (message.TryGetProperty("role", out var r2) && r2.ValueEquals("system")) system = system is null ? text : system + " " + text;
             }
         }
         var stream = !body.TryGetProperty("stream", out var s) || s.ValueKind != JsonValueKind.False;
@@ -79,8 +80,7 @@ public sealed partial class OllamaEmulator
             && (format.ValueKind == JsonValueKind.Object || (format.ValueKind == JsonValueKind.String && format.ValueEquals("json")));
         var tokens = Math.Min(Math.Max(1, Options.TokensPerAnswer), numPredict);
         var doneReason = tokens < Options.TokensPerAnswer ? "length" : "stop";
-        var words = EmulatorAnswer.Words(Options.Name, lastUser, tokens);
-        var content = json ? EmulatorAnswer.Json(Options.Name, lastUser, tokens) : string.Join(' ', words);
+        var (content, words) = EmulatorEvolution.Answer(Options.Name, system, lastUser, tokens, Math.Max(1, Options.TokensPerAnswer), json);
         var pieces = EmulatorAnswer.Pieces(content, words, json);
         var delay = fault?.Kind == FaultKind.SlowTokens ? fault.TokenDelay : Options.TokenDelay;
         var promptTokens = EmulatorAnswer.CountTokens(texts);

@@ -9,7 +9,7 @@ namespace D8.Emulators.OpenAi;
 public sealed partial class OpenAiEmulator
 {
     /// <summary>A validated chat-completions request.</summary>
-    private sealed record ChatRequest(string Model, List<string> Texts, string? LastUser, bool Stream, bool IncludeUsage, int? MaxTokens, bool Json);
+    private sealed record ChatRequest(string Model, List<string> Texts, string? LastUser, bool Stream, bool IncludeUsage, int? MaxTokens, bool Json, string? System);
 
     private async Task ChatAsync(HttpContext context)
     {
@@ -42,8 +42,7 @@ public sealed partial class OpenAiEmulator
         var full = Math.Max(1, Options.TokensPerAnswer);
         var tokens = Math.Min(full, request.MaxTokens ?? int.MaxValue);
         var finishReason = tokens < full ? "length" : "stop";
-        var words = EmulatorAnswer.Words(Options.Name, request.LastUser, tokens);
-        var content = request.Json ? EmulatorAnswer.Json(Options.Name, request.LastUser, tokens) : string.Join(' ', words);
+        var (content, words) = EmulatorEvolution.Answer(Options.Name, request.System, request.LastUser, tokens, full, request.Json);
         var pieces = EmulatorAnswer.Pieces(content, words, request.Json);
         var delay = fault?.Kind == FaultKind.SlowTokens ? fault.TokenDelay : Options.TokenDelay;
         var promptTokens = EmulatorAnswer.CountTokens(request.Texts);
@@ -170,7 +169,7 @@ public sealed partial class OpenAiEmulator
             return (null, c => OpenAiErrors.BadRequestAsync(c, "'messages' must contain at least one message.", "messages", "invalid_value"));
 
         var texts = new List<string>();
-        string? lastUser = null;
+        string? lastUser = null, system = null;
         foreach (var message in messages.EnumerateArray())
         {
             if (message.ValueKind != JsonValueKind.Object || !message.TryGetProperty("role", out var role) || role.ValueKind != JsonValueKind.String)
@@ -178,6 +177,7 @@ public sealed partial class OpenAiEmulator
             var text = ContentText(message);
             texts.Add(text);
             if (role.ValueEquals("user")) lastUser = text;
+            if (role.ValueEquals("system")) system = system is null ? text : system + " " + text;
         }
 
         if (body.TryGetProperty("temperature", out var t) && t.ValueKind != JsonValueKind.Null
@@ -199,6 +199,6 @@ public sealed partial class OpenAiEmulator
             && so.TryGetProperty("include_usage", out var iu) && iu.ValueKind == JsonValueKind.True;
         var json = body.TryGetProperty("response_format", out var rf) && rf.ValueKind == JsonValueKind.Object
             && rf.TryGetProperty("type", out var rft) && (rft.ValueEquals("json_object") || rft.ValueEquals("json_schema"));
-        return (new ChatRequest(model, texts, lastUser, stream, includeUsage, maxTokens, json), null);
+        return (new ChatRequest(model, texts, lastUser, stream, includeUsage, maxTokens, json, system), null);
     }
 }

@@ -1,5 +1,6 @@
 using D8.Contracts;
 using D8.Orchestrator.Configuration;
+using D8.Orchestrator.Evolution;
 using D8.Orchestrator.Http;
 using D8.Orchestrator.Scheduling;
 using D8.Orchestrator.Security;
@@ -36,6 +37,10 @@ public static partial class OrchestratorHostingExtensions
         services.AddHostedService(sp => new StartupLog(sp.GetRequiredService<SchedulingEngine>(), warnings,
             sp.GetRequiredService<ILogger<StartupLog>>()));
         services.AddHostedService<EngineSweeper>();
+        services.AddSingleton(sp => { GC.KeepAlive(sp.GetRequiredService<ITaskStore>()); return new EvolutionStore(options.DbPath); });
+        services.AddSingleton<EvolutionTelemetry>();
+        services.AddSingleton<EvolutionService>();
+        services.AddHostedService(sp => sp.GetRequiredService<EvolutionService>());
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
 
         services.Configure<KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = options.MaxBodyBytes);
@@ -74,6 +79,7 @@ public static partial class OrchestratorHostingExtensions
         app.MapTaskReportsApi();
         app.MapWorkersApi();
         app.MapJoinCheckApi();
+        app.MapEvolutionsApi();
         return app.MapOrchestratorOpenApi();
     }
 

@@ -20,6 +20,8 @@ public sealed record WorkerOptions
     public required string OllamaKeepAlive { get; init; }
     public required bool PullModel { get; init; }
     public required TimeSpan RequestTimeout { get; init; }
+    /// <summary>Task kinds advertised at registration (D8_TASK_KINDS); default: every kind a chat provider serves.</summary>
+    public IReadOnlyList<string> TaskKinds { get; init; } = D8.Contracts.EvolutionTaskKinds.All;
 
     /// <summary>Lower-case provider name as the wire protocol spells it.</summary>
     public string ProviderName => Provider.ToString().ToLowerInvariant();

@@ -99,6 +99,7 @@ public static class WorkerOptionsLoader
             _ => (0, 0, 0),
         };
         var isOllama = kind == ProviderKind.Ollama;
+        var taskKinds = TaskKinds(Get("D8_TASK_KINDS"), errors);
         var options = new WorkerOptions
         {
             OrchestratorUrl = orchestrator!,
@@ -116,6 +117,7 @@ public static class WorkerOptionsLoader
             OllamaKeepAlive = Get("D8_OLLAMA_KEEP_ALIVE") ?? "10m",
             PullModel = Bool(Get("D8_PULL_MODEL"), "D8_PULL_MODEL", true, errors),
             RequestTimeout = TimeSpan.FromSeconds(Int(Get("D8_REQUEST_TIMEOUT_SECONDS"), "D8_REQUEST_TIMEOUT_SECONDS", isOllama ? 1800 : 120, 1, 86400, errors)),
+            TaskKinds = taskKinds,
         };
         return errors.Count > 0 ? (null, errors) : (options, errors);
     }
@@ -132,6 +134,19 @@ public static class WorkerOptionsLoader
             // Unreadable file: fall back to the container's own name.
         }
         return Environment.MachineName;
+    }
+
+    /// <summary>D8_TASK_KINDS: comma-separated kinds (each 1–64 characters); unset means every kind in <see cref="EvolutionTaskKinds.All"/>.</summary>
+    private static IReadOnlyList<string> TaskKinds(string? text, List<string> errors)
+    {
+        if (text is null) return EvolutionTaskKinds.All;
+        var kinds = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Distinct(StringComparer.Ordinal).ToArray();
+        if (kinds.Length == 0 || kinds.Any(k => k.Length > 64))
+        {
+            errors.Add($"D8_TASK_KINDS '{text}' must list task kinds (1 to 64 characters each), e.g. {string.Join(",", EvolutionTaskKinds.All)}.");
+            return EvolutionTaskKinds.All;
+        }
+        return kinds;
     }
 
     private static Uri? ParseUrl(string? text, string key, bool required, List<string> errors)

@@ -32,7 +32,7 @@ public sealed partial class OrchestratorSession(
                     Name = options.WorkerName,
                     Provider = options.ProviderName,
                     Models = options.Models,
-                    TaskKinds = ["chat"],
+                    TaskKinds = options.TaskKinds,
                     MaxConcurrency = options.Concurrency,
                     Host = new HostInfo(System.Runtime.InteropServices.RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant(),
                         Environment.ProcessorCount, GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1024 * 1024),

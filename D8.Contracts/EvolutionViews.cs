@@ -1,0 +1,85 @@
+using System.Text.Json.Serialization;
+
+namespace D8.Contracts;
+
+/// <summary>Where an evolution run is.</summary>
+public enum EvolutionState
+{
+    [JsonStringEnumMemberName("running")] Running,
+    [JsonStringEnumMemberName("completed")] Completed,
+    [JsonStringEnumMemberName("stopped")] Stopped,
+    [JsonStringEnumMemberName("failed")] Failed,
+}
+
+/// <summary>202 answer to an evolution submit.</summary>
+public sealed record SubmitEvolutionResponse(string Id, EvolutionState State, string Location);
+
+/// <summary>One genome: a system prompt, where it came from, and its fitness once every case is scored.</summary>
+public sealed record GenomeView
+{
+    public required string Id { get; init; }
+    public int Generation { get; init; }
+    public int Slot { get; init; }
+    /// <summary>Null until its operator task has answered.</summary>
+    public string? Prompt { get; init; }
+    public IReadOnlyList<string> Parents { get; init; } = [];
+    /// <summary>seed, elite, crossover, crossover+OP, or a mutation operator name.</summary>
+    public required string Operator { get; init; }
+    /// <summary>The operator's reply was unusable twice, so the child is a copy of its first parent.</summary>
+    public bool Fallback { get; init; }
+    /// <summary>Weighted mean of the case scores (0 to 1); null until every case is scored.</summary>
+    public double? Fitness { get; init; }
+    /// <summary>Score per case (0 to 1), null where not scored yet.</summary>
+    public IReadOnlyList<double?> Scores { get; init; } = [];
+}
+
+/// <summary>Fitness figures of one generation.</summary>
+public sealed record GenerationSummary
+{
+    public int Generation { get; init; }
+    /// <summary>Every genome of the generation has its fitness.</summary>
+    public bool Complete { get; init; }
+    public int Evaluated { get; init; }
+    public double? Best { get; init; }
+    public double? Mean { get; init; }
+    /// <summary>Mean pairwise Jaccard distance of the prompts' word sets (0: all alike, 1: nothing shared).</summary>
+    public double? Diversity { get; init; }
+    public string? BestGenomeId { get; init; }
+}
+
+/// <summary>A run as clients see it.</summary>
+public sealed record EvolutionView
+{
+    public required string Id { get; init; }
+    public string? Name { get; init; }
+    public required EvolutionState State { get; init; }
+    public string? StopReason { get; init; }
+    /// <summary>Highest generation started.</summary>
+    public int Generation { get; init; }
+    public int Generations { get; init; }
+    public long TasksSubmitted { get; init; }
+    public int TasksInFlight { get; init; }
+    public long TokensUsed { get; init; }
+    public EvolutionBudget? Budget { get; init; }
+    public GenomeView? Best { get; init; }
+    public IReadOnlyList<GenerationSummary> History { get; init; } = [];
+    public DateTimeOffset CreatedAt { get; init; }
+    public DateTimeOffset UpdatedAt { get; init; }
+    public DateTimeOffset? FinishedAt { get; init; }
+    public EvolutionSpec? Spec { get; init; }
+}
+
+/// <summary>Every genome of a run, parents first: the lineage export.</summary>
+public sealed record LineageView(string RunId, EvolutionState State, IReadOnlyList<GenomeView> Genomes, IReadOnlyList<GenerationSummary> History);
+
+/// <summary>The wire spelling of <see cref="EvolutionState"/>.</summary>
+public static class EvolutionStateNames
+{
+    public static string Of(EvolutionState state) => state switch
+    {
+        EvolutionState.Running => "running",
+        EvolutionState.Completed => "completed",
+        EvolutionState.Stopped => "stopped",
+        _ => "failed",
+    };
+}

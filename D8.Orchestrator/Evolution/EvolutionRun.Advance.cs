@@ -1,0 +1,161 @@
+using D8.Contracts;
+
+namespace D8.Orchestrator.Evolution;
+
+public sealed partial class EvolutionRun
+{
+    private string OperatorKey(Genome g) => $"evo:{Id}:{g.Id}:op" + (g.OperatorAttempts > 0 ? $":r{g.OperatorAttempts}" : "");
+    private string EvaluateKey(Genome g, int c) => $"evo:{Id}:{g.Id}:eval:{c}";
+    private string JudgeKey(Genome g, int c) => $"evo:{Id}:{g.Id}:judge:{c}";
+
+    /// <summary>
+    /// Under the lock: fills every slot that can be filled now and queues the submits that can start (run after the
+    /// lock in <paramref name="starts"/>). No generation waits for the previous one as a whole: a child is bred as soon
+    /// as its tournaments are decided (<see cref="Selection.Tournament"/>), an elite as soon as the previous generation
+    /// is ranked, and every genome with a prompt is evaluated at once.
+    /// </summary>
+    private void Advance(List<Action> starts)
+    {
+        if (Record.State != EvolutionState.Running) return;
+        var changed = new List<Genome>();
+        for (var g = 0; g < _generations.Count && Record.State == EvolutionState.Running; g++)
+        {
+            var generation = _generations[g];
+            for (var slot = 0; slot < generation.Length && Record.State == EvolutionState.Running; slot++)
+            {
+                var genome = generation[slot];
+                if (genome.Prompt is null)
+                {
+                    Breed(genome, _plans[g][slot], changed, starts);
+                }
+                if (genome.Prompt is not null && !genome.Complete)
+                {
+                    for (var c = 0; c < genome.Scores.Length; c++)
+                    {
+                        if (genome.Scores[c] is null && !_pending.ContainsKey(EvaluateKey(genome, c)) && !_pending.ContainsKey(JudgeKey(genome, c)))
+                        {
+                            Issue(Purpose.Evaluate, genome, c, EvaluateKey(genome, c), EvaluateRequest(genome, c), starts);
+                        }
+                    }
+                }
+            }
+            NoteGenerationDone(g);
+        }
+        if (changed.Count > 0) _store.Save(Record, changed);
+        if (Record.State == EvolutionState.Running && _generations.All(gen => gen.All(x => x.Complete)))
+        {
+            Finish(EvolutionState.Completed, $"all {Settings.Generations} generations evaluated");
+        }
+    }
+
+    /// <summary>Fills a slot without a prompt: seed mutation, elite copy, or child once its tournaments are decided.</summary>
+    private void Breed(Genome genome, SlotPlan plan, List<Genome> changed, List<Action> starts)
+    {
+        if (_pending.ContainsKey(OperatorKey(genome))) return;
+        var previous = genome.Generation > 0 ? _generations[genome.Generation - 1] : null;
+        switch (plan)
+        {
+            case SeedMutationSlot m:
+                Issue(Purpose.Operator, genome, -1, OperatorKey(genome), OperatorRequest(genome, Kind: EvolutionTaskKinds.Mutate,
+                    OperatorPrompts.Mutation(m.Operator, Settings.SeedPrompts[m.SeedIndex], genome.Id)), starts);
+                break;
+            case EliteSlot e when previous!.All(x => x.Complete):
+                var ranking = Selection.Ranking([.. previous!.Select(x => x.Fitness(Settings)!.Value)]);
+                var parent = previous![ranking[e.Rank]];
+                genome.Prompt = parent.Prompt;
+                genome.Scores = [.. parent.Scores];
+                genome.Parents = [parent.Id];
+                changed.Add(genome);
+                break;
+            case ChildSlot c:
+                var a = Winner(c.TournamentA, previous!);
+                var b = c.Crossover ? Winner(c.TournamentB!, previous!) : a;
+                if (a is null || b is null) return;
+                if (genome.Parents.Count == 0)
+                {
+                    genome.Parents = a == b ? [previous![a.Value].Id] : [previous![a.Value].Id, previous[b.Value].Id];
+                    if (a == b && c.Crossover) genome.Operator = c.Operator; // both tournaments chose the same parent
+                    changed.Add(genome);
+                }
+                var request = genome.Parents.Count == 2
+                    ? OperatorRequest(genome, EvolutionTaskKinds.Crossover, OperatorPrompts.Crossover(
+                        previous![a.Value].Prompt!, previous[b.Value].Prompt!, c.MutateAfterCrossover ? c.Operator : null, genome.Id))
+                    : OperatorRequest(genome, EvolutionTaskKinds.Mutate, OperatorPrompts.Mutation(c.Operator, previous![a.Value].Prompt!, genome.Id));
+                Issue(Purpose.Operator, genome, -1, OperatorKey(genome), request, starts);
+                break;
+        }
+    }
+
+    private int? Winner(IReadOnlyList<int> contestants, Genome[] previous)
+    {
+        var winner = Selection.Tournament(contestants, i => previous[i].Bounds(Settings));
+        return winner is { } w && previous[w].Prompt is not null ? w : null;
+    }
+
+    /// <summary>Starts a task (or re-attaches to the one a previous life of the orchestrator submitted) unless the task budget is spent.</summary>
+    private void Issue(Purpose purpose, Genome genome, int caseIndex, string key, SubmitTaskRequest request, List<Action> starts)
+    {
+        var known = _taskIds.GetValueOrDefault(key);
+        if (known is null && Settings.MaxTasks is { } max && _taskIds.Count + _unrecorded >= max)
+        {
+            Finish(EvolutionState.Stopped, $"budget: max_tasks ({max}) reached");
+            return;
+        }
+        if (known is null) _unrecorded++;
+        _pending[key] = new Pending(purpose, genome, caseIndex, request);
+        if (!Record.GenerationStarted.ContainsKey(genome.Generation)) Record.GenerationStarted[genome.Generation] = _time.GetUtcNow();
+        _telemetry.TaskIssued(request.Kind!, known is not null);
+        starts.Add(() => _ = SubmitAndWatchAsync(key, request, known));
+    }
+
+    private SubmitTaskRequest OperatorRequest(Genome genome, string Kind, IReadOnlyList<ChatMessage> messages) =>
+        Request(Settings.Operators, Kind, messages, json: true, genome, OperatorKey(genome));
+
+    private SubmitTaskRequest EvaluateRequest(Genome genome, int c) =>
+        Request(Settings.Evaluation, EvolutionTaskKinds.Evaluate, OperatorPrompts.Evaluation(genome.Prompt!, Settings.Cases[c]),
+            Settings.Cases[c].JsonMode ?? false, genome, EvaluateKey(genome, c));
+
+    private SubmitTaskRequest JudgeRequest(Genome genome, int c, string answer) =>
+        Request(Settings.Judge, EvolutionTaskKinds.Judge,
+            OperatorPrompts.Judge(Settings.Cases[c].Checker!, OperatorPrompts.QuestionOf(Settings.Cases[c]), answer),
+            json: true, genome, JudgeKey(genome, c));
+
+    private SubmitTaskRequest Request(EvolutionTarget target, string kind, IReadOnlyList<ChatMessage> messages, bool json, Genome genome, string key) => new()
+    {
+        Messages = messages,
+        Kind = kind,
+        Provider = target.Provider?.ToLowerInvariant(),
+        Model = target.Model,
+        Temperature = target.Temperature,
+        MaxTokens = target.MaxTokens,
+        JsonMode = json,
+        IdempotencyKey = key,
+        Labels = new Dictionary<string, string>
+        {
+            ["evolution"] = Id,
+            ["genome"] = genome.Id,
+            ["generation"] = genome.Generation.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        },
+    };
+
+    /// <summary>Records (once) that a generation has every fitness: log line, span, metrics.</summary>
+    private void NoteGenerationDone(int g)
+    {
+        if (Record.GenerationFinished.ContainsKey(g) || !_generations[g].All(x => x.Complete)) return;
+        var now = _time.GetUtcNow();
+        Record.GenerationFinished[g] = now;
+        var summary = Summary(g);
+        _telemetry.GenerationDone(this, summary, Record.GenerationStarted.GetValueOrDefault(g, now), now);
+        _store.Save(Record, []);
+    }
+
+    private void Finish(EvolutionState state, string reason)
+    {
+        if (Record.State != EvolutionState.Running) return;
+        Record.State = state;
+        Record.StopReason = reason;
+        Record.FinishedAt = Record.UpdatedAt = _time.GetUtcNow();
+        _store.Save(Record, []);
+        _telemetry.RunEnded(this, state, reason);
+    }
+}

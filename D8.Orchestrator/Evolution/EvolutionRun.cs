@@ -1,0 +1,215 @@
+using System.Threading.Channels;
+using D8.Contracts;
+using D8.Orchestrator.Scheduling;
+
+namespace D8.Orchestrator.Evolution;
+
+/// <summary>
+/// One run's driver: a single loop that reads task events, applies them to the genomes, writes the change to the
+/// <see cref="EvolutionStore"/> and submits whatever can start now (<see cref="Advance"/>). Tasks go through the
+/// engine in-process, with idempotency keys derived from (run, genome, purpose, case), so a restarted orchestrator
+/// re-attaches to the tasks it had submitted instead of running them again. This file: state and the loop;
+/// EvolutionRun.Advance.cs decides what to submit, EvolutionRun.Apply.cs reads results, EvolutionRun.Views.cs answers
+/// the API.
+/// </summary>
+public sealed partial class EvolutionRun
+{
+    private readonly Lock _gate = new();
+    private readonly Channel<RunEvent> _events = Channel.CreateUnbounded<RunEvent>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly SchedulingEngine _engine;
+    private readonly EvolutionStore _store;
+    private readonly TimeProvider _time;
+    private readonly EvolutionTelemetry _telemetry;
+    private readonly ILogger _logger;
+    private readonly List<Genome[]> _generations = [];
+    private readonly List<IReadOnlyList<SlotPlan>> _plans = [];
+    private readonly Dictionary<string, string> _taskIds;
+    private readonly Dictionary<string, Pending> _pending = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _watchers = new();
+    private int _unrecorded;
+
+    private enum Purpose { Operator, Evaluate, Judge }
+
+    private sealed record Pending(Purpose Purpose, Genome Genome, int Case, SubmitTaskRequest Request);
+
+    private abstract record RunEvent;
+    private sealed record Submitted(string Key, string TaskId) : RunEvent;
+    private sealed record Finished(string Key, TaskView? View, string? Error) : RunEvent;
+    private sealed record StopRequested(EvolutionState State, string Reason) : RunEvent;
+
+    private EvolutionRun(RunRecord record, IReadOnlyList<Genome> genomes, Dictionary<string, string> taskIds,
+        SchedulingEngine engine, EvolutionStore store, TimeProvider time, EvolutionTelemetry telemetry, ILogger logger)
+    {
+        Record = record;
+        Settings = EvolutionSettings.From(record.Spec);
+        _taskIds = taskIds;
+        _engine = engine;
+        _store = store;
+        _time = time;
+        _telemetry = telemetry;
+        _logger = logger;
+        for (var g = 0; g < Settings.Generations; g++)
+        {
+            _plans.Add(GenerationPlan.For(Settings, g));
+            _generations.Add(new Genome[Settings.PopulationSize]);
+        }
+        foreach (var genome in genomes) _generations[genome.Generation][genome.Slot] = genome;
+    }
+
+    public RunRecord Record { get; }
+    public EvolutionSettings Settings { get; }
+    public string Id => Record.Id;
+
+    /// <summary>A new run: every generation's genomes are laid out (seeds filled in) and stored before it starts.</summary>
+    public static EvolutionRun Create(RunRecord record, SchedulingEngine engine, EvolutionStore store, TimeProvider time,
+        EvolutionTelemetry telemetry, ILogger logger)
+    {
+        var run = new EvolutionRun(record, [], new Dictionary<string, string>(StringComparer.Ordinal), engine, store, time, telemetry, logger);
+        for (var g = 0; g < run.Settings.Generations; g++)
+        {
+            for (var slot = 0; slot < run.Settings.PopulationSize; slot++)
+            {
+                run._generations[g][slot] = run.NewGenome(g, slot, run._plans[g][slot]);
+            }
+        }
+        store.Save(record, run._generations.SelectMany(g => g));
+        return run;
+    }
+
+    /// <summary>A run read back from the store after a restart.</summary>
+    public static EvolutionRun Restore(RunRecord record, EvolutionStore store, SchedulingEngine engine, TimeProvider time,
+        EvolutionTelemetry telemetry, ILogger logger) =>
+        new(record, store.LoadGenomes(record.Id), store.LoadTasks(record.Id), engine, store, time, telemetry, logger);
+
+    private Genome NewGenome(int generation, int slot, SlotPlan plan)
+    {
+        var genome = new Genome
+        {
+            Id = $"g{generation}s{slot}",
+            Generation = generation,
+            Slot = slot,
+            Operator = plan switch
+            {
+                SeedSlot => "seed",
+                EliteSlot => "elite",
+                SeedMutationSlot m => m.Operator,
+                ChildSlot { Crossover: true, MutateAfterCrossover: true } c => "crossover+" + c.Operator,
+                ChildSlot { Crossover: true } => "crossover",
+                ChildSlot c => c.Operator,
+                _ => "unknown",
+            },
+            Scores = new double?[Settings.Cases.Count],
+        };
+        if (plan is SeedSlot seed) genome.Prompt = Settings.SeedPrompts[seed.SeedIndex];
+        if (plan is SeedMutationSlot sm) genome.Parents = [$"g0s{sm.SeedIndex}"];
+        return genome;
+    }
+
+    /// <summary>Asks the loop to stop the run (cancelling its queued tasks).</summary>
+    public void RequestStop(string reason) => _events.Writer.TryWrite(new StopRequested(EvolutionState.Stopped, reason));
+
+    /// <summary>Runs until the run completes or stops, or the host stops (the run then resumes at the next start).</summary>
+    public async Task RunAsync(CancellationToken stopping)
+    {
+        using var wallTimer = StartWallTimer();
+        try
+        {
+            var starts = new List<Action>();
+            lock (_gate) Advance(starts);
+            foreach (var start in starts) start();
+            while (!stopping.IsCancellationRequested)
+            {
+                lock (_gate)
+                {
+                    if (Record.State != EvolutionState.Running) break;
+                }
+                var first = await _events.Reader.ReadAsync(stopping).ConfigureAwait(false);
+                starts.Clear();
+                lock (_gate)
+                {
+                    Apply(first);
+                    // Apply whatever else has arrived, then decide once.
+                    while (Record.State == EvolutionState.Running && _events.Reader.TryRead(out var next)) Apply(next);
+                    Advance(starts);
+                }
+                foreach (var start in starts) start();
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // Host shutdown: the run stays "running" in the store and resumes at the next start.
+        }
+        finally
+        {
+            await _watchers.CancelAsync().ConfigureAwait(false);
+        }
+        if (Record.State != EvolutionState.Running)
+        {
+            await CancelQueuedAsync().ConfigureAwait(false);
+        }
+    }
+
+    private ITimer? StartWallTimer()
+    {
+        if (Settings.MaxWall is not { } wall) return null;
+        var remaining = Record.CreatedAt + wall - _time.GetUtcNow();
+        return _time.CreateTimer(_ => _events.Writer.TryWrite(new StopRequested(EvolutionState.Stopped,
+                $"budget: max_wall_seconds ({wall.TotalSeconds:0.#} s) reached")),
+            null, remaining > TimeSpan.Zero ? remaining : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>Cancels the tasks still in flight when the run ended early (they are no longer needed).</summary>
+    private async Task CancelQueuedAsync()
+    {
+        List<string> ids;
+        lock (_gate)
+        {
+            ids = [.. _pending.Keys.Select(k => _taskIds.GetValueOrDefault(k)).OfType<string>()];
+            _pending.Clear();
+        }
+        foreach (var id in ids)
+        {
+            try
+            {
+                await _engine.CancelAsync(id).ConfigureAwait(false);
+            }
+            catch (EngineException)
+            {
+                // Already finished (or gone): nothing to cancel.
+            }
+        }
+    }
+
+    /// <summary>Submits (or re-attaches to) one task and reports its end to the loop. Called outside the lock.</summary>
+    private async Task SubmitAndWatchAsync(string key, SubmitTaskRequest request, string? knownId)
+    {
+        var ct = _watchers.Token;
+        try
+        {
+            var id = knownId;
+            if (id is null)
+            {
+                var (view, _) = await _engine.SubmitAsync(request, null, null).ConfigureAwait(false);
+                id = view.Id;
+                _events.Writer.TryWrite(new Submitted(key, id));
+            }
+            while (true)
+            {
+                var view = await _engine.GetAsync(id, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
+                if (view.State.IsTerminal())
+                {
+                    _events.Writer.TryWrite(new Finished(key, view, null));
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // The run ended or the host is stopping.
+        }
+        catch (EngineException e)
+        {
+            _events.Writer.TryWrite(new Finished(key, null, e.Message));
+        }
+    }
+}

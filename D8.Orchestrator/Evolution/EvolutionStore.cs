@@ -1,0 +1,148 @@
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+
+namespace D8.Orchestrator.Evolution;
+
+/// <summary>
+/// Durable run state in the orchestrator's SQLite file, in tables of its own (evolution_runs, evolution_genomes,
+/// evolution_tasks), on its own connection beside the task store's (WAL lets them share the file). Each call is one
+/// small transaction: a genome's new prompt or score is written together with the run's counters and the task
+/// id it came from, so a restart finds either all of a change or none of it.
+/// </summary>
+public sealed class EvolutionStore : IDisposable
+{
+    private readonly Lock _gate = new();
+    private readonly SqliteConnection _connection;
+
+    public EvolutionStore(string dbPath)
+    {
+        var full = Path.GetFullPath(dbPath);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        _connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = full,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = false,
+            DefaultTimeout = 30,
+        }.ToString());
+        _connection.Open();
+        Execute("PRAGMA journal_mode=WAL;");
+        Execute("PRAGMA synchronous=NORMAL;");
+        Execute("PRAGMA busy_timeout=5000;");
+        Execute("""
+            CREATE TABLE IF NOT EXISTS evolution_runs (
+                id         TEXT PRIMARY KEY,
+                state      TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                data       TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS evolution_genomes (
+                run_id     TEXT NOT NULL,
+                id         TEXT NOT NULL,
+                generation INTEGER NOT NULL,
+                slot       INTEGER NOT NULL,
+                data       TEXT NOT NULL,
+                PRIMARY KEY (run_id, id));
+            CREATE TABLE IF NOT EXISTS evolution_tasks (
+                run_id  TEXT NOT NULL,
+                key     TEXT NOT NULL,
+                task_id TEXT NOT NULL,
+                PRIMARY KEY (run_id, key));
+            """);
+    }
+
+    public IReadOnlyList<RunRecord> LoadRuns()
+    {
+        var runs = new List<RunRecord>();
+        lock (_gate)
+        {
+            using var cmd = _connection.CreateCommand();
+            cmd.CommandText = "SELECT data FROM evolution_runs ORDER BY created_at";
+            using var r = cmd.ExecuteReader();
+            while (r.Read()) runs.Add(JsonSerializer.Deserialize(r.GetString(0), EvolutionJsonContext.Default.RunRecord)!);
+        }
+        return runs;
+    }
+
+    public IReadOnlyList<Genome> LoadGenomes(string runId)
+    {
+        var genomes = new List<Genome>();
+        lock (_gate)
+        {
+            using var cmd = _connection.CreateCommand();
+            cmd.CommandText = "SELECT data FROM evolution_genomes WHERE run_id = $run ORDER BY generation, slot";
+            cmd.Parameters.AddWithValue("$run", runId);
+            using var r = cmd.ExecuteReader();
+            while (r.Read()) genomes.Add(JsonSerializer.Deserialize(r.GetString(0), EvolutionJsonContext.Default.Genome)!);
+        }
+        return genomes;
+    }
+
+    /// <summary>Idempotency key → task id of every task the run has submitted.</summary>
+    public Dictionary<string, string> LoadTasks(string runId)
+    {
+        var tasks = new Dictionary<string, string>(StringComparer.Ordinal);
+        lock (_gate)
+        {
+            using var cmd = _connection.CreateCommand();
+            cmd.CommandText = "SELECT key, task_id FROM evolution_tasks WHERE run_id = $run";
+            cmd.Parameters.AddWithValue("$run", runId);
+            using var r = cmd.ExecuteReader();
+            while (r.Read()) tasks[r.GetString(0)] = r.GetString(1);
+        }
+        return tasks;
+    }
+
+    /// <summary>Writes the run row, the given genomes and (optionally) one submitted task, in one transaction.</summary>
+    public void Save(RunRecord run, IEnumerable<Genome> genomes, (string Key, string TaskId)? task = null)
+    {
+        lock (_gate)
+        {
+            using var tx = _connection.BeginTransaction();
+            using (var cmd = _connection.CreateCommand())
+            {
+                cmd.Transaction = tx;
+                cmd.CommandText = "INSERT OR REPLACE INTO evolution_runs(id, state, created_at, data) VALUES ($id, $state, $created, $data)";
+                cmd.Parameters.AddWithValue("$id", run.Id);
+                cmd.Parameters.AddWithValue("$state", D8.Contracts.EvolutionStateNames.Of(run.State));
+                cmd.Parameters.AddWithValue("$created", run.CreatedAt.ToUnixTimeMilliseconds());
+                cmd.Parameters.AddWithValue("$data", JsonSerializer.Serialize(run, EvolutionJsonContext.Default.RunRecord));
+                cmd.ExecuteNonQuery();
+            }
+            foreach (var g in genomes)
+            {
+                using var cmd = _connection.CreateCommand();
+                cmd.Transaction = tx;
+                cmd.CommandText = "INSERT OR REPLACE INTO evolution_genomes(run_id, id, generation, slot, data) VALUES ($run, $id, $g, $s, $data)";
+                cmd.Parameters.AddWithValue("$run", run.Id);
+                cmd.Parameters.AddWithValue("$id", g.Id);
+                cmd.Parameters.AddWithValue("$g", g.Generation);
+                cmd.Parameters.AddWithValue("$s", g.Slot);
+                cmd.Parameters.AddWithValue("$data", JsonSerializer.Serialize(g, EvolutionJsonContext.Default.Genome));
+                cmd.ExecuteNonQuery();
+            }
+            if (task is { } t)
+            {
+                using var cmd = _connection.CreateCommand();
+                cmd.Transaction = tx;
+                cmd.CommandText = "INSERT OR IGNORE INTO evolution_tasks(run_id, key, task_id) VALUES ($run, $key, $task)";
+                cmd.Parameters.AddWithValue("$run", run.Id);
+                cmd.Parameters.AddWithValue("$key", t.Key);
+                cmd.Parameters.AddWithValue("$task", t.TaskId);
+                cmd.ExecuteNonQuery();
+            }
+            tx.Commit();
+        }
+    }
+
+    private void Execute(string sql)
+    {
+        using var cmd = _connection.CreateCommand();
+        cmd.CommandText = sql;
+        cmd.ExecuteNonQuery();
+    }
+
+    public void Dispose()
+    {
+        lock (_gate) _connection.Dispose();
+    }
+}

@@ -1,0 +1,76 @@
+using D8.Contracts;
+using D8.Orchestrator.Http;
+using D8.Orchestrator.Security;
+
+namespace D8.Orchestrator.Evolution;
+
+/// <summary>Client API for prompt evolution: submit, list, status, best, lineage, stop. All need an API key.</summary>
+public static class EvolutionsApi
+{
+    public static IEndpointRouteBuilder MapEvolutionsApi(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api/evolutions").RequireAuthorization(AuthSchemes.ApiKey).WithTags("Evolutions");
+
+        api.MapPost("", SubmitAsync)
+            .WithName("SubmitEvolution")
+            .WithSummary("Start a prompt-evolution run from a spec; 400 lists every problem of a bad spec.")
+            .Accepts<EvolutionSpec>("application/json")
+            .Produces<SubmitEvolutionResponse>(StatusCodes.Status202Accepted)
+            .ProducesProblem(StatusCodes.Status400BadRequest);
+
+        api.MapGet("", (EvolutionService service) =>
+                TypedResults.Json(service.List(), D8JsonContext.Default.IReadOnlyListEvolutionView))
+            .WithName("ListEvolutions")
+            .WithSummary("Every run, newest first (without their specs).")
+            .Produces<IReadOnlyList<EvolutionView>>();
+
+        api.MapGet("/{id}", (string id, EvolutionService service) =>
+                TypedResults.Json(service.Get(id).View(), D8JsonContext.Default.EvolutionView))
+            .WithName("GetEvolution")
+            .WithSummary("A run's state: generation, fitness per generation, best genome, tasks and tokens spent.")
+            .Produces<EvolutionView>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        api.MapGet("/{id}/best", (string id, EvolutionService service) =>
+                service.Get(id).Best() is { } best
+                    ? TypedResults.Json(best, D8JsonContext.Default.GenomeView)
+                    : Problems.Result(StatusCodes.Status404NotFound, "Not found", $"Evolution '{id}' has no fully scored genome yet."))
+            .WithName("GetEvolutionBest")
+            .WithSummary("The best fully scored genome so far.")
+            .Produces<GenomeView>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        api.MapGet("/{id}/lineage", (string id, EvolutionService service) =>
+                TypedResults.Json(service.Get(id).Lineage(), D8JsonContext.Default.LineageView))
+            .WithName("GetEvolutionLineage")
+            .WithSummary("Every genome with its parents, operator and scores, and each generation's summary (JSON export).")
+            .Produces<LineageView>()
+            .ProducesProblem(StatusCodes.Status404NotFound);
+
+        api.MapPost("/{id}/stop", async (string id, EvolutionService service) =>
+                TypedResults.Json(await service.StopAsync(id), D8JsonContext.Default.EvolutionView))
+            .WithName("StopEvolution")
+            .WithSummary("Stop a running run; its queued tasks are cancelled.")
+            .Produces<EvolutionView>()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict);
+        return app;
+    }
+
+    private static async Task<IResult> SubmitAsync(HttpRequest request, EvolutionService service)
+    {
+        var spec = await RequestReader.ReadAsync(request, D8JsonContext.Default.EvolutionSpec);
+        var errors = EvolutionSpecValidator.Validate(spec);
+        if (errors.Count > 0)
+        {
+            return Problems.Result(StatusCodes.Status400BadRequest, "Invalid evolution spec",
+                $"The spec has {errors.Sum(e => e.Value.Length)} problem(s): " + string.Join(" ", errors.Select(e => $"{e.Key}: {string.Join(" ", e.Value)}")),
+                errors);
+        }
+        var view = service.Submit(spec);
+        var location = $"/api/evolutions/{view.Id}";
+        request.HttpContext.Response.Headers.Location = location;
+        return TypedResults.Json(new SubmitEvolutionResponse(view.Id, view.State, location), D8JsonContext.Default.SubmitEvolutionResponse,
+            statusCode: StatusCodes.Status202Accepted);
+    }
+}

@@ -1,0 +1,81 @@
+namespace D8.Orchestrator.Evolution;
+
+/// <summary>How one slot of a generation is filled.</summary>
+public abstract record SlotPlan;
+
+/// <summary>Generation 0: a seed prompt as it is.</summary>
+public sealed record SeedSlot(int SeedIndex) : SlotPlan;
+
+/// <summary>The rank-th best genome of the previous generation, copied with its scores (no task).</summary>
+public sealed record EliteSlot(int Rank) : SlotPlan;
+
+/// <summary>Generation 0 beyond the seeds: a mutation of a seed.</summary>
+public sealed record SeedMutationSlot(int SeedIndex, string Operator) : SlotPlan;
+
+/// <summary>
+/// A child: tournament A's winner mutated with <see cref="Operator"/>, or (with <see cref="Crossover"/>) crossed with
+/// tournament B's winner, then also mutated when <see cref="MutateAfterCrossover"/>. Contestants are slots of the
+/// previous generation.
+/// </summary>
+public sealed record ChildSlot(
+    bool Crossover, IReadOnlyList<int> TournamentA, IReadOnlyList<int>? TournamentB, string Operator, bool MutateAfterCrossover) : SlotPlan;
+
+/// <summary>
+/// Every random draw of a run, made per generation from (seed, generation) alone: which operator, which contestants.
+/// None depends on fitness or LLM output, so a resumed run draws exactly what it drew before, and the same seed gives
+/// the same draws. Fitness only decides who wins each tournament (<see cref="Selection"/>).
+/// </summary>
+public static class GenerationPlan
+{
+    public static IReadOnlyList<SlotPlan> For(EvolutionSettings s, int generation)
+    {
+        var rng = new Random(SeedFor(s.Seed, generation));
+        var slots = new List<SlotPlan>(s.PopulationSize);
+        if (generation == 0)
+        {
+            for (var i = 0; i < s.PopulationSize; i++)
+            {
+                var op = s.MutationOperators[rng.Next(s.MutationOperators.Count)];
+                slots.Add(i < s.SeedPrompts.Count ? new SeedSlot(i) : new SeedMutationSlot(i % s.SeedPrompts.Count, op));
+            }
+            return slots;
+        }
+        for (var i = 0; i < s.PopulationSize; i++)
+        {
+            if (i < s.EliteCount)
+            {
+                slots.Add(new EliteSlot(i));
+                continue;
+            }
+            var crossover = rng.NextDouble() < s.CrossoverRate;
+            var a = Draw(rng, s.PopulationSize, s.TournamentSize);
+            var b = Draw(rng, s.PopulationSize, s.TournamentSize);
+            var op = s.MutationOperators[rng.Next(s.MutationOperators.Count)];
+            var then = rng.NextDouble() < s.MutationRate;
+            slots.Add(new ChildSlot(crossover, a, crossover ? b : null, op, crossover && then));
+        }
+        return slots;
+    }
+
+    /// <summary>k distinct slots out of n (partial Fisher–Yates).</summary>
+    private static int[] Draw(Random rng, int n, int k)
+    {
+        var pool = Enumerable.Range(0, n).ToArray();
+        for (var i = 0; i < k; i++)
+        {
+            var j = rng.Next(i, n);
+            (pool[i], pool[j]) = (pool[j], pool[i]);
+        }
+        return pool[..k];
+    }
+
+    /// <summary>A 32-bit seed from (run seed, generation), mixed with SplitMix64 so neighbouring generations differ.</summary>
+    public static int SeedFor(long seed, int generation)
+    {
+        var z = unchecked((ulong)seed + 0x9E3779B97F4A7C15UL * (ulong)(generation + 1));
+        z = unchecked((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL);
+        z = unchecked((z ^ (z >> 27)) * 0x94D049BB133111EBUL);
+        z ^= z >> 31;
+        return unchecked((int)z);
+    }
+}

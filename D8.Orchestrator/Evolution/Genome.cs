@@ -1,0 +1,55 @@
+using D8.Contracts;
+
+namespace D8.Orchestrator.Evolution;
+
+/// <summary>A genome as the driver holds it (and stores it, as JSON, in evolution_genomes).</summary>
+public sealed class Genome
+{
+    public required string Id { get; init; }
+    public int Generation { get; init; }
+    public int Slot { get; init; }
+    public string? Prompt { get; set; }
+    public List<string> Parents { get; set; } = [];
+    public required string Operator { get; set; }
+    public bool Fallback { get; set; }
+    /// <summary>Operator attempts used (a reply that is not usable JSON is asked for once more).</summary>
+    public int OperatorAttempts { get; set; }
+    public required double?[] Scores { get; set; }
+    /// <summary>Why a case scored 0 without a checker verdict (task failed, judge reply unusable), by case index.</summary>
+    public Dictionary<int, string>? Notes { get; set; }
+
+    public bool Complete => Prompt is not null && Scores.All(s => s.HasValue);
+
+    /// <summary>Weighted mean of the scores once all are known.</summary>
+    public double? Fitness(EvolutionSettings s) => Complete ? Bounds(s).Lower : null;
+
+    /// <summary>
+    /// The lowest and highest fitness this genome can still end with: unknown cases count 0 for the lower bound and
+    /// 1 for the upper. Equal once every case is scored.
+    /// </summary>
+    public (double Lower, double Upper) Bounds(EvolutionSettings s)
+    {
+        double known = 0, unknown = 0, total = 0;
+        for (var i = 0; i < Scores.Length; i++)
+        {
+            var w = s.WeightOf(i);
+            total += w;
+            if (Scores[i] is { } v) known += w * v;
+            else unknown += w;
+        }
+        return (known / total, (known + unknown) / total);
+    }
+
+    public GenomeView View(EvolutionSettings s) => new()
+    {
+        Id = Id,
+        Generation = Generation,
+        Slot = Slot,
+        Prompt = Prompt,
+        Parents = [.. Parents],
+        Operator = Operator,
+        Fallback = Fallback,
+        Fitness = Fitness(s),
+        Scores = [.. Scores],
+    };
+}
