@@ -36,7 +36,7 @@ public sealed record EvolutionSpec
     public EvolutionBudget? Budget { get; init; }
 
     [JsonExtensionData]
-    public Dictionary<string, JsonElement>? Unknown { get; init; }
+    public Dictionary<string, JsonElement>? Unknown { get; set; }
 }
 
 /// <summary>Where a kind of evolution task runs: provider and/or model (both optional), and sampling settings.</summary>
@@ -48,7 +48,7 @@ public sealed record EvolutionTarget
     public int? MaxTokens { get; init; }
 
     [JsonExtensionData]
-    public Dictionary<string, JsonElement>? Unknown { get; init; }
+    public Dictionary<string, JsonElement>? Unknown { get; set; }
 }
 
 /// <summary>One evaluation case: input (a user message) or messages, and how the answer is scored (0 to 1).</summary>
@@ -64,7 +64,7 @@ public sealed record EvolutionCase
     public EvolutionChecker? Checker { get; init; }
 
     [JsonExtensionData]
-    public Dictionary<string, JsonElement>? Unknown { get; init; }
+    public Dictionary<string, JsonElement>? Unknown { get; set; }
 }
 
 /// <summary>
@@ -85,7 +85,7 @@ public sealed record EvolutionChecker
     public int? ScaleMax { get; init; }
 
     [JsonExtensionData]
-    public Dictionary<string, JsonElement>? Unknown { get; init; }
+    public Dictionary<string, JsonElement>? Unknown { get; set; }
 }
 
 /// <summary>When a run stops early: tasks submitted, tokens reported, wall time (any may be omitted).</summary>
@@ -96,5 +96,5 @@ public sealed record EvolutionBudget
     public double? MaxWallSeconds { get; init; }
 
     [JsonExtensionData]
-    public Dictionary<string, JsonElement>? Unknown { get; init; }
+    public Dictionary<string, JsonElement>? Unknown { get; set; }
 }

@@ -70,8 +70,9 @@ public sealed class OrchestratorClient(HttpClient http)
         SendAsync<object, IReadOnlyList<EvolutionView>>(HttpMethod.Get, "api/evolutions", ApiKey, null, null,
             D8JsonContext.Default.IReadOnlyListEvolutionView, ct)!;
 
-    public Task<EvolutionView> GetEvolutionAsync(string id, CancellationToken ct = default) =>
-        SendAsync<object, EvolutionView>(HttpMethod.Get, $"api/evolutions/{Uri.EscapeDataString(id)}", ApiKey, null, null,
+    /// <summary>Gets a run; with <paramref name="wait"/> the call returns as soon as the run has ended or the wait ends.</summary>
+    public Task<EvolutionView> GetEvolutionAsync(string id, TimeSpan? wait = null, CancellationToken ct = default) =>
+        SendAsync<object, EvolutionView>(HttpMethod.Get, $"api/evolutions/{Uri.EscapeDataString(id)}{WaitQuery(wait, '?')}", ApiKey, null, null,
             D8JsonContext.Default.EvolutionView, ct)!;
 
     public Task<GenomeView> GetBestGenomeAsync(string id, CancellationToken ct = default) =>

@@ -60,7 +60,7 @@ public static class EvolveCommand
     /// <summary>Prints progress until the run ends: a live panel on a terminal, otherwise a line whenever something changed.</summary>
     private static async Task<EvolutionView> FollowAsync(CliContext ctx, OrchestratorClient client, string id, TimeSpan interval, CancellationToken ct)
     {
-        var view = await client.GetEvolutionAsync(id, ct);
+        var view = await client.GetEvolutionAsync(id, ct: ct);
         if (ctx.Env.Ansi)
         {
             await ctx.Console.Live(Panel(view)).StartAsync(async live =>
@@ -68,7 +68,7 @@ public static class EvolveCommand
                 while (view.State == EvolutionState.Running)
                 {
                     await Task.Delay(interval, ctx.Env.Time, ct);
-                    view = await client.GetEvolutionAsync(id, ct);
+                    view = await client.GetEvolutionAsync(id, ct: ct);
                     live.UpdateTarget(Panel(view));
                 }
             });
@@ -86,7 +86,7 @@ public static class EvolveCommand
                 return view;
             }
             await Task.Delay(interval, ctx.Env.Time, ct);
-            view = await client.GetEvolutionAsync(id, ct);
+            view = await client.GetEvolutionAsync(id, ct: ct);
         }
     }
 
@@ -95,7 +95,7 @@ public static class EvolveCommand
 
     private static Command Status(CliContext ctx) => ById(ctx, "status", "A run's progress and fitness per generation", async (client, id, json, ct) =>
     {
-        var view = await client.GetEvolutionAsync(id, ct);
+        var view = await client.GetEvolutionAsync(id, ct: ct);
         if (json) await ctx.Out.WriteLineAsync(JsonSerializer.Serialize(view, D8JsonContext.Default.EvolutionView));
         else
         {

@@ -18,6 +18,7 @@ public sealed partial class EvolutionRun
     {
         if (Record.State != EvolutionState.Running) return;
         var changed = new List<Genome>();
+        var leads = Leads();
         for (var g = 0; g < _generations.Count && Record.State == EvolutionState.Running; g++)
         {
             var generation = _generations[g];
@@ -28,7 +29,16 @@ public sealed partial class EvolutionRun
                 {
                     Breed(genome, _plans[g][slot], changed, starts);
                 }
-                if (genome.Prompt is not null && !genome.Complete)
+                if (genome.Prompt is not null && !genome.Complete && leads.GetValueOrDefault(genome.Prompt) is { } lead && lead != genome)
+                {
+                    // A twin: the same prompt is (being) scored by another genome; copy its scores once it is done.
+                    if (lead.Complete)
+                    {
+                        genome.Scores = [.. lead.Scores];
+                        changed.Add(genome);
+                    }
+                }
+                else if (genome.Prompt is not null && !genome.Complete)
                 {
                     for (var c = 0; c < genome.Scores.Length; c++)
                     {
@@ -46,6 +56,31 @@ public sealed partial class EvolutionRun
         {
             Finish(EvolutionState.Completed, $"all {Settings.Generations} generations evaluated");
         }
+    }
+
+    /// <summary>
+    /// For each prompt held by several genomes, the one whose scores count for all: a fully scored one, else one whose
+    /// evaluation has started (in this life or a previous one), else the first. The others are not evaluated again.
+    /// </summary>
+    private Dictionary<string, Genome> Leads()
+    {
+        var leads = new Dictionary<string, Genome>(StringComparer.Ordinal);
+        int Rank(Genome x) => x.Complete ? 2 : EvaluationStarted(x) ? 1 : 0;
+        foreach (var genome in _generations.SelectMany(g => g))
+        {
+            if (genome.Prompt is null) continue;
+            if (!leads.TryGetValue(genome.Prompt, out var lead) || Rank(genome) > Rank(lead)) leads[genome.Prompt] = genome;
+        }
+        return leads;
+    }
+
+    private bool EvaluationStarted(Genome g)
+    {
+        for (var c = 0; c < g.Scores.Length; c++)
+        {
+            if (g.Scores[c] is not null || _pending.ContainsKey(EvaluateKey(g, c)) || _taskIds.ContainsKey(EvaluateKey(g, c))) return true;
+        }
+        return false;
     }
 
     /// <summary>Fills a slot without a prompt: seed mutation, elite copy, or child once its tournaments are decided.</summary>

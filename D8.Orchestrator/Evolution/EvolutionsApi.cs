@@ -1,4 +1,5 @@
 using D8.Contracts;
+using D8.Orchestrator.Configuration;
 using D8.Orchestrator.Http;
 using D8.Orchestrator.Security;
 
@@ -24,10 +25,9 @@ public static class EvolutionsApi
             .WithSummary("Every run, newest first (without their specs).")
             .Produces<IReadOnlyList<EvolutionView>>();
 
-        api.MapGet("/{id}", (string id, EvolutionService service) =>
-                TypedResults.Json(service.Get(id).View(), D8JsonContext.Default.EvolutionView))
+        api.MapGet("/{id}", GetAsync)
             .WithName("GetEvolution")
-            .WithSummary("A run's state: generation, fitness per generation, best genome, tasks and tokens spent.")
+            .WithSummary("A run's state: generation, fitness per generation, best genome, tasks and tokens spent; ?wait=S returns as soon as the run has ended.")
             .Produces<EvolutionView>()
             .ProducesProblem(StatusCodes.Status404NotFound);
 
@@ -55,6 +55,25 @@ public static class EvolutionsApi
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
         return app;
+    }
+
+    private static async Task<IResult> GetAsync(string id, HttpRequest request, EvolutionService service,
+        OrchestratorOptions options, TimeProvider time)
+    {
+        var run = service.Get(id);
+        var wait = RequestReader.Wait(request, options.MaxWait);
+        if (wait > TimeSpan.Zero)
+        {
+            try
+            {
+                await service.WhenEnded(id).WaitAsync(wait, time, request.HttpContext.RequestAborted);
+            }
+            catch (TimeoutException)
+            {
+                // The wait ended first: answer with the run as it is now.
+            }
+        }
+        return TypedResults.Json(run.View(), D8JsonContext.Default.EvolutionView);
     }
 
     private static async Task<IResult> SubmitAsync(HttpRequest request, EvolutionService service)
