@@ -139,7 +139,7 @@ public static class EvolutionSpecValidator
                 else
                 {
                     try { _ = JsonSchema.FromText(schema.GetRawText()); }
-                    catch (Exception ex) when (ex is JsonException or ArgumentException or InvalidOperationException or NotSupportedException)
+                    catch (Exception ex) when (ex is JsonSchemaException or JsonException or ArgumentException or InvalidOperationException or NotSupportedException or KeyNotFoundException)
                     { add($"{cp}.schema", "the schema is not a valid JSON Schema: " + ex.Message); }
                 }
                 break;

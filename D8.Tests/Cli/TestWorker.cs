@@ -35,6 +35,22 @@ public sealed class TestWorker : IAsyncDisposable
         return new TestWorker(client, answer);
     }
 
+    /// <summary>Registers a worker that also runs the given task kinds (e.g. the evolve.* kinds).</summary>
+    public static async Task<TestWorker> StartAsync(InProcessOrchestrator orch, Func<TaskLease, int, object> answer,
+        IReadOnlyList<string> kinds, string provider = "groq", string name = "test-worker", int concurrency = 1)
+    {
+        var client = orch.CreateClient();
+        await client.RegisterAsync(new RegisterWorkerRequest
+        {
+            Name = name,
+            Provider = provider,
+            Models = ["llama-3.1-8b-instant"],
+            TaskKinds = kinds,
+            MaxConcurrency = concurrency,
+        });
+        return new TestWorker(client, answer);
+    }
+
     /// <summary>A successful answer with the given speed figures.</summary>
     public static CompleteTaskRequest Success(string content, int tokens = 10, double tps = 20, double ttftMs = 100) => new()
     {

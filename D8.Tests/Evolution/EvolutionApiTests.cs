@@ -1,0 +1,165 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using D8.Contracts;
+using D8.Tests.Cli;
+using D8.Tests.Infrastructure;
+
+namespace D8.Tests.Evolution;
+
+/// <summary>The evolution API on a real orchestrator (Kestrel, SQLite) with a scripted worker protocol client.</summary>
+public sealed class EvolutionApiTests : IAsyncLifetime
+{
+    private InProcessOrchestrator _orch = null!;
+    private OrchestratorClient _client = null!;
+
+    public async Task InitializeAsync()
+    {
+        _orch = await InProcessOrchestrator.StartAsync();
+        _client = _orch.CreateClient();
+    }
+
+    public async Task DisposeAsync() => await _orch.DisposeAsync();
+
+    [Fact]
+    public async Task A_bad_spec_is_refused_with_every_problem_listed()
+    {
+        const string spec = """
+            {
+              "seed_prompts": ["", "ok"],
+              "population_size": 1,
+              "elite_count": 3,
+              "tournament_size": 9,
+              "crossover_rate": 1.5,
+              "mutation_operators": ["tone_shift", "teleport"],
+              "operators": { "provider": "openia", "temprature": 1 },
+              "cases": [
+                { "input": "a", "checker": { "type": "regex", "pattern": "(" } },
+                { "checker": { "type": "numeric", "expected": "many" } },
+                { "input": "c", "messages": [{ "role": "robot", "content": "x" }], "checker": { "type": "judge" } },
+                { "input": "d", "checker": { "type": "json_schema", "schema": { "type": 12 } } },
+                { "input": "e", "checker": { "type": "smell" } },
+                { "input": "f" }
+              ],
+              "budget": { "max_tasks": 0, "max_wall_seconds": -1 },
+              "populaton_size": 8
+            }
+            """;
+        using var http = _orch.CreateHttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "api/evolutions") { Content = new StringContent(spec, Encoding.UTF8, "application/json") };
+        request.Headers.Authorization = new("Bearer", _orch.ApiKey);
+        using var response = await http.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = (await response.Content.ReadFromJsonAsync(D8JsonContext.Default.Problem))!;
+        var fields = problem.Errors!.Keys.ToHashSet();
+        string[] expected =
+        [
+            "seed_prompts[0]", "population_size", "elite_count", "tournament_size", "crossover_rate", "mutation_operators[1]",
+            "operators.provider", "operators.temprature", "cases[0].checker.pattern", "cases[1]", "cases[1].checker.expected",
+            "cases[2]", "cases[2].messages[0].role", "cases[2].checker.rubric", "cases[3].checker.schema", "cases[4].checker.type",
+            "cases[5].checker", "budget.max_tasks", "budget.max_wall_seconds", "populaton_size",
+        ];
+        Assert.All(expected, f => Assert.Contains(f, fields));
+        Assert.Empty(await _client.ListEvolutionsAsync());
+    }
+
+    [Fact]
+    public async Task Routes_need_an_api_key_and_unknown_runs_are_404_problems()
+    {
+        using var http = _orch.CreateHttpClient();
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("api/evolutions")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.PostAsync("api/evolutions/x/stop", null)).StatusCode);
+        var e = await Assert.ThrowsAsync<OrchestratorException>(() => _client.GetEvolutionAsync("evo_nope"));
+        Assert.Equal(HttpStatusCode.NotFound, e.Status);
+        var openApi = await http.GetStringAsync("openapi/v1.json");
+        Assert.Contains("/api/evolutions/{id}/lineage", openApi);
+    }
+
+    [Fact]
+    public async Task An_unusable_operator_reply_is_asked_again_then_the_child_is_a_marked_copy_and_judge_scores_count()
+    {
+        var operatorCalls = new List<string>();
+        await using var worker = await TestWorker.StartAsync(_orch, (lease, _) =>
+        {
+            switch (lease.Kind)
+            {
+                case EvolutionTaskKinds.Mutate:
+                    lock (operatorCalls) operatorCalls.Add(lease.Messages[^1].Content);
+                    return TestWorker.Success("Sure! Here is a better prompt: be nicer.");
+                case EvolutionTaskKinds.Judge:
+                    Assert.Contains("from 0 to 4", lease.Messages[^1].Content);
+                    Assert.True(lease.JsonMode);
+                    return TestWorker.Success("```json\n{\"score\": 3, \"reason\": \"good\"}\n```");
+                default:
+                    return TestWorker.Success("The answer is 42.");
+            }
+        }, EvolutionTaskKinds.All);
+
+        var submitted = await _client.SubmitEvolutionAsync(new EvolutionSpec
+        {
+            Seed = 1,
+            SeedPrompts = ["Answer briefly."],
+            PopulationSize = 2,
+            Generations = 1,
+            MutationOperators = ["add_constraint"],
+            Cases =
+            [
+                new EvolutionCase { Input = "6 * 7?", Checker = new EvolutionChecker { Type = "numeric", Expected = EvolutionSpecs.Json("42") } },
+                new EvolutionCase { Input = "Explain.", Checker = new EvolutionChecker { Type = "judge", Rubric = "Clear.", ScaleMin = 0, ScaleMax = 4 } },
+            ],
+        });
+        var done = await EvolutionSpecs.WaitForEndAsync(_client, submitted.Id, TimeSpan.FromSeconds(60));
+
+        Assert.Equal(EvolutionState.Completed, done.State);
+        Assert.Equal(2, operatorCalls.Count); // the first reply was not JSON: asked once more
+        var lineage = await _client.GetLineageAsync(submitted.Id);
+        var child = lineage.Genomes.Single(g => g.Id == "g0s1");
+        Assert.True(child.Fallback);
+        Assert.Equal("Answer briefly.", child.Prompt);
+        Assert.Equal(["g0s0"], child.Parents);
+        Assert.Equal("add_constraint", child.Operator);
+        var seed = lineage.Genomes.Single(g => g.Id == "g0s0");
+        Assert.Equal([1.0, 0.75], seed.Scores);
+        Assert.Equal(0.875, seed.Fitness);
+        Assert.Equal(seed.Scores, child.Scores); // the same prompt is scored once
+    }
+
+    [Fact]
+    public async Task Stop_cancels_the_queued_tasks_and_the_wall_budget_ends_a_run()
+    {
+        // No worker serves the evolve kinds, so the tasks stay queued.
+        var spec = EvolutionSpecs.Words(seed: 5, operatorsProvider: null, evaluationProvider: null);
+        var running = await _client.SubmitEvolutionAsync(spec);
+        var stopped = await _client.StopEvolutionAsync(running.Id);
+        Assert.Equal(EvolutionState.Stopped, stopped.State);
+        Assert.Equal("stopped by client", stopped.StopReason);
+        var tasks = (await _client.ListTasksAsync(limit: 1000)).Items;
+        Assert.NotEmpty(tasks);
+        Assert.All(tasks, t => Assert.Equal(TaskState.Cancelled, t.State));
+        var again = await Assert.ThrowsAsync<OrchestratorException>(() => _client.StopEvolutionAsync(running.Id));
+        Assert.Equal(HttpStatusCode.Conflict, again.Status);
+
+        var timed = await _client.SubmitEvolutionAsync(spec with { Budget = new EvolutionBudget { MaxWallSeconds = 0.5 } });
+        var ended = await EvolutionSpecs.WaitForEndAsync(_client, timed.Id, TimeSpan.FromSeconds(30));
+        Assert.Equal(EvolutionState.Stopped, ended.State);
+        Assert.Contains("max_wall_seconds", ended.StopReason);
+    }
+
+    [Fact]
+    public async Task A_graceful_restart_keeps_runs_and_resumes_the_running_one()
+    {
+        var spec = EvolutionSpecs.Words(seed: 5, operatorsProvider: null, evaluationProvider: null);
+        var submitted = await _client.SubmitEvolutionAsync(spec);
+        await _orch.RestartAsync();
+        var client = _orch.CreateClient();
+        var view = await client.GetEvolutionAsync(submitted.Id);
+        Assert.Equal(EvolutionState.Running, view.State);
+        Assert.Equal(5, view.Spec!.Seed);
+        // The queued tasks were re-attached, not submitted again.
+        Assert.Equal(view.TasksSubmitted, (await client.ListTasksAsync(limit: 1000)).Items.Count);
+        Assert.Single(await client.ListEvolutionsAsync());
+    }
+}
