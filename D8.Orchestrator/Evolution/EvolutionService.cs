@@ -75,6 +75,12 @@ public sealed class EvolutionService(
     /// <summary>Completes when the run's loop has ended (tests and the benchmark wait on this instead of polling).</summary>
     public Task WhenEnded(string id) => _loops.TryGetValue(id, out var loop) ? loop : Task.CompletedTask;
 
-    private void Start(EvolutionRun run) =>
-        _loops[run.Id] = Task.Run(() => run.RunAsync(_stopping.Token));
+    /// <summary>Starts a run's loop outside the submitting request's context, so its spans and logs are the run's own.</summary>
+    private void Start(EvolutionRun run)
+    {
+        using (ExecutionContext.SuppressFlow())
+        {
+            _loops[run.Id] = Task.Run(() => run.RunAsync(_stopping.Token));
+        }
+    }
 }

@@ -128,6 +128,39 @@ public sealed class EvolutionApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Each_generation_is_a_span_and_a_metric_for_the_dashboard()
+    {
+        var spans = new List<System.Diagnostics.Activity>();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = s => s.Name == D8.Orchestrator.Telemetry.OrchestratorTelemetry.Name,
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = a => { if (a.OperationName == "d8.evolution.generation") lock (spans) spans.Add(a); },
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        var tasks = 0L;
+        using var meters = new System.Diagnostics.Metrics.MeterListener
+        {
+            InstrumentPublished = (i, l) => { if (i.Name == "d8.evolution.tasks") l.EnableMeasurementEvents(i); },
+        };
+        meters.SetMeasurementEventCallback<long>((_, v, _, _) => Interlocked.Add(ref tasks, v));
+        meters.Start();
+        await using var worker = await TestWorker.StartAsync(_orch, (lease, _) => lease.Kind == EvolutionTaskKinds.Evaluate
+            ? TestWorker.Success("ok")
+            : TestWorker.Success("{\"prompt\": \"Be brief. " + lease.TaskId + "\"}"), EvolutionTaskKinds.All);
+
+        var submitted = await _client.SubmitEvolutionAsync(EvolutionSpecs.Words(seed: 2, generations: 2, operatorsProvider: null, evaluationProvider: null, population: 3));
+        var done = await EvolutionSpecs.WaitForEndAsync(_client, submitted.Id, TimeSpan.FromSeconds(60));
+
+        Assert.Equal(EvolutionState.Completed, done.State);
+        List<System.Diagnostics.Activity> mine;
+        lock (spans) mine = [.. spans.Where(s => (string?)s.GetTagItem("d8.evolution.id") == submitted.Id)];
+        Assert.Equal([0, 1], mine.Select(s => (int)s.GetTagItem("d8.evolution.generation")!).Order());
+        Assert.All(mine, s => Assert.Equal(default, s.ParentSpanId));
+        Assert.True(Interlocked.Read(ref tasks) >= done.TasksSubmitted);
+    }
+
+    [Fact]
     public async Task Stop_cancels_the_queued_tasks_and_the_wall_budget_ends_a_run()
     {
         // No worker serves the evolve kinds, so the tasks stay queued.
