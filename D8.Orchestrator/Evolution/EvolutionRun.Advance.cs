@@ -19,7 +19,9 @@ public sealed partial class EvolutionRun
         if (Record.State != EvolutionState.Running) return;
         var changed = new List<Genome>();
         var leads = Leads();
-        for (var g = 0; g < _generations.Count && Record.State == EvolutionState.Running; g++)
+        // Generations before the first open one are complete: nothing in them can change.
+        while (_firstOpen < _generations.Count && Record.GenerationFinished.ContainsKey(_firstOpen)) _firstOpen++;
+        for (var g = _firstOpen; g < _generations.Count && Record.State == EvolutionState.Running; g++)
         {
             var generation = _generations[g];
             for (var slot = 0; slot < generation.Length && Record.State == EvolutionState.Running; slot++)

@@ -16,7 +16,7 @@ public sealed partial class EvolutionRun
                 if (_taskIds.TryAdd(s.Key, s.TaskId))
                 {
                     _unrecorded = Math.Max(0, _unrecorded - 1);
-                    _store.Save(Record, [], (s.Key, s.TaskId));
+                    _store.SaveTask(Id, s.Key, s.TaskId);
                 }
                 return;
             case Finished f when Record.State == EvolutionState.Running && _pending.Remove(f.Key, out var pending):

@@ -27,6 +27,7 @@ public sealed partial class EvolutionRun
     private readonly Dictionary<string, Pending> _pending = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _watchers = new();
     private int _unrecorded;
+    private int _firstOpen;
 
     private enum Purpose { Operator, Evaluate, Judge }
 
@@ -139,6 +140,23 @@ public sealed partial class EvolutionRun
         {
             // Host shutdown: the run stays "running" in the store and resumes at the next start.
         }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A bug or a broken store: say so on the run instead of leaving it "running" with nobody driving it.
+            LogRunFailed(e, Id);
+            lock (_gate)
+            {
+                try
+                {
+                    Finish(EvolutionState.Failed, "the driver stopped: " + e.Message);
+                }
+                catch (Exception inner) when (inner is Microsoft.Data.Sqlite.SqliteException or InvalidOperationException)
+                {
+                    Record.State = EvolutionState.Failed;
+                    Record.StopReason = "the driver stopped: " + e.Message;
+                }
+            }
+        }
         finally
         {
             await _watchers.CancelAsync().ConfigureAwait(false);
@@ -179,6 +197,9 @@ public sealed partial class EvolutionRun
             }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Evolution {RunId}: the driver stopped")]
+    private partial void LogRunFailed(Exception e, string runId);
 
     /// <summary>Submits (or re-attaches to) one task and reports its end to the loop. Called outside the lock.</summary>
     private async Task SubmitAndWatchAsync(string key, SubmitTaskRequest request, string? knownId)

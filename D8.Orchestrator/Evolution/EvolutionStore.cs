@@ -134,6 +134,20 @@ public sealed class EvolutionStore : IDisposable
         }
     }
 
+    /// <summary>Records the task a key was submitted as (the run row is unchanged).</summary>
+    public void SaveTask(string runId, string key, string taskId)
+    {
+        lock (_gate)
+        {
+            using var cmd = _connection.CreateCommand();
+            cmd.CommandText = "INSERT OR IGNORE INTO evolution_tasks(run_id, key, task_id) VALUES ($run, $key, $task)";
+            cmd.Parameters.AddWithValue("$run", runId);
+            cmd.Parameters.AddWithValue("$key", key);
+            cmd.Parameters.AddWithValue("$task", taskId);
+            cmd.ExecuteNonQuery();
+        }
+    }
+
     private void Execute(string sql)
     {
         using var cmd = _connection.CreateCommand();
