@@ -161,6 +161,60 @@ public sealed class EvolutionApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_straggling_evaluation_does_not_hold_back_children_whose_tournaments_it_cannot_change()
+    {
+        var spec = EvolutionSpecs.Words(seed: 1, generations: 2, operatorsProvider: null, evaluationProvider: null, population: 4) with
+        {
+            EliteCount = 0,
+            TournamentSize = 2,
+        };
+        var plan = D8.Orchestrator.Evolution.GenerationPlan.For(D8.Orchestrator.Evolution.EvolutionSettings.From(spec), 1);
+        Assert.Contains(plan.OfType<D8.Orchestrator.Evolution.ChildSlot>(), c => !c.TournamentA.Concat(c.TournamentB ?? []).Contains(3));
+
+        var worker = _orch.CreateClient();
+        await worker.RegisterAsync(new RegisterWorkerRequest { Name = "w", Provider = "groq", Models = ["m"], TaskKinds = EvolutionTaskKinds.All, MaxConcurrency = 16 });
+        var childBredMeanwhile = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var stop = new CancellationTokenSource();
+        var loop = Task.Run(async () =>
+        {
+            TaskLease? held = null;
+            var answering = new List<Task>();
+            while (!stop.IsCancellationRequested)
+            {
+                IReadOnlyList<TaskLease> leases;
+                try { leases = await worker.LeaseAsync(16, TimeSpan.FromSeconds(1), stop.Token); }
+                catch (OperationCanceledException) { return; }
+                foreach (var lease in leases)
+                {
+                    var user = lease.Messages[^1].Content;
+                    if (lease.Kind == EvolutionTaskKinds.Evaluate && lease.Messages[0].Content == "P-g0s3" && user.StartsWith("Question 0", StringComparison.Ordinal))
+                    {
+                        held = lease; // the straggler: answered only once a generation-1 child has been bred
+                        answering.Add(release.Task.ContinueWith(_ => worker.CompleteAsync(lease.TaskId, TestWorker.Success("ok") with { LeaseId = lease.LeaseId }), TaskScheduler.Default).Unwrap());
+                        continue;
+                    }
+                    if (held is not null && user.Contains("Variant: g1s", StringComparison.Ordinal)) childBredMeanwhile.TrySetResult();
+                    var variant = user.Split("Variant: ").ElementAtOrDefault(1)?.Split('\n')[0].Trim();
+                    var content = lease.Kind == EvolutionTaskKinds.Evaluate ? "ok" : "{\"prompt\": \"P-" + variant + "\"}";
+                    await worker.CompleteAsync(lease.TaskId, TestWorker.Success(content) with { LeaseId = lease.LeaseId });
+                }
+            }
+            await Task.WhenAll(answering);
+        });
+
+        var submitted = await _client.SubmitEvolutionAsync(spec);
+        await childBredMeanwhile.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var during = await _client.GetEvolutionAsync(submitted.Id);
+        Assert.False(during.History[0].Complete, "generation 0 is still being evaluated");
+        release.SetResult();
+        var done = await EvolutionSpecs.WaitForEndAsync(_client, submitted.Id, TimeSpan.FromSeconds(60));
+        await stop.CancelAsync();
+        await loop;
+        Assert.Equal(EvolutionState.Completed, done.State);
+    }
+
+    [Fact]
     public async Task Stop_cancels_the_queued_tasks_and_the_wall_budget_ends_a_run()
     {
         // No worker serves the evolve kinds, so the tasks stay queued.
