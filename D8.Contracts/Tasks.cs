@@ -24,7 +24,7 @@ public sealed record SubmitTaskRequest
     public DateTimeOffset? Deadline { get; init; }
     /// <summary>A second submit with the same key returns the first task instead of a new one.</summary>
     public string? IdempotencyKey { get; init; }
-    /// <summary>Task kind; "chat" is the only kind workers run today.</summary>
+    /// <summary>Task kind (default "chat"); workers run the kinds they registered (chat and the evolve.* kinds by default).</summary>
     public string? Kind { get; init; }
     /// <summary>Free labels kept with the task (batch name, caller).</summary>
     public IReadOnlyDictionary<string, string>? Labels { get; init; }

@@ -18,9 +18,10 @@ public sealed partial class EvolutionRun
     {
         if (Record.State != EvolutionState.Running) return;
         var changed = new List<Genome>();
+        var recordChanged = false;
         var leads = Leads();
         // Generations before the first open one are complete: nothing in them can change.
-        while (_firstOpen < _generations.Count && Record.GenerationFinished.ContainsKey(_firstOpen)) _firstOpen++;
+        while (_firstOpen < _generations.Count && Record.GenerationFinished.ContainsKey(_firstOpen) && _generations[_firstOpen].All(x => x.Complete)) _firstOpen++;
         for (var g = _firstOpen; g < _generations.Count && Record.State == EvolutionState.Running; g++)
         {
             var generation = _generations[g];
@@ -51,9 +52,10 @@ public sealed partial class EvolutionRun
                     }
                 }
             }
-            NoteGenerationDone(g);
+            if (NoteGenerationDone(g)) recordChanged = true;
         }
-        if (changed.Count > 0) _store.Save(Record, changed);
+        // One transaction: the genomes filled here and the run row (generation timings) land together.
+        if (changed.Count > 0 || recordChanged) _store.Save(Record, changed);
         if (Record.State == EvolutionState.Running && _generations.All(gen => gen.All(x => x.Complete)))
         {
             Finish(EvolutionState.Completed, $"all {Settings.Generations} generations evaluated");
@@ -93,7 +95,7 @@ public sealed partial class EvolutionRun
         switch (plan)
         {
             case SeedMutationSlot m:
-                Issue(Purpose.Operator, genome, -1, OperatorKey(genome), OperatorRequest(genome, Kind: EvolutionTaskKinds.Mutate,
+                Issue(Purpose.Operator, genome, -1, OperatorKey(genome), OperatorRequest(genome, EvolutionTaskKinds.Mutate,
                     OperatorPrompts.Mutation(m.Operator, Settings.SeedPrompts[m.SeedIndex], genome.Id)), starts);
                 break;
             case EliteSlot e when previous!.All(x => x.Complete):
@@ -145,8 +147,8 @@ public sealed partial class EvolutionRun
         starts.Add(() => _ = SubmitAndWatchAsync(key, request, known));
     }
 
-    private SubmitTaskRequest OperatorRequest(Genome genome, string Kind, IReadOnlyList<ChatMessage> messages) =>
-        Request(Settings.Operators, Kind, messages, json: true, genome, OperatorKey(genome));
+    private SubmitTaskRequest OperatorRequest(Genome genome, string kind, IReadOnlyList<ChatMessage> messages) =>
+        Request(Settings.Operators, kind, messages, json: true, genome, OperatorKey(genome));
 
     private SubmitTaskRequest EvaluateRequest(Genome genome, int c) =>
         Request(Settings.Evaluation, EvolutionTaskKinds.Evaluate, OperatorPrompts.Evaluation(genome.Prompt!, Settings.Cases[c]),
@@ -175,15 +177,14 @@ public sealed partial class EvolutionRun
         },
     };
 
-    /// <summary>Records (once) that a generation has every fitness: log line, span, metrics.</summary>
-    private void NoteGenerationDone(int g)
+    /// <summary>Records (once) that a generation has every fitness: log line, span, metrics. True when it did.</summary>
+    private bool NoteGenerationDone(int g)
     {
-        if (Record.GenerationFinished.ContainsKey(g) || !_generations[g].All(x => x.Complete)) return;
+        if (Record.GenerationFinished.ContainsKey(g) || !_generations[g].All(x => x.Complete)) return false;
         var now = _time.GetUtcNow();
         Record.GenerationFinished[g] = now;
-        var summary = Summary(g);
-        _telemetry.GenerationDone(this, summary, Record.GenerationStarted.GetValueOrDefault(g, now), now);
-        _store.Save(Record, []);
+        _telemetry.GenerationDone(this, Summary(g), Record.GenerationStarted.GetValueOrDefault(g, now), now);
+        return true;
     }
 
     private void Finish(EvolutionState state, string reason)
