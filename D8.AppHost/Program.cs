@@ -1,4 +1,5 @@
 using D8.AppHost.Configuration;
+using D8.AppHost.Evolution;
 using D8.AppHost.Ollama;
 using D8.AppHost.Orchestrator;
 using D8.AppHost.Publishing.Compose;
@@ -22,6 +23,8 @@ try
         .ToList();
     // A row under each worker with its live figures (model, tokens/s, in flight, cooldown) from the orchestrator.
     builder.AddWorkerLiveFigures(orchestrator, apiKey, workers);
+    // A row under the orchestrator with the newest prompt-evolution run: generation, best fitness, tasks.
+    builder.AddEvolutionLiveFigures(orchestrator, apiKey);
 
     // `--operation publish --step publish-compose --output-path "$PWD"` (run from the repository root; a relative path
     // resolves against the AppHost folder) writes docker-compose.generated.yml and .env.example.

@@ -68,12 +68,14 @@ public sealed class EvolutionService(
             throw EngineException.Conflict($"Evolution '{id}' is not running.");
         }
         run.RequestStop("stopped by client");
-        if (_loops.TryGetValue(id, out var loop)) await loop.ConfigureAwait(false);
+        await WhenEnded(id).ConfigureAwait(false);
         return run.View();
     }
 
     /// <summary>Completes when the run's loop has ended (tests and the benchmark wait on this instead of polling).</summary>
-    public Task WhenEnded(string id) => _loops.TryGetValue(id, out var loop) ? loop : Task.CompletedTask;
+    /// <remarks>Never faults: how the loop ended is on the run (state and stop reason).</remarks>
+    public Task WhenEnded(string id) =>
+        _loops.TryGetValue(id, out var loop) ? loop.ContinueWith(static _ => { }, TaskScheduler.Default) : Task.CompletedTask;
 
     /// <summary>Starts a run's loop outside the submitting request's context, so its spans and logs are the run's own.</summary>
     private void Start(EvolutionRun run)

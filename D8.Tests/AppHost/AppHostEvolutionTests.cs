@@ -25,5 +25,12 @@ public sealed class AppHostEvolutionTests(AppHostFixture fixture)
         Assert.All(tasks.Where(t => t.Kind is EvolutionTaskKinds.Mutate or EvolutionTaskKinds.Crossover), t => Assert.Equal("worker-deepseek", t.Result!.WorkerName));
         Assert.All(tasks.Where(t => t.Kind is EvolutionTaskKinds.Evaluate or EvolutionTaskKinds.Judge), t => Assert.Equal("worker-groq", t.Result!.WorkerName));
         Assert.Contains(tasks, t => t.Kind == EvolutionTaskKinds.Judge);
+
+        // The dashboard row under the orchestrator shows the run.
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+        var row = await fixture.App.ResourceNotifications.WaitForResourceAsync(D8.AppHost.Evolution.EvolutionLiveFigures.ResourceName,
+            e => e.Snapshot.Properties.Any(p => p.Name == "d8.evolution.id" && Equals(p.Value, submitted.Id))
+                 && e.Snapshot.State?.Text.StartsWith("completed", StringComparison.Ordinal) == true, cts.Token);
+        Assert.Contains("gen 6 of 6", row.Snapshot.State!.Text);
     }
 }
