@@ -213,6 +213,14 @@ public sealed partial class EvolutionRun
                 var (view, _) = await _engine.SubmitAsync(request, null, null).ConfigureAwait(false);
                 id = view.Id;
                 _events.Writer.TryWrite(new Submitted(key, id));
+                bool ended;
+                lock (_gate) ended = Record.State != EvolutionState.Running;
+                if (ended)
+                {
+                    // The run stopped while this submit was under way: the task is not wanted any more.
+                    await _engine.CancelAsync(id).ConfigureAwait(false);
+                    return;
+                }
             }
             while (true)
             {
