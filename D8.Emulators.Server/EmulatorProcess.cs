@@ -23,8 +23,16 @@ internal static class EmulatorProcess
         // Persist what a pull installed (after each request and at exit), as Ollama keeps models in its volume.
         async Task SaveAsync()
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(ModelsFile)!);
-            await File.WriteAllLinesAsync(ModelsFile, emulator.InstalledModels, CancellationToken.None);
+            try
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(ModelsFile)!);
+                await File.WriteAllLinesAsync(ModelsFile, emulator.InstalledModels, CancellationToken.None);
+            }
+            catch (Exception e) when (e is UnauthorizedAccessException or IOException)
+            {
+                // Run outside its container by a non-root user (e.g. beside `dotnet run --project D8.AppHost`): the
+                // models are then kept for this process only, as the in-process emulators keep them.
+            }
         }
         await LogRequestsAsync(emulator, SaveAsync, ct);
         await SaveAsync();
