@@ -66,7 +66,26 @@ public sealed record EvolutionView
     public DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset UpdatedAt { get; init; }
     public DateTimeOffset? FinishedAt { get; init; }
+    /// <summary>
+    /// Tasks in flight that no registered worker can serve (kind/provider/model unroutable), grouped by requirement;
+    /// null when every task in flight has a worker that could take it. Such a run waits until a fitting worker
+    /// registers or a budget ends it.
+    /// </summary>
+    public IReadOnlyList<EvolutionWaiting>? Unroutable { get; init; }
     public EvolutionSpec? Spec { get; init; }
+}
+
+/// <summary>A run's tasks in flight of one routing requirement that no registered worker serves.</summary>
+public sealed record EvolutionWaiting
+{
+    /// <summary>The task kind, e.g. evolve.mutate.</summary>
+    public required string Kind { get; init; }
+    public string? Provider { get; init; }
+    public string? Model { get; init; }
+    /// <summary>How many of the run's tasks in flight need this requirement.</summary>
+    public int Tasks { get; init; }
+    /// <summary>The engine's reason, as a task view gives it ("no registered worker serves kind …").</summary>
+    public required string Reason { get; init; }
 }
 
 /// <summary>Every genome of a run, parents first: the lineage export.</summary>

@@ -66,8 +66,14 @@ public sealed class OrchestratorClient(HttpClient http)
         SendAsync(HttpMethod.Post, "api/evolutions", ApiKey, spec, D8JsonContext.Default.EvolutionSpec,
             D8JsonContext.Default.SubmitEvolutionResponse, ct)!;
 
+    /// <summary>The newest runs (the orchestrator's default number of them), newest first.</summary>
     public Task<IReadOnlyList<EvolutionView>> ListEvolutionsAsync(CancellationToken ct = default) =>
         SendAsync<object, IReadOnlyList<EvolutionView>>(HttpMethod.Get, "api/evolutions", ApiKey, null, null,
+            D8JsonContext.Default.IReadOnlyListEvolutionView, ct)!;
+
+    /// <summary>The newest <paramref name="limit"/> runs (1–500), newest first.</summary>
+    public Task<IReadOnlyList<EvolutionView>> ListEvolutionsAsync(int limit, CancellationToken ct = default) =>
+        SendAsync<object, IReadOnlyList<EvolutionView>>(HttpMethod.Get, $"api/evolutions?limit={limit}", ApiKey, null, null,
             D8JsonContext.Default.IReadOnlyListEvolutionView, ct)!;
 
     /// <summary>Gets a run; with <paramref name="wait"/> the call returns as soon as the run has ended or the wait ends.</summary>

@@ -62,7 +62,7 @@ public static class EvolutionLiveFigures
                 IReadOnlyList<EvolutionView> runs;
                 try
                 {
-                    runs = await client.ListEvolutionsAsync(ct).ConfigureAwait(false);
+                    runs = await client.ListEvolutionsAsync(1, ct).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (ex is HttpRequestException or OrchestratorException or TaskCanceledException && !ct.IsCancellationRequested)
                 {

@@ -128,10 +128,11 @@ public static class EvolveCommand
     private static Command List(CliContext ctx)
     {
         var json = new Option<bool>("--json") { Description = "Print JSON" };
-        var command = new Command("list", "Every run, newest first") { json };
+        var limit = new Option<int>("--limit", "-n") { Description = "How many runs (1-500)", DefaultValueFactory = _ => 50 };
+        var command = new Command("list", "The newest runs first") { json, limit };
         command.SetAction(async (parse, ct) =>
         {
-            var runs = await ctx.CreateOrchestratorClient(parse).ListEvolutionsAsync(ct);
+            var runs = await ctx.CreateOrchestratorClient(parse).ListEvolutionsAsync(parse.GetValue(limit), ct);
             if (parse.GetValue(json)) await ctx.Out.WriteLineAsync(JsonSerializer.Serialize(runs, D8JsonContext.Default.IReadOnlyListEvolutionView));
             else foreach (var r in runs) await ctx.Out.WriteLineAsync(EvolveFormat.ProgressLine(r));
             return 0;

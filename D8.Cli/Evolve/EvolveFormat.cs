@@ -19,8 +19,14 @@ public static class EvolveFormat
         return string.Create(CultureInfo.InvariantCulture,
             $"{v.Id} {EvolutionStateNames.Of(v.State)} · generation {v.Generation + 1}/{v.Generations} · best {F(v.Best?.Fitness)} · " +
             $"gen {latest?.Generation.ToString(CultureInfo.InvariantCulture) ?? "-"} best {F(latest?.Best)} mean {F(latest?.Mean)} diversity {F(latest?.Diversity)} · " +
-            $"in flight {v.TasksInFlight} · spent {string.Join(", ", budget)}");
+            $"in flight {v.TasksInFlight} · spent {string.Join(", ", budget)}") + Waiting(v);
     }
+
+    /// <summary>" · waiting: 7 tasks: no registered worker serves kind 'evolve.mutate', provider 'ollama'", or "" when every task can be served.</summary>
+    public static string Waiting(EvolutionView v) =>
+        v.Unroutable is { Count: > 0 } waiting
+            ? " · waiting: " + string.Join("; ", waiting.Select(w => string.Create(CultureInfo.InvariantCulture, $"{w.Tasks} task{(w.Tasks == 1 ? "" : "s")}: {w.Reason}")))
+            : "";
 
     /// <summary>Best and mean fitness per generation as a bar chart (scaled 0–100).</summary>
     public static IRenderable Chart(EvolutionView v)

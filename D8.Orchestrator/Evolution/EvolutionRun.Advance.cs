@@ -193,7 +193,9 @@ public sealed partial class EvolutionRun
         Record.State = state;
         Record.StopReason = reason;
         Record.FinishedAt = Record.UpdatedAt = _time.GetUtcNow();
+        Record.TasksSubmitted = _taskIds.Count + _unrecorded;
         _store.Save(Record, []);
+        _endStored = true;
         _telemetry.RunEnded(this, state, reason);
     }
 }

@@ -2,69 +2,43 @@ using D8.Contracts;
 
 namespace D8.Orchestrator.Evolution;
 
-public sealed partial class EvolutionRun
+public sealed partial class EvolutionRun : IRunReader
 {
     public EvolutionView View(bool withSpec = true)
     {
+        List<(string Kind, string? Provider, string? Model, int Tasks)> waiting;
+        EvolutionView view;
         lock (_gate)
         {
-            var history = Enumerable.Range(0, _generations.Count).Select(Summary).Where(s => s.Evaluated > 0 || s.Generation == 0).ToList();
-            return new EvolutionView
-            {
-                Id = Id,
-                Name = Record.Spec.Name,
-                State = Record.State,
-                StopReason = Record.StopReason,
-                Generation = _generations.FindLastIndex(g => g.Any(x => x.Prompt is not null && (x.Generation == 0 || x.Operator != "elite"))) is var last and >= 0 ? last : 0,
-                Generations = Settings.Generations,
-                TasksSubmitted = _taskIds.Count + _unrecorded,
-                TasksInFlight = _pending.Count,
-                TokensUsed = Record.TokensUsed,
-                Budget = Record.Spec.Budget,
-                Best = BestGenome()?.View(Settings),
-                History = history,
-                CreatedAt = Record.CreatedAt,
-                UpdatedAt = Record.UpdatedAt,
-                FinishedAt = Record.FinishedAt,
-                Spec = withSpec ? Record.Spec : null,
-            };
+            view = RunViews.View(Record, Settings, _generations, TasksSubmitted, _pending.Count, null, withSpec);
+            waiting = [.. _pending.Values.GroupBy(p => (p.Request.Kind ?? EvolutionTaskKinds.Chat, p.Request.Provider, p.Request.Model))
+                .Select(g => (g.Key.Item1, g.Key.Provider, g.Key.Model, g.Count()))];
         }
+        // Asked outside the run's lock: the engine's own routability flag, as a queued task's view shows it.
+        List<EvolutionWaiting>? unroutable = null;
+        foreach (var (kind, provider, model, tasks) in waiting.OrderBy(w => w.Kind, StringComparer.Ordinal))
+        {
+            if (_engine.UnroutableReason(kind, provider, model) is { } reason)
+            {
+                (unroutable ??= []).Add(new EvolutionWaiting { Kind = kind, Provider = provider, Model = model, Tasks = tasks, Reason = reason });
+            }
+        }
+        return unroutable is null ? view : view with { Unroutable = unroutable };
     }
+
+    /// <summary>Every task the run has issued; frozen (and stored on the run's row) once the run ends.</summary>
+    private long TasksSubmitted => Record.TasksSubmitted ?? _taskIds.Count + _unrecorded;
 
     /// <summary>The best scored genome so far (ties: the earliest), or null before any is complete.</summary>
     public GenomeView? Best()
     {
-        lock (_gate) return BestGenome()?.View(Settings);
+        lock (_gate) return RunViews.Best(Settings, _generations);
     }
 
     public LineageView Lineage()
     {
-        lock (_gate)
-        {
-            var genomes = _generations.SelectMany(g => g).Where(g => g.Prompt is not null || g.Parents.Count > 0).Select(g => g.View(Settings)).ToList();
-            return new LineageView(Id, Record.State, genomes, [.. Enumerable.Range(0, _generations.Count).Select(Summary)]);
-        }
+        lock (_gate) return RunViews.Lineage(Record, Settings, _generations);
     }
 
-    private Genome? BestGenome() =>
-        _generations.SelectMany(g => g).Where(g => g.Complete)
-            .OrderByDescending(g => g.Fitness(Settings)).ThenBy(g => g.Generation).ThenBy(g => g.Slot).FirstOrDefault();
-
-    private GenerationSummary Summary(int g)
-    {
-        var genomes = _generations[g];
-        var scored = genomes.Where(x => x.Complete).ToList();
-        var prompts = genomes.Where(x => x.Prompt is not null).Select(x => x.Prompt!).ToList();
-        var best = scored.OrderByDescending(x => x.Fitness(Settings)).ThenBy(x => x.Slot).FirstOrDefault();
-        return new GenerationSummary
-        {
-            Generation = g,
-            Complete = scored.Count == genomes.Length,
-            Evaluated = scored.Count,
-            Best = best?.Fitness(Settings),
-            Mean = scored.Count > 0 ? scored.Average(x => x.Fitness(Settings)!.Value) : null,
-            Diversity = prompts.Count > 1 ? Selection.Diversity(prompts) : null,
-            BestGenomeId = best?.Id,
-        };
-    }
+    private GenerationSummary Summary(int g) => RunViews.Summary(Settings, _generations, g);
 }

@@ -28,6 +28,7 @@ public sealed partial class EvolutionRun
     private readonly CancellationTokenSource _watchers = new();
     private int _unrecorded;
     private int _firstOpen;
+    private bool _endStored;
 
     private enum Purpose { Operator, Evaluate, Judge }
 
@@ -60,6 +61,20 @@ public sealed partial class EvolutionRun
     public RunRecord Record { get; }
     public EvolutionSettings Settings { get; }
     public string Id => Record.Id;
+
+    public EvolutionState State
+    {
+        get { lock (_gate) return Record.State; }
+    }
+
+    /// <summary>
+    /// The run has ended and its final row is in the store, so the service may drop it from memory and answer from
+    /// the store (false while running, and when even writing the failure failed: then the run stays in memory).
+    /// </summary>
+    public bool EndStored
+    {
+        get { lock (_gate) return _endStored; }
+    }
 
     /// <summary>A new run: every generation's genomes are laid out (seeds filled in) and stored before it starts.</summary>
     public static EvolutionRun Create(RunRecord record, SchedulingEngine engine, EvolutionStore store, TimeProvider time,

@@ -1,30 +1,42 @@
 using System.Collections.Concurrent;
 using D8.Contracts;
+using D8.Orchestrator.Configuration;
 using D8.Orchestrator.Scheduling;
 
 namespace D8.Orchestrator.Evolution;
 
 /// <summary>
-/// Hosts the runs: resumes every run the store has as "running" at start-up, starts new ones, and answers the API.
+/// Hosts the runs: resumes the runs the store has as "running" at start-up, starts new ones, and answers the API.
 /// Each run is its own loop (<see cref="EvolutionRun.RunAsync"/>); the host stopping leaves them "running" for the
-/// next start.
+/// next start. Memory holds only running runs: a run that ends (its final row stored) is dropped, and reads of it
+/// come from the <see cref="EvolutionStore"/> on demand (<see cref="StoredRun"/>); retention deletes it
+/// D8_EVOLUTION_RETENTION_DAYS after it ended (<see cref="PurgeFinished"/>).
 /// </summary>
-public sealed class EvolutionService(
-    EvolutionStore store, SchedulingEngine engine, TimeProvider time, EvolutionTelemetry telemetry, ILoggerFactory loggers)
+public sealed partial class EvolutionService(
+    EvolutionStore store, SchedulingEngine engine, OrchestratorOptions options, TimeProvider time,
+    EvolutionTelemetry telemetry, ILoggerFactory loggers)
     : IHostedService
 {
+    /// <summary>Runs listed when the client names no limit.</summary>
+    public const int DefaultListLimit = 50;
+    /// <summary>Most runs one list answer holds (each is read with its genomes).</summary>
+    public const int MaxListLimit = 500;
+
     private readonly ConcurrentDictionary<string, EvolutionRun> _runs = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Task> _loops = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopping = new();
     private readonly ILogger _logger = loggers.CreateLogger("D8.Orchestrator.Evolution");
 
+    /// <summary>Runs held in memory (the running ones).</summary>
+    public int RunsInMemory => _runs.Count;
+
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        foreach (var record in store.LoadRuns())
+        foreach (var record in store.LoadRunning())
         {
             var run = EvolutionRun.Restore(record, store, engine, time, telemetry, _logger);
             _runs[run.Id] = run;
-            if (record.State == EvolutionState.Running) Start(run);
+            Start(run);
         }
         return Task.CompletedTask;
     }
@@ -53,18 +65,26 @@ public sealed class EvolutionService(
         return run.View();
     }
 
-    public IReadOnlyList<EvolutionView> List() =>
-        [.. _runs.Values.OrderByDescending(r => r.Record.CreatedAt).Select(r => r.View(withSpec: false))];
+    /// <summary>The newest <paramref name="limit"/> runs, newest first (without specs): live ones from memory, the rest from the store.</summary>
+    public IReadOnlyList<EvolutionView> List(int limit = DefaultListLimit) =>
+        [.. store.LoadNewest(Math.Clamp(limit, 1, MaxListLimit)).Select(record =>
+            _runs.TryGetValue(record.Id, out var live) ? live.View(withSpec: false) : StoredRun.Of(record, store).View(withSpec: false))];
 
-    public EvolutionRun Get(string id) =>
-        _runs.TryGetValue(id, out var run) ? run : throw EngineException.NotFound("Evolution", id);
+    /// <summary>A run to read: the live one, else the stored one; 404 when there is neither.</summary>
+    public IRunReader Get(string id) =>
+        _runs.TryGetValue(id, out var run) ? run
+        : StoredRun.Load(store, id) is { } stored ? stored
+        : throw EngineException.NotFound("Evolution", id);
+
+    /// <summary>The live run with this id, or null when it is not in memory (finished or unknown).</summary>
+    public EvolutionRun? Live(string id) => _runs.GetValueOrDefault(id);
 
     /// <summary>Stops a running run (its queued tasks are cancelled); answers once the run has stopped.</summary>
     public async Task<EvolutionView> StopAsync(string id)
     {
-        var run = Get(id);
-        if (run.View(withSpec: false).State != EvolutionState.Running)
+        if (Live(id) is not { } run || run.State != EvolutionState.Running)
         {
+            if (!_runs.ContainsKey(id) && store.LoadRun(id) is null) throw EngineException.NotFound("Evolution", id);
             throw EngineException.Conflict($"Evolution '{id}' is not running.");
         }
         run.RequestStop("stopped by client");
@@ -77,12 +97,54 @@ public sealed class EvolutionService(
     public Task WhenEnded(string id) =>
         _loops.TryGetValue(id, out var loop) ? loop.ContinueWith(static _ => { }, TaskScheduler.Default) : Task.CompletedTask;
 
-    /// <summary>Starts a run's loop outside the submitting request's context, so its spans and logs are the run's own.</summary>
+    /// <summary>
+    /// Deletes runs that ended more than D8_EVOLUTION_RETENTION_DAYS ago with their genomes and task rows,
+    /// D8_RETENTION_BATCH rows per transaction. Returns how many runs were deleted.
+    /// </summary>
+    public int PurgeFinished(CancellationToken ct)
+    {
+        var cutoff = time.GetUtcNow() - options.EvolutionRetentionAge;
+        var runs = 0;
+        while (!ct.IsCancellationRequested)
+        {
+            var (rows, deleted) = store.PurgeStep(cutoff, options.RetentionBatch);
+            runs += deleted;
+            if (rows == 0) break;
+        }
+        if (runs > 0) LogPurged(runs, options.EvolutionRetentionAge.TotalDays);
+        return runs;
+    }
+
+    /// <summary>
+    /// Starts a run's loop outside the submitting request's context, so its spans and logs are the run's own. When the
+    /// loop ends with the run ended (not the host stopping), the run leaves memory.
+    /// </summary>
     private void Start(EvolutionRun run)
     {
+        // The loop may end before it is registered (a run that cannot start): it waits for its registration first.
+        var registered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using (ExecutionContext.SuppressFlow())
         {
-            _loops[run.Id] = Task.Run(() => run.RunAsync(_stopping.Token));
+            _loops[run.Id] = Task.Run(async () =>
+            {
+                await registered.Task.ConfigureAwait(false);
+                try
+                {
+                    await run.RunAsync(_stopping.Token).ConfigureAwait(false);
+                }
+                finally
+                {
+                    if (run.EndStored)
+                    {
+                        _runs.TryRemove(run.Id, out _);
+                        _loops.TryRemove(run.Id, out _);
+                    }
+                }
+            });
         }
+        registered.SetResult();
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Retention deleted {Count} evolution runs that ended more than {Days} days ago")]
+    private partial void LogPurged(int count, double days);
 }

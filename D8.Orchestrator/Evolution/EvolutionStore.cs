@@ -7,9 +7,10 @@ namespace D8.Orchestrator.Evolution;
 /// Durable run state in the orchestrator's SQLite file, in tables of its own (evolution_runs, evolution_genomes,
 /// evolution_tasks), on its own connection beside the task store's (WAL lets them share the file). Each call is one
 /// small transaction: a genome's new prompt or score is written together with the run's counters and the task
-/// id it came from, so a restart finds either all of a change or none of it.
+/// id it came from, so a restart finds either all of a change or none of it. Only running runs are read at start-up;
+/// finished ones are read on demand (EvolutionStore.Reads.cs) and deleted by retention (EvolutionStore.Retention.cs).
 /// </summary>
-public sealed class EvolutionStore : IDisposable
+public sealed partial class EvolutionStore : IDisposable
 {
     private readonly Lock _gate = new();
     private readonly SqliteConnection _connection;
@@ -48,19 +49,49 @@ public sealed class EvolutionStore : IDisposable
                 task_id TEXT NOT NULL,
                 PRIMARY KEY (run_id, key));
             """);
+        AddFinishedAtColumn();
+        Execute("""
+            CREATE INDEX IF NOT EXISTS evolution_runs_state ON evolution_runs(state, created_at);
+            CREATE INDEX IF NOT EXISTS evolution_runs_created ON evolution_runs(created_at);
+            CREATE INDEX IF NOT EXISTS evolution_runs_finished ON evolution_runs(finished_at) WHERE finished_at IS NOT NULL;
+            """);
     }
 
-    public IReadOnlyList<RunRecord> LoadRuns()
+    /// <summary>
+    /// Upgrades a database written before runs had a finished_at column (retention deletes by it): adds it and fills it
+    /// from the JSON rows of the runs that have ended. Runs once; later starts find the column.
+    /// </summary>
+    private void AddFinishedAtColumn()
     {
-        var runs = new List<RunRecord>();
-        lock (_gate)
+        using (var info = _connection.CreateCommand())
+        {
+            info.CommandText = "SELECT 1 FROM pragma_table_info('evolution_runs') WHERE name = 'finished_at'";
+            if (info.ExecuteScalar() is not null) return;
+        }
+        using var tx = _connection.BeginTransaction();
+        Execute("ALTER TABLE evolution_runs ADD COLUMN finished_at INTEGER", tx);
+        var ended = new List<(string Id, long At)>();
+        using (var cmd = _connection.CreateCommand())
+        {
+            cmd.Transaction = tx;
+            cmd.CommandText = "SELECT data FROM evolution_runs WHERE state <> 'running'";
+            using var r = cmd.ExecuteReader();
+            while (r.Read())
+            {
+                var run = JsonSerializer.Deserialize(r.GetString(0), EvolutionJsonContext.Default.RunRecord)!;
+                ended.Add((run.Id, (run.FinishedAt ?? run.UpdatedAt).ToUnixTimeMilliseconds()));
+            }
+        }
+        foreach (var (id, at) in ended)
         {
             using var cmd = _connection.CreateCommand();
-            cmd.CommandText = "SELECT data FROM evolution_runs ORDER BY created_at";
-            using var r = cmd.ExecuteReader();
-            while (r.Read()) runs.Add(JsonSerializer.Deserialize(r.GetString(0), EvolutionJsonContext.Default.RunRecord)!);
+            cmd.Transaction = tx;
+            cmd.CommandText = "UPDATE evolution_runs SET finished_at = $at WHERE id = $id";
+            cmd.Parameters.AddWithValue("$at", at);
+            cmd.Parameters.AddWithValue("$id", id);
+            cmd.ExecuteNonQuery();
         }
-        return runs;
+        tx.Commit();
     }
 
     public IReadOnlyList<Genome> LoadGenomes(string runId)
@@ -101,10 +132,12 @@ public sealed class EvolutionStore : IDisposable
             using (var cmd = _connection.CreateCommand())
             {
                 cmd.Transaction = tx;
-                cmd.CommandText = "INSERT OR REPLACE INTO evolution_runs(id, state, created_at, data) VALUES ($id, $state, $created, $data)";
+                cmd.CommandText = "INSERT OR REPLACE INTO evolution_runs(id, state, created_at, finished_at, data) VALUES ($id, $state, $created, $finished, $data)";
                 cmd.Parameters.AddWithValue("$id", run.Id);
                 cmd.Parameters.AddWithValue("$state", D8.Contracts.EvolutionStateNames.Of(run.State));
                 cmd.Parameters.AddWithValue("$created", run.CreatedAt.ToUnixTimeMilliseconds());
+                cmd.Parameters.AddWithValue("$finished", run.State == D8.Contracts.EvolutionState.Running
+                    ? DBNull.Value : (run.FinishedAt ?? run.UpdatedAt).ToUnixTimeMilliseconds());
                 cmd.Parameters.AddWithValue("$data", JsonSerializer.Serialize(run, EvolutionJsonContext.Default.RunRecord));
                 cmd.ExecuteNonQuery();
             }
@@ -148,11 +181,12 @@ public sealed class EvolutionStore : IDisposable
         }
     }
 
-    private void Execute(string sql)
+    private int Execute(string sql, SqliteTransaction? tx = null)
     {
         using var cmd = _connection.CreateCommand();
+        cmd.Transaction = tx;
         cmd.CommandText = sql;
-        cmd.ExecuteNonQuery();
+        return cmd.ExecuteNonQuery();
     }
 
     public void Dispose()

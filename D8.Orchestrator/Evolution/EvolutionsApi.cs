@@ -1,3 +1,4 @@
+using System.Globalization;
 using D8.Contracts;
 using D8.Orchestrator.Configuration;
 using D8.Orchestrator.Http;
@@ -19,11 +20,11 @@ public static class EvolutionsApi
             .Produces<SubmitEvolutionResponse>(StatusCodes.Status202Accepted)
             .ProducesProblem(StatusCodes.Status400BadRequest);
 
-        api.MapGet("", (EvolutionService service) =>
-                TypedResults.Json(service.List(), D8JsonContext.Default.IReadOnlyListEvolutionView))
+        api.MapGet("", List)
             .WithName("ListEvolutions")
-            .WithSummary("Every run, newest first (without their specs).")
-            .Produces<IReadOnlyList<EvolutionView>>();
+            .WithSummary("The newest runs first (without their specs); ?limit= 1-500, default 50.")
+            .Produces<IReadOnlyList<EvolutionView>>()
+            .ProducesProblem(StatusCodes.Status400BadRequest);
 
         api.MapGet("/{id}", GetAsync)
             .WithName("GetEvolution")
@@ -55,6 +56,17 @@ public static class EvolutionsApi
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
         return app;
+    }
+
+    private static IResult List(HttpRequest request, EvolutionService service)
+    {
+        var limit = EvolutionService.DefaultListLimit;
+        var raw = request.Query["limit"].ToString();
+        if (raw.Length > 0 && (!int.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > EvolutionService.MaxListLimit))
+        {
+            return Problems.BadRequest($"limit='{raw}' must be a whole number from 1 to {EvolutionService.MaxListLimit}.");
+        }
+        return TypedResults.Json(service.List(limit), D8JsonContext.Default.IReadOnlyListEvolutionView);
     }
 
     private static async Task<IResult> GetAsync(string id, HttpRequest request, EvolutionService service,

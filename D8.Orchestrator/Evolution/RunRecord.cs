@@ -15,6 +15,8 @@ public sealed class RunRecord
     public DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset UpdatedAt { get; set; }
     public DateTimeOffset? FinishedAt { get; set; }
+    /// <summary>Tasks the run issued, frozen when it ends (views of a finished run read it from the store).</summary>
+    public long? TasksSubmitted { get; set; }
     /// <summary>When each generation's first task was issued (for the generation spans and the idle figure).</summary>
     public Dictionary<int, DateTimeOffset> GenerationStarted { get; set; } = [];
     /// <summary>When each generation had every fitness.</summary>

@@ -41,6 +41,7 @@ public static partial class OrchestratorHostingExtensions
         services.AddSingleton<EvolutionTelemetry>();
         services.AddSingleton<EvolutionService>();
         services.AddHostedService(sp => sp.GetRequiredService<EvolutionService>());
+        services.AddHostedService<EvolutionRetention>();
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
 
         services.Configure<KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = options.MaxBodyBytes);

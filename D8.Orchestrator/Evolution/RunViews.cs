@@ -1,0 +1,78 @@
+using D8.Contracts;
+
+namespace D8.Orchestrator.Evolution;
+
+/// <summary>
+/// A run's API answers (status, best, lineage) computed from its record and genomes, so a live run
+/// (<see cref="EvolutionRun"/>) and a finished one read back from the store (<see cref="StoredRun"/>) answer alike.
+/// </summary>
+internal static class RunViews
+{
+    /// <summary>Genomes laid out per generation and slot, as the driver holds them.</summary>
+    public static List<Genome[]> Arrange(EvolutionSettings settings, IEnumerable<Genome> genomes)
+    {
+        var generations = new List<Genome[]>(settings.Generations);
+        for (var g = 0; g < settings.Generations; g++) generations.Add(new Genome[settings.PopulationSize]);
+        foreach (var genome in genomes) generations[genome.Generation][genome.Slot] = genome;
+        return generations;
+    }
+
+    public static EvolutionView View(RunRecord record, EvolutionSettings settings, List<Genome[]> generations,
+        long tasksSubmitted, int tasksInFlight, IReadOnlyList<EvolutionWaiting>? unroutable, bool withSpec)
+    {
+        var history = Enumerable.Range(0, generations.Count).Select(g => Summary(settings, generations, g))
+            .Where(s => s.Evaluated > 0 || s.Generation == 0).ToList();
+        return new EvolutionView
+        {
+            Id = record.Id,
+            Name = record.Spec.Name,
+            State = record.State,
+            StopReason = record.StopReason,
+            Generation = generations.FindLastIndex(g => g.Any(x => x.Prompt is not null && (x.Generation == 0 || x.Operator != "elite"))) is var last and >= 0 ? last : 0,
+            Generations = settings.Generations,
+            TasksSubmitted = tasksSubmitted,
+            TasksInFlight = tasksInFlight,
+            TokensUsed = record.TokensUsed,
+            Budget = record.Spec.Budget,
+            Best = BestGenome(settings, generations)?.View(settings),
+            History = history,
+            CreatedAt = record.CreatedAt,
+            UpdatedAt = record.UpdatedAt,
+            FinishedAt = record.FinishedAt,
+            Unroutable = unroutable is { Count: > 0 } ? unroutable : null,
+            Spec = withSpec ? record.Spec : null,
+        };
+    }
+
+    public static GenomeView? Best(EvolutionSettings settings, List<Genome[]> generations) =>
+        BestGenome(settings, generations)?.View(settings);
+
+    public static LineageView Lineage(RunRecord record, EvolutionSettings settings, List<Genome[]> generations)
+    {
+        var genomes = generations.SelectMany(g => g).Where(g => g.Prompt is not null || g.Parents.Count > 0).Select(g => g.View(settings)).ToList();
+        return new LineageView(record.Id, record.State, genomes, [.. Enumerable.Range(0, generations.Count).Select(g => Summary(settings, generations, g))]);
+    }
+
+    /// <summary>The best scored genome so far (ties: the earliest), or null before any is complete.</summary>
+    public static Genome? BestGenome(EvolutionSettings settings, List<Genome[]> generations) =>
+        generations.SelectMany(g => g).Where(g => g.Complete)
+            .OrderByDescending(g => g.Fitness(settings)).ThenBy(g => g.Generation).ThenBy(g => g.Slot).FirstOrDefault();
+
+    public static GenerationSummary Summary(EvolutionSettings settings, List<Genome[]> generations, int g)
+    {
+        var genomes = generations[g];
+        var scored = genomes.Where(x => x.Complete).ToList();
+        var prompts = genomes.Where(x => x.Prompt is not null).Select(x => x.Prompt!).ToList();
+        var best = scored.OrderByDescending(x => x.Fitness(settings)).ThenBy(x => x.Slot).FirstOrDefault();
+        return new GenerationSummary
+        {
+            Generation = g,
+            Complete = scored.Count == genomes.Length,
+            Evaluated = scored.Count,
+            Best = best?.Fitness(settings),
+            Mean = scored.Count > 0 ? scored.Average(x => x.Fitness(settings)!.Value) : null,
+            Diversity = prompts.Count > 1 ? Selection.Diversity(prompts) : null,
+            BestGenomeId = best?.Id,
+        };
+    }
+}
