@@ -31,6 +31,8 @@ public static class EvolveFormat
     /// <summary>Best and mean fitness per generation as a bar chart (scaled 0–100).</summary>
     public static IRenderable Chart(EvolutionView v)
     {
+        // Spectre's bar chart cannot draw without bars.
+        if (!v.History.Any(h => h.Best is not null)) return new Text("no genome fully scored yet" + Environment.NewLine);
         var chart = new BarChart().Label("best fitness by generation (×100)").WithMaxValue(100).Width(60);
         foreach (var h in v.History.Where(h => h.Best is not null))
         {

@@ -192,4 +192,26 @@ public sealed class EvolutionUnitTests
         Assert.Equal(EmulatorAnswer.Text("e", "hi", 5), EmulatorEvolution.Answer("e", null, "hi", 5, 5, json: false).Content);
         Assert.Equal(EmulatorAnswer.Json("e", "hi", 5), EmulatorEvolution.Answer("e", "sys", "hi", 5, 5, json: true).Content);
     }
+
+    [Fact]
+    public void Status_of_a_run_with_nothing_scored_yet_renders_and_names_what_it_waits_for()
+    {
+        var view = new EvolutionView
+        {
+            Id = "evo_x", State = EvolutionState.Running, Generations = 3,
+            History = [new GenerationSummary { Generation = 0 }],
+            Unroutable = [new EvolutionWaiting { Kind = "evolve.judge", Provider = "groq", Tasks = 1, Reason = "no registered worker serves kind 'evolve.judge', provider 'groq'" }],
+        };
+        var text = new StringWriter();
+        var console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings
+        {
+            Ansi = Spectre.Console.AnsiSupport.No, Out = new Spectre.Console.AnsiConsoleOutput(text),
+        });
+        console.Profile.Width = 400;
+        console.Write(EvolveFormat.Status(view));
+        console.Write(EvolveFormat.Chart(view));
+        Assert.Contains("no genome fully scored yet", text.ToString());
+        Assert.EndsWith(" · waiting: 1 task: no registered worker serves kind 'evolve.judge', provider 'groq'", EvolveFormat.ProgressLine(view));
+        Assert.Equal("", EvolveFormat.Waiting(view with { Unroutable = null }));
+    }
 }
