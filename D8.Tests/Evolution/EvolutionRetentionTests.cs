@@ -4,6 +4,7 @@ using D8.Orchestrator.Scheduling;
 using D8.Tests.Infrastructure;
 using D8.Tests.Orchestrator;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using System.Diagnostics.Metrics;
