@@ -83,14 +83,18 @@ public static class EvolutionLiveFigures
 
     /// <summary>
     /// Words and whole numbers only (the dashboard drops punctuation from a custom state): "running · gen 3 of 6 ·
-    /// best 94 pct · 120 tasks". Exact figures are properties.
+    /// best 94 pct · 120 tasks", and "· waiting for a worker" (amber) while tasks in flight are unroutable. Exact figures
+    /// are properties (d8.evolution.unroutable names what is waited for).
     /// </summary>
     public static ResourceStateSnapshot Describe(EvolutionView run)
     {
         var best = run.Best?.Fitness is { } f ? string.Create(CultureInfo.InvariantCulture, $"best {f * 100:F0} pct") : "no fitness yet";
         var text = $"{EvolutionStateNames.Of(run.State)} · gen {run.Generation + 1} of {run.Generations} · {best} · {run.TasksSubmitted} tasks";
+        var waiting = run.Unroutable is { Count: > 0 };
+        if (waiting) text += " · waiting for a worker";
         var style = run.State switch
         {
+            EvolutionState.Running when waiting => KnownResourceStateStyles.Warn,
             EvolutionState.Running => KnownResourceStateStyles.Info,
             EvolutionState.Completed => KnownResourceStateStyles.Success,
             EvolutionState.Stopped => KnownResourceStateStyles.Warn,
@@ -116,6 +120,7 @@ public static class EvolutionLiveFigures
             new("d8.evolution.diversity", F(latest?.Diversity)),
             new("d8.evolution.tasks_in_flight", run.TasksInFlight.ToString(CultureInfo.InvariantCulture)),
             new("d8.evolution.tokens", run.TokensUsed.ToString(CultureInfo.InvariantCulture)),
+            new("d8.evolution.unroutable", run.Unroutable is { Count: > 0 } u ? string.Join("; ", u.Select(w => $"{w.Tasks} tasks: {w.Reason}")) : "–"),
         ];
     }
 }

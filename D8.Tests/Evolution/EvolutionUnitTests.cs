@@ -213,5 +213,9 @@ public sealed class EvolutionUnitTests
         Assert.Contains("no genome fully scored yet", text.ToString());
         Assert.EndsWith(" · waiting: 1 task: no registered worker serves kind 'evolve.judge', provider 'groq'", EvolveFormat.ProgressLine(view));
         Assert.Equal("", EvolveFormat.Waiting(view with { Unroutable = null }));
+        var row = D8.AppHost.Evolution.EvolutionLiveFigures.Describe(view);
+        Assert.EndsWith("· waiting for a worker", row.Text);
+        Assert.Equal(Aspire.Hosting.ApplicationModel.KnownResourceStateStyles.Warn, row.Style);
+        Assert.Equal(Aspire.Hosting.ApplicationModel.KnownResourceStateStyles.Info, D8.AppHost.Evolution.EvolutionLiveFigures.Describe(view with { Unroutable = null }).Style);
     }
 }
