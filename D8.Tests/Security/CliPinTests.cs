@@ -1,0 +1,28 @@
+using D8.Contracts.Trust;
+using D8.Tests.Cli;
+using Xunit.Abstractions;
+
+namespace D8.Tests.Security;
+
+/// <summary>d8 setup worker and d8 doctor check the join token's pin against a real HTTPS orchestrator.</summary>
+public sealed class CliPinTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task Setup_worker_accepts_the_pinned_token_and_refuses_a_wrong_pin_with_its_message()
+    {
+        await using var fleet = await TlsFleet.StartAsync(output);
+        using var cli = new CliRun { System = new FakeSystem() };
+        cli.Variables["D8_OLLAMA_URL"] = $"http://127.0.0.1:{Infrastructure.FreePort.Next()}";
+
+        var ok = await cli.RunAsync("setup", "worker", "--non-interactive", "--provider", "groq", "--model", "m",
+            "--orchestrator-url", fleet.HttpsUrl.AbsoluteUri, "--join-token", fleet.JoinTokenFromFile, "--api-key", "k",
+            "--base-url", "http://127.0.0.1:1/openai/v1");
+        Assert.Contains("certificate checked against the pinned CA", ok.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain(fleet.Secret, ok.Out + ok.Err, StringComparison.Ordinal);
+
+        var wrong = await cli.RunAsync("setup", "worker", "--non-interactive", "--provider", "groq", "--model", "m",
+            "--orchestrator-url", fleet.HttpsUrl.AbsoluteUri, "--join-token", JoinToken.Format(new string('c', 64), fleet.Secret));
+        Assert.Equal(1, wrong.ExitCode);
+        Assert.Contains("certificate was refused (WrongPin)", wrong.Out + wrong.Err, StringComparison.Ordinal);
+    }
+}
