@@ -158,6 +158,12 @@ public sealed class PinnedTrust(string pin, TimeProvider time)
         if (orchestrator.Scheme == Uri.UriSchemeHttps && error is HttpRequestException { HttpRequestError: HttpRequestError.SecureConnectionError }
             && FindInner<AuthenticationException>(error) is { } auth && !IsCallbackRefusal(auth))
         {
+            if (auth.Message.Contains("certificate", StringComparison.OrdinalIgnoreCase))
+            {
+                return new TrustFailureException(TrustFailure.Foreign,
+                    $"the certificate of {orchestrator.Authority} is not trusted by this system ({auth.Message.TrimEnd('.')}): " +
+                    "join with the pinned token the orchestrator writes (D8J1-…), which trusts its own CA");
+            }
             return new TrustFailureException(TrustFailure.NotTls,
                 $"no TLS handshake with {orchestrator.Authority} ({auth.Message.TrimEnd('.')}): the orchestrator serves plain HTTP there? " +
                 "Start it with TLS (the default unless D8_TLS=false) or check the port");

@@ -61,6 +61,11 @@ public sealed class ComposeProject : IAsyncDisposable
             ["OPENAI_API_KEY"] = "test-" + Secret(),
             ["OPENAI_BASE_URL"] = "http://openai-emulator:8080/v1",
             ["OPENAI_MODEL"] = "gpt-4o-mini",
+            // Same-project workers would need the pinned token the orchestrator writes after its first start; these
+            // tests start profiles in one `up`, so they run plain HTTP on the internal network. TLS is covered by the
+            // process tests (D8.Tests/Security); the hardening (non-root, read-only, no capabilities) is tested here.
+            ["D8_TLS"] = "false",
+            ["D8_ORCHESTRATOR_URL"] = "http://orchestrator:8080",
         };
         foreach (var (k, v) in variables ?? new Dictionary<string, string>()) env[k] = v;
         File.WriteAllLines(Path.Combine(dir, ".env"), env.Select(kv => $"{kv.Key}={kv.Value}"));
