@@ -47,6 +47,7 @@ public static class CliApp
         context.Connection.AddTo(root);
         HelpNaming.UseToolName(root, "d8");
         root.Subcommands.Add(SetupCommand.Create(context));
+        root.Subcommands.Add(JoinTokenCommand.Create(context));
         root.Subcommands.Add(DoctorCommand.Create(context));
         root.Subcommands.Add(StatusCommand.Create(context));
         root.Subcommands.Add(SubmitCommand.Create(context));

@@ -8,11 +8,17 @@ namespace D8.Tests.Security;
 public sealed class CliPinTests(ITestOutputHelper output)
 {
     [Fact]
-    public async Task Setup_worker_accepts_the_pinned_token_and_refuses_a_wrong_pin_with_its_message()
+    public async Task Join_token_is_shown_and_setup_worker_accepts_it_and_refuses_a_wrong_pin_with_its_message()
     {
         await using var fleet = await TlsFleet.StartAsync(output);
         using var cli = new CliRun { System = new FakeSystem() };
         cli.Variables["D8_OLLAMA_URL"] = $"http://127.0.0.1:{Infrastructure.FreePort.Next()}";
+
+        // d8 join-token prints what the orchestrator wrote; --pin only the public part.
+        var shown = await cli.RunAsync("join-token", "--tls-dir", fleet.TlsDir);
+        Assert.Equal(fleet.JoinTokenFromFile, shown.Out.Trim());
+        var pin = await cli.RunAsync("join-token", "--tls-dir", fleet.TlsDir, "--pin");
+        Assert.Equal("sha256:" + fleet.Pin, pin.Out.Trim());
 
         var ok = await cli.RunAsync("setup", "worker", "--non-interactive", "--provider", "groq", "--model", "m",
             "--orchestrator-url", fleet.HttpsUrl.AbsoluteUri, "--join-token", fleet.JoinTokenFromFile, "--api-key", "k",
