@@ -18,7 +18,7 @@ public static class JoinTokenCommand
         var tlsDir = new Option<string?>("--tls-dir") { Description = "The orchestrator's TLS folder (default: ask the compose orchestrator)" };
         var composeFile = new Option<string>("--compose-file") { Description = "Compose file of the orchestrator", DefaultValueFactory = _ => SetupWorkerCommand.DefaultComposeFile };
         var envFile = new Option<string>("--env-file") { Description = "Its .env", DefaultValueFactory = _ => ".env" };
-        var pinOnly = new Option<bool>("--pin") { Description = "Print only the CA fingerprint (sha256:…), not the secret" };
+        var pinOnly = new Option<bool>("--pin") { Description = "Print only the CA fingerprint (64 hex digits, for D8_ORCHESTRATOR_PIN), not the secret" };
         var command = new Command("join-token", "Print the join token workers need (the orchestrator's CA pin + the join secret); run it on the orchestrator host");
         foreach (var option in new Option[] { tlsDir, composeFile, envFile, pinOnly }) command.Options.Add(option);
         command.SetAction(async (parse, ct) =>
@@ -31,7 +31,7 @@ public static class JoinTokenCommand
             {
                 throw new CliException("no pinned join token found: is TLS on for this orchestrator (D8_TLS)?");
             }
-            await ctx.Out.WriteLineAsync(parse.GetValue(pinOnly) ? "sha256:" + token.Pin : line);
+            await ctx.Out.WriteLineAsync(parse.GetValue(pinOnly) ? token.Pin : line);
             return 0;
         });
         return command;
