@@ -31,4 +31,24 @@ public sealed class CliPinTests(ITestOutputHelper output)
         Assert.Equal(1, wrong.ExitCode);
         Assert.Contains("certificate was refused (WrongPin)", wrong.Out + wrong.Err, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Doctor_checks_the_pin_for_real()
+    {
+        await using var fleet = await TlsFleet.StartAsync(output);
+        using var cli = new CliRun { System = new FakeSystem() };
+        void WriteEnv(string token) => File.WriteAllLines(cli.PathOf(".env"),
+            ["D8_PROVIDER=groq", $"D8_ORCHESTRATOR_URL={fleet.HttpsUrl.AbsoluteUri.TrimEnd('/')}", $"D8_JOIN_TOKEN={token}", "GROQ_API_KEY=k"]);
+
+        WriteEnv(fleet.JoinTokenFromFile);
+        var ok = await cli.RunAsync("doctor", "--only", "orchestrator", "join-token");
+        Assert.True(ok.ExitCode == 0, ok.ToString());
+        Assert.Contains("certificate checked against the pinned CA", ok.Out, StringComparison.Ordinal);
+
+        WriteEnv(JoinToken.Format(new string('d', 64), fleet.Secret));
+        var wrong = await cli.RunAsync("doctor", "--only", "orchestrator", "join-token");
+        Assert.Equal(1, wrong.ExitCode);
+        Assert.Contains("certificate was refused (WrongPin)", wrong.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain(fleet.Secret, wrong.Out + wrong.Err, StringComparison.Ordinal);
+    }
 }
