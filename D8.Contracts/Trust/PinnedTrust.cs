@@ -18,7 +18,8 @@ public sealed class PinnedTrust(string pin, TimeProvider time)
     /// <summary>Path of the orchestrator's CA certificate (PEM, anonymous: it is public), fetched once to check the pin.</summary>
     public const string CaPath = "tls/ca.pem";
 
-    private X509Certificate2? _ca;
+    // Set by EnsureCaAsync, read by the TLS callback on another thread.
+    private volatile X509Certificate2? _ca;
 
     /// <summary>
     /// A handler for HttpClient / IHttpClientFactory: before the first request it fetches the orchestrator's CA

@@ -61,18 +61,20 @@ public sealed class SecretLeakTests(ITestOutputHelper output)
 
         // Refused credentials, each a near miss of a real secret, then throttling: collect every problem body.
         var bodies = new List<string>();
-        async Task Refused(string path, HttpMethod method, string credential)
+        async Task<HttpStatusCode> Refused(string path, HttpMethod method, string credential)
         {
             using var request = new HttpRequestMessage(method, path);
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", credential);
             using var response = await client.Http.SendAsync(request);
             Assert.True(response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.TooManyRequests, response.StatusCode.ToString());
             bodies.Add(await response.Content.ReadAsStringAsync());
+            return response.StatusCode;
         }
         await Refused("api/stats", HttpMethod.Get, fleet.ApiKey + "x");
         await Refused("api/workers/join-check", HttpMethod.Get, fleet.Secret + "x");
         await Refused($"api/workers/{manual.WorkerId}/heartbeat", HttpMethod.Post, workerToken);
-        await Refused("api/stats", HttpMethod.Get, fleet.ApiKey);
+        // Three wrong ones reach the limit: now even the right key waits.
+        Assert.Equal(HttpStatusCode.TooManyRequests, await Refused("api/stats", HttpMethod.Get, fleet.ApiKey));
 
         // Shutdown: the worker drains and deregisters, then the orchestrator stops; both flush their exporters.
         Assert.Equal(0, await worker.StopAsync(TlsFleet.Timeout));
@@ -93,6 +95,8 @@ public sealed class SecretLeakTests(ITestOutputHelper output)
         };
         places.AddRange(otlp.Exports.Select((e, i) => ($"OTLP {e.Signal} export #{i}", e.Text)));
         places.AddRange(bodies.Select((b, i) => ($"problem body #{i}", b)));
+        // The throttled address is logged once for its window, by address only.
+        Assert.Single(fleet.Orchestrator.Output.Split('\n'), l => l.Contains("wrong credentials within", StringComparison.Ordinal));
         var leaks = (from place in places from secret in secrets
                      where place.Text.Contains(secret.Value, StringComparison.Ordinal)
                      select $"{secret.Key} in {place.Where}").ToList();
