@@ -51,4 +51,21 @@ public sealed class CliPinTests(ITestOutputHelper output)
         Assert.Contains("certificate was refused (WrongPin)", wrong.Out, StringComparison.Ordinal);
         Assert.DoesNotContain(fleet.Secret, wrong.Out + wrong.Err, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Client_commands_trust_the_self_made_ca_only_through_the_pin()
+    {
+        await using var fleet = await TlsFleet.StartAsync(output);
+        using var cli = new CliRun { System = new FakeSystem() };
+        string[] tasks = ["tasks", "--url", fleet.HttpsUrl.AbsoluteUri, "--api-key", fleet.ApiKey];
+
+        var untrusted = await cli.RunAsync(tasks);
+        Assert.Equal(1, untrusted.ExitCode);
+        Assert.Contains("is not trusted by this system", untrusted.Err, StringComparison.Ordinal);
+        Assert.Contains("D8_ORCHESTRATOR_PIN", untrusted.Err, StringComparison.Ordinal);
+
+        cli.Variables["D8_ORCHESTRATOR_PIN"] = fleet.Pin;
+        var pinned = await cli.RunAsync(tasks);
+        Assert.True(pinned.ExitCode == 0, pinned.ToString());
+    }
 }
