@@ -25,7 +25,7 @@ public sealed record FailureLimitOptions(int Limit, TimeSpan Window)
 }
 
 /// <summary>
-/// Counts failed credentials (a wrong API key, join token or worker token) per client address in fixed windows. Once an
+/// Counts failed credentials (a wrong API key, join token or worker token) per client address (IPv6: per /64) in fixed windows. Once an
 /// address reaches the limit, every credential it presents is refused with 429 until its window ends, right or wrong,
 /// so guessing cannot go faster than the limit. Successes are not counted: a worker that authenticates is never slowed.
 /// Logs one line per address per window, with the address only (the presented secrets are never seen here).
@@ -83,7 +83,19 @@ public sealed partial class FailedCredentialLimiter(FailureLimitOptions options,
         }
     }
 
-    private static IPAddress Normalize(IPAddress address) => address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address;
+    /// <summary>
+    /// IPv4 as is; IPv6 by its /64 prefix, because one host on a LAN can take any number of addresses in its /64
+    /// (SLAAC privacy addresses) and would otherwise get a fresh window with each.
+    /// </summary>
+    internal static IPAddress Normalize(IPAddress address)
+    {
+        if (address.IsIPv4MappedToIPv6) return address.MapToIPv4();
+        if (address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6 || IPAddress.IsLoopback(address)) return address;
+        Span<byte> bytes = stackalloc byte[16];
+        address.TryWriteBytes(bytes, out _);
+        bytes[8..].Clear();
+        return new IPAddress(bytes);
+    }
 
     private sealed class Window(DateTimeOffset start)
     {

@@ -82,3 +82,42 @@ public sealed class GuessingLimitTests : IAsyncLifetime
         await worker.GetStatsAsync();
     }
 }
+
+/// <summary>The limiter's windows, on fake time.</summary>
+public sealed class FailedCredentialLimiterTests
+{
+    private readonly Microsoft.Extensions.Time.Testing.FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));
+
+    private D8.Orchestrator.Security.FailedCredentialLimiter Limiter(int limit) => new(new(limit, TimeSpan.FromSeconds(60)), _time,
+        Microsoft.Extensions.Logging.Abstractions.NullLogger<D8.Orchestrator.Security.FailedCredentialLimiter>.Instance);
+
+    [Fact]
+    public void An_address_is_blocked_at_the_limit_until_its_window_ends_and_ipv6_counts_per_64()
+    {
+        var limiter = Limiter(2);
+        var a = IPAddress.Parse("fd00:1:2:3::10");
+        var sameHost = IPAddress.Parse("fd00:1:2:3:aaaa:bbbb:cccc:dddd");
+        var other = IPAddress.Parse("fd00:1:2:4::10");
+        limiter.RecordFailure(a);
+        Assert.Null(limiter.Blocked(a));
+        limiter.RecordFailure(sameHost);
+        Assert.Equal(TimeSpan.FromSeconds(60), limiter.Blocked(a));
+        Assert.Null(limiter.Blocked(other));
+
+        _time.Advance(TimeSpan.FromSeconds(45));
+        Assert.Equal(TimeSpan.FromSeconds(15), limiter.Blocked(sameHost));
+        _time.Advance(TimeSpan.FromSeconds(15));
+        Assert.Null(limiter.Blocked(a));
+        limiter.RecordFailure(a);
+        Assert.Null(limiter.Blocked(a));
+    }
+
+    [Fact]
+    public void Zero_means_no_limit()
+    {
+        var limiter = Limiter(0);
+        var a = IPAddress.Parse("192.168.1.23");
+        for (var i = 0; i < 100; i++) limiter.RecordFailure(a);
+        Assert.Null(limiter.Blocked(a));
+    }
+}
