@@ -9,12 +9,13 @@ return args.FirstOrDefault() switch
     "soak" => await SoakBenchmark.RunAsync(args.Skip(1).ToArray()),
     "worker" => await WorkerBenchmark.RunAsync(args.Skip(1).ToArray()),
     "evolve" => await EvolveBenchmark.RunAsync(args.Skip(1).ToArray()),
+    "tls" => await D8.Benchmarks.Tls.TlsBenchmark.RunAsync(args.Skip(1).ToArray()),
     "engine" => await EngineOnlyBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 50_000) > 0 ? 0 : 1,
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.WriteLine("usage: dotnet run -c Release --project D8.Benchmarks -- dispatch [--tasks N] [--rate R] | soak [--tasks N] | worker [N] | evolve [--population P] [--generations G]");
+    Console.WriteLine("usage: dotnet run -c Release --project D8.Benchmarks -- dispatch [--tasks N] [--rate R] | soak [--tasks N] | worker [N] | evolve [--population P] [--generations G] | tls [N]");
     return 2;
 }

@@ -48,6 +48,7 @@ public static class CliApp
         context.Connection.AddTo(root);
         HelpNaming.UseToolName(root, "d8");
         root.Subcommands.Add(SetupCommand.Create(context));
+        root.Subcommands.Add(JoinTokenCommand.Create(context));
         root.Subcommands.Add(DoctorCommand.Create(context));
         root.Subcommands.Add(StatusCommand.Create(context));
         root.Subcommands.Add(SubmitCommand.Create(context));
@@ -70,6 +71,7 @@ public static class CliApp
             CliException cli => (cli.Message, cli.ExitCode),
             OperationCanceledException when ct.IsCancellationRequested => ("cancelled", 130),
             OrchestratorException oe => (OrchestratorMessage(oe), 1),
+            HttpRequestException he when TrustMessage(he) is { } trust => (trust, 1),
             HttpRequestException he => ("cannot connect: " + FirstLine(he.Message), 1),
             OperationCanceledException or TimeoutException => ("timed out waiting for an answer", 1),
             ClientResultException cre => ($"provider answered {cre.Status}: {FirstLine(cre.Message)}", 1),
@@ -89,6 +91,14 @@ public static class CliApp
             _ => "",
         };
         return "orchestrator answered " + FirstLine(e.Message) + hint;
+    }
+
+    /// <summary>A refused or untrusted orchestrator certificate, with what to set.</summary>
+    private static string? TrustMessage(HttpRequestException e)
+    {
+        if (D8.Contracts.Trust.PinnedTrust.Explain(e, new Uri("https://orchestrator/")) is not { } trust) return null;
+        return $"the orchestrator's certificate was refused ({trust.Failure}): {trust.Message}" +
+               (trust.Failure == D8.Contracts.Trust.TrustFailure.Foreign ? " (for its own CA set D8_ORCHESTRATOR_PIN: d8 join-token --pin on the orchestrator host)" : "");
     }
 
     internal static string FirstLine(string text)

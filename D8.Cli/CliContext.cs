@@ -1,6 +1,7 @@
 using System.CommandLine;
 using D8.Cli.Configuration;
 using D8.Contracts;
+using D8.Contracts.Trust;
 using Spectre.Console;
 
 namespace D8.Cli;
@@ -31,13 +32,37 @@ public sealed class CliContext(CliEnvironment env, TextWriter output, TextWriter
     public OrchestratorClient CreateOrchestratorClient(ParseResult parse, TimeSpan? timeout = null)
     {
         var settings = ConnectionSettings.Resolve(parse, Connection, Env);
-        return CreateOrchestratorClient(settings.OrchestratorUrl, settings.ApiKey, timeout);
+        return CreateOrchestratorClient(settings.OrchestratorUrl, settings.ApiKey, timeout, EnvironmentPin());
     }
 
-    /// <summary>The typed orchestrator client for an explicit URL.</summary>
-    public OrchestratorClient CreateOrchestratorClient(Uri url, string? apiKey, TimeSpan? timeout = null) =>
+    /// <summary>
+    /// The typed orchestrator client for an explicit URL. With <paramref name="pin"/> the orchestrator's certificate
+    /// must chain to the pinned CA (as a worker checks it); with <paramref name="healthOnly"/> and no pin the certificate
+    /// is not checked (only for GET /health, which carries no secret).
+    /// </summary>
+    public OrchestratorClient CreateOrchestratorClient(Uri url, string? apiKey, TimeSpan? timeout = null, string? pin = null, bool healthOnly = false)
+    {
         // Long-polls wait up to 30 s on the server, so the HTTP timeout must be well above that.
-        new(CreateHttpClient(url, timeout ?? TimeSpan.FromSeconds(100))) { ApiKey = apiKey };
+        var wait = timeout ?? TimeSpan.FromSeconds(100);
+        if (Env.HttpHandlerFactory is null && url.Scheme == Uri.UriSchemeHttps && (pin is not null || healthOnly))
+        {
+            HttpMessageHandler handler;
+            if (pin is not null) handler = new PinnedTrust(pin, Env.Time).CreateHandler();
+            else
+            {
+                var sockets = new SocketsHttpHandler();
+                sockets.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
+                handler = sockets;
+            }
+            return new OrchestratorClient(new HttpClient(handler, disposeHandler: true) { BaseAddress = url, Timeout = wait }) { ApiKey = apiKey };
+        }
+        return new(CreateHttpClient(url, wait)) { ApiKey = apiKey };
+    }
+
+    /// <summary>The CA pin for client commands: D8_ORCHESTRATOR_PIN, else the pin of D8_JOIN_TOKEN.</summary>
+    public string? EnvironmentPin() =>
+        Env.Get("D8_ORCHESTRATOR_PIN") is { } pin && JoinToken.IsPin(pin.Trim()) ? pin.Trim().ToLowerInvariant()
+        : JoinToken.TryParse(Env.Get("D8_JOIN_TOKEN"), out var token, out _) ? token.Pin : null;
 
     private static IAnsiConsole CreateConsole(CliEnvironment env, TextWriter output)
     {

@@ -16,8 +16,14 @@ public sealed class OrchestratorClient(HttpClient http)
     /// <summary>API key for the client API (submit, get, list, cancel, fleet, stats).</summary>
     public string? ApiKey { get; set; }
 
-    /// <summary>Join token for <see cref="RegisterAsync"/>.</summary>
+    /// <summary>
+    /// Join token for <see cref="RegisterAsync"/>: a bare secret or the pinned form (only the secret is sent; the pin is
+    /// checked by the HTTP handler, see <see cref="Trust.PinnedTrust"/>).
+    /// </summary>
     public string? JoinToken { get; set; }
+
+    private string? JoinSecret => JoinToken is null ? null
+        : Trust.JoinToken.TryParse(JoinToken, out var token, out _) ? token.Secret : JoinToken;
 
     /// <summary>Set by <see cref="RegisterAsync"/>; used by every worker call.</summary>
     public string? WorkerToken { get; set; }
@@ -98,7 +104,7 @@ public sealed class OrchestratorClient(HttpClient http)
     /// <summary>Registers with the join token and remembers the worker id and token for later calls.</summary>
     public async Task<RegisterWorkerResponse> RegisterAsync(RegisterWorkerRequest request, CancellationToken ct = default)
     {
-        var response = (await SendAsync(HttpMethod.Post, "api/workers", JoinToken, request,
+        var response = (await SendAsync(HttpMethod.Post, "api/workers", JoinSecret, request,
             D8JsonContext.Default.RegisterWorkerRequest, D8JsonContext.Default.RegisterWorkerResponse, ct))!;
         WorkerId = response.WorkerId;
         WorkerToken = response.WorkerToken;
@@ -140,7 +146,7 @@ public sealed class OrchestratorClient(HttpClient http)
 
     /// <summary>Checks <see cref="JoinToken"/> without registering a worker: 204 when accepted, else an <see cref="OrchestratorException"/> (401).</summary>
     public Task CheckJoinTokenAsync(CancellationToken ct = default) =>
-        SendAsync<object, object>(HttpMethod.Get, "api/workers/join-check", JoinToken, null, null, null, ct);
+        SendAsync<object, object>(HttpMethod.Get, "api/workers/join-check", JoinSecret, null, null, null, ct);
 
     // ---- plumbing ----
 

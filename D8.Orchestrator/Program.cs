@@ -1,6 +1,8 @@
 using D8.Orchestrator.Hosting;
+using D8.Orchestrator.Tls;
 
-if (HealthProbe.IsRequested(args)) return await HealthProbe.RunAsync();
+if (HealthProbe.IsRequested(args)) return await HealthProbe.RunAsync(tryHttps: true);
+if (JoinTokenCommand.IsRequested(args)) return JoinTokenCommand.Run(args);
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();

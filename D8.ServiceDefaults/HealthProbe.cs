@@ -9,21 +9,32 @@ public static class HealthProbe
     /// <summary>True when the process was started as a probe.</summary>
     public static bool IsRequested(string[] args) => args is ["health", ..];
 
-    /// <summary>GET http://127.0.0.1:&lt;port&gt;/health with the port from HTTP_PORTS / ASPNETCORE_HTTP_PORTS (default 8080).</summary>
-    public static async Task<int> RunAsync()
+    /// <summary>
+    /// GET /health on 127.0.0.1 with the port from HTTP_PORTS / ASPNETCORE_HTTP_PORTS (default 8080). With
+    /// <paramref name="tryHttps"/> (the orchestrator serves HTTPS when TLS is on) https is tried first, then http.
+    /// The certificate is not checked: the probe sends no secret and talks to its own container over loopback.
+    /// </summary>
+    public static async Task<int> RunAsync(bool tryHttps = false)
     {
         var ports = Environment.GetEnvironmentVariable("HTTP_PORTS") ?? Environment.GetEnvironmentVariable("ASPNETCORE_HTTP_PORTS") ?? "8080";
         var port = ports.Split([';', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? "8080";
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(4) };
-        try
+        using var handler = new SocketsHttpHandler();
+        handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
+        using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(4) };
+        string? error = null;
+        foreach (var scheme in tryHttps ? new[] { "https", "http" } : ["http"])
         {
-            using var response = await http.GetAsync(new Uri($"http://127.0.0.1:{port}/health")).ConfigureAwait(false);
-            return response.IsSuccessStatusCode ? 0 : 1;
+            try
+            {
+                using var response = await http.GetAsync(new Uri($"{scheme}://127.0.0.1:{port}/health")).ConfigureAwait(false);
+                return response.IsSuccessStatusCode ? 0 : 1;
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or UriFormatException)
+            {
+                error = ex.Message;
+            }
         }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or UriFormatException)
-        {
-            await Console.Error.WriteLineAsync($"health: {ex.Message}").ConfigureAwait(false);
-            return 1;
-        }
+        await Console.Error.WriteLineAsync($"health: {error}").ConfigureAwait(false);
+        return 1;
     }
 }

@@ -10,4 +10,5 @@ if (!builder.AddWorker())
 var app = builder.Build();
 app.MapDefaultEndpoints();
 await app.RunAsync();
-return 0;
+// 3 when the orchestrator's certificate was refused (OrchestratorTrustGuard).
+return Environment.ExitCode;

@@ -42,6 +42,11 @@ public static class OrchestratorExtensions
             // docker compose stops every service at once: the orchestrator keeps serving until workers stopped with it
             // have reported their tasks and deregistered (at most 35 s, inside the 45 s stop_grace_period).
             .WithEnvironment(ctx => { if (builder.ExecutionContext.IsPublishMode) ctx.EnvironmentVariables["D8_STOP_WAIT_SECONDS"] = "35"; })
+            // Compose deployments serve HTTPS with the orchestrator's own CA (workers join with the pinned token);
+            // run mode stays plain HTTP on loopback (the orchestrator decides that from its addresses).
+            .WithEnvironment(ctx => { if (builder.ExecutionContext.IsPublishMode) ctx.EnvironmentVariables["D8_TLS"] = "true"; })
+            .WithComposeVariable("D8_TLS", "D8_TLS",
+                "HTTPS with the orchestrator's own CA (workers join with the pinned token it writes: docker compose exec orchestrator /app/D8.Orchestrator join-token). false: plain HTTP, readable by anyone on the network.")
             .WithHttpHealthCheck("/health")
             .WithUrlForEndpoint("http", url => url.DisplayText = "Orchestrator")
             .WithUrls(AddOpenApiLink)

@@ -31,7 +31,7 @@ public static class WorkerExtensions
             .WithEnvironment("D8_JOIN_TOKEN", joinToken)
             .WithHttpHealthCheck("/health")
             .WithComposeVariable("D8_ORCHESTRATOR_URL", "D8_ORCHESTRATOR_URL",
-                "Orchestrator the workers join. Keep the default when the orchestrator runs in the same compose project; on a Pi or cloud host point it at the remote orchestrator, e.g. http://192.168.1.10:8080.")
+                "Orchestrator the workers join. Keep the default when the orchestrator runs in the same compose project; on a Pi or cloud host point it at the remote orchestrator, e.g. https://192.168.1.10:8080, with the pinned D8_JOIN_TOKEN.")
             .PublishAsComposeService(WorkerImage, [kind.ResourceName, "full-system"], ["CMD", "/app/D8.Worker", "health"], 8080);
 
         if (builder.ExecutionContext.IsRunMode)

@@ -26,6 +26,9 @@ public sealed class DoctorContext
 
     public CliEnvironment Env => Cli.Env;
 
+    /// <summary>The CA fingerprint the join token pins (null: a bare secret or no token).</summary>
+    public string? Pin => D8.Contracts.Trust.JoinToken.TryParse(JoinToken, out var token, out _) ? token.Pin : null;
+
     /// <summary>A value from the .env, else from the process environment.</summary>
     public string? Setting(string key) =>
         EnvValues is not null && EnvValues.TryGetValue(key, out var v) && v.Length > 0 ? v : Env.Get(key);
@@ -43,7 +46,7 @@ public sealed class DoctorContext
         {
             return (Outcome.Fail("no orchestrator URL", $"set {WorkerEnvNames.OrchestratorUrl} in the .env (d8 setup worker) or pass --url"), null);
         }
-        var result = await OrchestratorProbe.ReachableAsync(Cli, url, ct);
+        var result = await OrchestratorProbe.ReachableAsync(Cli, url, ct, Pin);
         HealthReceivedAt = Env.Time.GetUtcNow();
         return result;
     }

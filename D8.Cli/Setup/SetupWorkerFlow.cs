@@ -35,7 +35,7 @@ internal sealed class SetupWorkerFlow(CliContext ctx, ParseResult parse, SetupWo
         // 2. Orchestrator URL, checked by GET /health.
         var orchestrator = await AskCheckedAsync(
             parse.GetValue(o.OrchestratorUrl) ?? Existing(WorkerEnvNames.OrchestratorUrl) ?? ctx.Env.Get("D8_ORCHESTRATOR_URL"),
-            "--orchestrator-url", "Orchestrator URL (e.g. http://192.168.1.10:8080):", secret: false,
+            "--orchestrator-url", "Orchestrator URL (e.g. https://192.168.1.10:8080):", secret: false,
             async value =>
             {
                 var url = ConnectionSettings.ParseUrl(value, "--orchestrator-url");

@@ -1,4 +1,5 @@
 using D8.Contracts;
+using D8.Contracts.Trust;
 
 namespace D8.Cli.Verification;
 
@@ -8,9 +9,9 @@ public static class OrchestratorProbe
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(15);
 
     /// <summary>GET /health; the outcome, plus the server's clock when it answered.</summary>
-    public static async Task<(Outcome Outcome, OrchestratorHealth? Health)> ReachableAsync(CliContext ctx, Uri url, CancellationToken ct)
+    public static async Task<(Outcome Outcome, OrchestratorHealth? Health)> ReachableAsync(CliContext ctx, Uri url, CancellationToken ct, string? pin = null)
     {
-        var client = ctx.CreateOrchestratorClient(url, null, Timeout);
+        var client = ctx.CreateOrchestratorClient(url, null, Timeout, pin, healthOnly: true);
         try
         {
             var health = await client.GetHealthAsync(ct);
@@ -18,6 +19,10 @@ public static class OrchestratorProbe
                 ? (Outcome.Pass($"orchestrator at {url} is healthy"), health)
                 : (Outcome.Fail($"orchestrator at {url} answered {health.StatusCode} on /health",
                     "check the orchestrator's logs (docker compose logs orchestrator)"), health);
+        }
+        catch (HttpRequestException e) when (PinnedTrust.Explain(e, url) is { } trust)
+        {
+            return (Refused(trust), null);
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !ct.IsCancellationRequested)
         {
@@ -29,12 +34,24 @@ public static class OrchestratorProbe
     /// <summary>GET /api/workers/join-check with the join token.</summary>
     public static async Task<Outcome> JoinTokenAsync(CliContext ctx, Uri url, string joinToken, CancellationToken ct)
     {
-        var client = ctx.CreateOrchestratorClient(url, null, Timeout);
+        if (!D8.Contracts.Trust.JoinToken.TryParse(joinToken, out var parsed, out var error))
+        {
+            return Outcome.Fail(error, "copy the whole token the orchestrator wrote (D8.Orchestrator join-token)");
+        }
+        if (parsed.IsPinned && url.Scheme == Uri.UriSchemeHttp)
+        {
+            return Outcome.Fail($"{url} is plain HTTP but the join token pins the orchestrator's certificate", "use https:// (same host and port)");
+        }
+        var client = ctx.CreateOrchestratorClient(url, null, Timeout, parsed.Pin);
         client.JoinToken = joinToken;
         try
         {
             await client.CheckJoinTokenAsync(ct);
-            return Outcome.Pass("join token accepted");
+            return Outcome.Pass(parsed.IsPinned ? $"join token accepted; certificate checked against the pinned CA sha256:{D8.Contracts.Trust.JoinToken.Short(parsed.Pin)}" : "join token accepted");
+        }
+        catch (HttpRequestException e) when (PinnedTrust.Explain(e, url) is { } trust)
+        {
+            return Refused(trust);
         }
         catch (OrchestratorException e) when ((int)e.Status is 401 or 403)
         {
@@ -52,10 +69,15 @@ public static class OrchestratorProbe
         }
     }
 
+    /// <summary>A refused certificate: one line per kind (wrong pin, foreign, expired, no TLS).</summary>
+    private static Outcome Refused(TrustFailureException trust) =>
+        Outcome.Fail($"the orchestrator's certificate was refused ({trust.Failure}): {trust.Message}",
+            "nothing secret was sent; get the current token on the orchestrator host (D8.Orchestrator join-token)");
+
     /// <summary>GET /api/stats with the client API key.</summary>
-    public static async Task<Outcome> ApiKeyAsync(CliContext ctx, Uri url, string apiKey, CancellationToken ct)
+    public static async Task<Outcome> ApiKeyAsync(CliContext ctx, Uri url, string apiKey, CancellationToken ct, string? pin = null)
     {
-        var client = ctx.CreateOrchestratorClient(url, apiKey, Timeout);
+        var client = ctx.CreateOrchestratorClient(url, apiKey, Timeout, pin);
         try
         {
             await client.GetStatsAsync(ct);

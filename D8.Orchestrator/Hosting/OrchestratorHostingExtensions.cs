@@ -7,6 +7,7 @@ using D8.Orchestrator.Security;
 using D8.Orchestrator.Storage;
 using D8.Orchestrator.Tasks;
 using D8.Orchestrator.Telemetry;
+using D8.Orchestrator.Tls;
 using D8.Orchestrator.Workers;
 using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Authentication;
@@ -25,6 +26,15 @@ public static partial class OrchestratorHostingExtensions
         var options = OrchestratorOptions.Load(builder.Configuration, builder.Environment.IsDevelopment(), warnings);
         var services = builder.Services;
         services.AddSingleton(options);
+        builder.AddOrchestratorTls(options, warnings);
+        var limitErrors = new List<string>();
+        var failureLimit = FailureLimitOptions.Load(builder.Configuration, limitErrors);
+        if (limitErrors.Count > 0)
+        {
+            throw new InvalidOperationException("Invalid D8 orchestrator configuration: " + string.Join(" ", limitErrors));
+        }
+        services.AddSingleton(failureLimit);
+        services.AddSingleton<FailedCredentialLimiter>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ITaskStore>(sp =>
             new SqliteTaskStore(options.DbPath, sp.GetRequiredService<ILogger<SqliteTaskStore>>()));
@@ -81,6 +91,7 @@ public static partial class OrchestratorHostingExtensions
         app.MapWorkersApi();
         app.MapJoinCheckApi();
         app.MapEvolutionsApi();
+        app.MapTlsApi();
         return app.MapOrchestratorOpenApi();
     }
 

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using System.Text.Encodings.Web;
+using D8.Contracts.Trust;
 using D8.Orchestrator.Configuration;
 using D8.Orchestrator.Http;
 using D8.Orchestrator.Scheduling;
@@ -10,14 +11,16 @@ namespace D8.Orchestrator.Security;
 
 /// <summary>
 /// Authenticates one of the three credentials (the scheme name says which). Secrets are compared as SHA-256 hashes
-/// in constant time; a failed challenge answers 401 with problem details.
+/// in constant time; a failed challenge answers 401 with problem details. Wrong credentials are counted per client
+/// address (<see cref="FailedCredentialLimiter"/>); an address over the limit gets 429 with Retry-After instead.
 /// </summary>
 public sealed class CredentialHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
     ILoggerFactory logger,
     UrlEncoder encoder,
     CredentialHashes hashes,
-    SchedulingEngine engine)
+    SchedulingEngine engine,
+    FailedCredentialLimiter limiter)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
@@ -26,6 +29,17 @@ public sealed class CredentialHandler(
         if (presented is null)
         {
             return Task.FromResult(AuthenticateResult.NoResult());
+        }
+        var address = Context.Connection.RemoteIpAddress;
+        if (limiter.Blocked(address) is { } wait)
+        {
+            Context.Items[RetryAfterKey] = wait;
+            return Task.FromResult(AuthenticateResult.Fail("too many failed credentials"));
+        }
+        if (Scheme.Name == AuthSchemes.JoinToken && JoinToken.TryParse(presented, out var token, out _))
+        {
+            // The whole pinned token (D8J1-<pin>::<secret>) is accepted as well as its secret.
+            presented = token.Secret;
         }
         var claims = new List<Claim>();
         switch (Scheme.Name)
@@ -37,14 +51,24 @@ public sealed class CredentialHandler(
                 claims.Add(new Claim(AuthSchemes.WorkerIdClaim, workerId));
                 break;
             default:
+                limiter.RecordFailure(address);
                 return Task.FromResult(AuthenticateResult.Fail("invalid credential"));
         }
         var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, Scheme.Name));
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(principal, Scheme.Name)));
     }
 
+    private const string RetryAfterKey = "d8:auth-retry-after";
+
     protected override Task HandleChallengeAsync(AuthenticationProperties properties)
     {
+        if (Context.Items[RetryAfterKey] is TimeSpan wait)
+        {
+            var seconds = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+            Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return Problems.WriteAsync(Context, StatusCodes.Status429TooManyRequests, "Too Many Requests",
+                $"Too many wrong credentials from this address: try again in {seconds} s.");
+        }
         var what = Scheme.Name switch
         {
             AuthSchemes.JoinToken => "the join token (Authorization: Bearer <D8_JOIN_TOKEN>)",
@@ -79,5 +103,7 @@ public sealed class CredentialHandler(
 public sealed class CredentialHashes(OrchestratorOptions options)
 {
     public IReadOnlyList<byte[]> ApiKeys { get; } = options.ApiKeys.Select(TokenHasher.HashBytes).ToArray();
-    public IReadOnlyList<byte[]> JoinToken { get; } = [TokenHasher.HashBytes(options.JoinToken)];
+    /// <summary>The join secret's hash: D8_JOIN_TOKEN may be the bare secret or the whole pinned token.</summary>
+    public IReadOnlyList<byte[]> JoinToken { get; } =
+        [TokenHasher.HashBytes(D8.Contracts.Trust.JoinToken.TryParse(options.JoinToken, out var t, out _) ? t.Secret : options.JoinToken)];
 }

@@ -22,6 +22,21 @@ public sealed class ProfileTests(TestImages images)
         var health = await project.Client.GetHealthAsync(TestContext.Current.CancellationToken);
         Assert.NotNull(health);
         Assert.Empty(await project.Client.GetWorkersAsync(TestContext.Current.CancellationToken));
+
+        // Hardened as the file says, and still healthy: non-root, read-only root, no capabilities, no privilege gain.
+        var id = await project.ContainerAsync("orchestrator");
+        var inspect = await Shell.RunAsync("docker", ["inspect", "-f",
+            "{{.Config.User}}|{{.HostConfig.ReadonlyRootfs}}|{{.HostConfig.CapDrop}}|{{.HostConfig.SecurityOpt}}|{{.State.Pid}}", id],
+            TimeSpan.FromSeconds(30), ct: TestContext.Current.CancellationToken);
+        var fields = inspect.Output.Trim().Split('|');
+        Assert.Equal(["1654:1654", "true", "[ALL]", "[no-new-privileges:true]"], fields[..4]);
+        var status = await File.ReadAllTextAsync($"/proc/{fields[4]}/status", TestContext.Current.CancellationToken);
+        Assert.Contains("CapEff:\t0000000000000000", status, StringComparison.Ordinal);
+        Assert.Contains("Uid:\t1654", status, StringComparison.Ordinal);
+
+        // The published port speaks TLS only: a plain-HTTP request gets no answer.
+        using var plain = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        await Assert.ThrowsAsync<HttpRequestException>(() => plain.GetAsync($"http://127.0.0.1:{project.OrchestratorPort}/health", TestContext.Current.CancellationToken));
     }
 
     [Fact]

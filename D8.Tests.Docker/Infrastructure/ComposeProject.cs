@@ -8,13 +8,17 @@ namespace D8.Tests.Docker.Infrastructure;
 /// <summary>
 /// One compose project per test: the committed docker-compose.generated.yml plus docker/compose.emulators.yml (and an
 /// optional extra override) in a temp folder, a unique project name, free host ports, fresh secrets. Disposing always
-/// runs `down -v --remove-orphans`, also when the test failed.
+/// runs `down -v --remove-orphans`, also when the test failed. The orchestrator serves HTTPS with its own CA (the committed
+/// default): the first <see cref="UpAsync"/> starts it alone, reads the pinned join token with
+/// `exec orchestrator /app/D8.Orchestrator join-token` and puts it in the .env before the workers start, as the README
+/// tells an operator to; the test's client trusts the orchestrator through the same pin.
 /// </summary>
 public sealed class ComposeProject : IAsyncDisposable
 {
     private static readonly string[] AllProfiles = ["orchestrator", "worker-deepseek", "worker-groq", "worker-gemini", "worker-openai", "full-system", "dashboard"];
     private readonly List<string> _files = ["docker-compose.generated.yml", "compose.emulators.yml"];
-    private readonly HttpClient _http;
+    private HttpClient? _http;
+    private OrchestratorClient? _client;
 
     private ComposeProject(string directory, string name, int port, string apiKey)
     {
@@ -22,17 +26,18 @@ public sealed class ComposeProject : IAsyncDisposable
         Name = name;
         OrchestratorPort = port;
         ApiKey = apiKey;
-        _http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) };
-        Client = new OrchestratorClient(_http) { ApiKey = apiKey };
     }
+
+    /// <summary>The pinned join token the orchestrator wrote (null until the first <see cref="UpAsync"/> with it).</summary>
+    public string? JoinToken { get; private set; }
 
     public string Directory { get; }
     public string Name { get; }
     public int OrchestratorPort { get; }
     public string ApiKey { get; }
 
-    /// <summary>Client of the orchestrator's published port.</summary>
-    public OrchestratorClient Client { get; }
+    /// <summary>Client of the orchestrator's published port, over HTTPS checked against the join token's pin.</summary>
+    public OrchestratorClient Client => _client ?? throw new InvalidOperationException("Start the orchestrator first (UpAsync).");
 
     /// <summary>Creates the folder and .env; <paramref name="variables"/> add to or replace the defaults.</summary>
     public static ComposeProject Create(IReadOnlyDictionary<string, string>? variables = null, string? extraOverride = null)
@@ -83,8 +88,27 @@ public sealed class ComposeProject : IAsyncDisposable
         return result.Output;
     }
 
-    /// <summary>`up -d` for the given profiles.</summary>
-    public Task<string> UpAsync(params string[] profiles) => ComposeAsync(profiles, "up", "-d");
+    /// <summary>`up -d` for the given profiles; the first time with the orchestrator, it starts alone and the pinned token is read first.</summary>
+    public async Task<string> UpAsync(params string[] profiles)
+    {
+        if (JoinToken is null && profiles.Any(p => p is "orchestrator" or "full-system"))
+        {
+            await ComposeAsync(profiles, "up", "-d", "orchestrator");
+            await WaitHealthyAsync(Deployment.Timeouts.Healthy, "orchestrator");
+            var printed = await ComposeAsync(profiles, "exec", "-T", "orchestrator", "/app/D8.Orchestrator", "join-token");
+            var token = printed.Split('\n', StringSplitOptions.TrimEntries).Single(l => l.StartsWith(D8.Contracts.Trust.JoinToken.Prefix, StringComparison.Ordinal));
+            if (!D8.Contracts.Trust.JoinToken.TryParse(token, out var parsed, out var error) || !parsed.IsPinned) throw new InvalidOperationException(error);
+            var envPath = Path.Combine(Directory, ".env");
+            File.WriteAllLines(envPath, File.ReadAllLines(envPath).Select(l => l.StartsWith("D8_JOIN_TOKEN=", StringComparison.Ordinal) ? "D8_JOIN_TOKEN=" + token : l));
+            JoinToken = token;
+            _http = new HttpClient(new D8.Contracts.Trust.PinnedTrust(parsed.Pin, TimeProvider.System).CreateHandler())
+            {
+                BaseAddress = new Uri($"https://127.0.0.1:{OrchestratorPort}"), Timeout = TimeSpan.FromSeconds(60),
+            };
+            _client = new OrchestratorClient(_http) { ApiKey = ApiKey };
+        }
+        return await ComposeAsync(profiles, "up", "-d");
+    }
 
     /// <summary>The container id of a service (empty when it has none).</summary>
     public async Task<string> ContainerAsync(string service) => (await ComposeAsync(AllProfiles, "ps", "-q", service)).Trim();
@@ -140,7 +164,7 @@ public sealed class ComposeProject : IAsyncDisposable
         }
         finally
         {
-            _http.Dispose();
+            _http?.Dispose();
             System.IO.Directory.Delete(Directory, recursive: true);
         }
     }

@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Globalization;
 using D8.Contracts;
+using D8.Contracts.Trust;
 
 namespace D8.Worker.Configuration;
 
@@ -19,6 +20,18 @@ public static class WorkerOptionsLoader
         var orchestrator = ParseUrl(Get("D8_ORCHESTRATOR_URL"), "D8_ORCHESTRATOR_URL", required: true, errors);
         var joinToken = Get("D8_JOIN_TOKEN");
         if (joinToken is null) errors.Add("D8_JOIN_TOKEN is required (the orchestrator's join token).");
+        string? pin = null;
+        if (joinToken is not null)
+        {
+            if (!JoinToken.TryParse(joinToken, out var parsed, out var tokenError)) errors.Add("D8_JOIN_TOKEN: " + tokenError + ".");
+            else pin = parsed.Pin;
+            if (pin is not null && orchestrator is { Scheme: "http" })
+            {
+                // Refused before anything is sent: the pin can only be checked over TLS.
+                errors.Add($"D8_ORCHESTRATOR_URL {orchestrator} is plain HTTP but the join token pins the orchestrator's certificate: " +
+                           "use https:// (the orchestrator serves HTTPS on the same port).");
+            }
+        }
 
         var providerText = Get("D8_PROVIDER");
         ProviderKind? provider = providerText?.ToLowerInvariant() switch
@@ -104,6 +117,7 @@ public static class WorkerOptionsLoader
         {
             OrchestratorUrl = orchestrator!,
             JoinToken = joinToken ?? "",
+            OrchestratorPin = pin,
             WorkerName = Get("D8_WORKER_NAME") ?? $"{kind.ToString().ToLowerInvariant()}-{HostName(Get("D8_HOST_NAME_FILE"))}",
             Provider = kind,
             Models = models,

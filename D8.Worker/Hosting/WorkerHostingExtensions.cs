@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using D8.Contracts;
+using D8.Contracts.Trust;
 using D8.Worker.Configuration;
 using D8.Worker.Execution;
 using D8.Worker.Health;
@@ -53,7 +54,13 @@ public static class WorkerHostingExtensions
                 // Above the 30 s lease long-poll.
                 c.Timeout = TimeSpan.FromSeconds(60);
             })
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) });
+            // A pinned join token: the orchestrator's chain must lead to the pinned CA before any request is sent;
+            // a bare secret over https: the system's trust store, as any HttpClient.
+            .ConfigurePrimaryHttpMessageHandler(sp => options.OrchestratorPin is { } pin
+                ? new PinnedTrust(pin, sp.GetRequiredService<TimeProvider>()).CreateHandler()
+                : new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+            .AddHttpMessageHandler(sp => new OrchestratorTrustGuard(options, sp.GetRequiredService<IHostApplicationLifetime>(),
+                sp.GetRequiredService<ILogger<OrchestratorTrustGuard>>()));
         services.AddHttpClient(ProviderFactory.ProviderHttpClient, c =>
             {
                 c.BaseAddress = options.ProviderUrl;

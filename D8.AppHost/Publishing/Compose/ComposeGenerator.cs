@@ -105,6 +105,7 @@ internal sealed class ComposeGenerator(DistributedApplicationModel model, Distri
 
         SetLimits(service, resource.Annotations.OfType<ComposeLimitsAnnotation>().FirstOrDefault());
         service.Set("logging", Logging());
+        if (resource is ProjectResource) Harden(service);
         var deploy = Deploy(resource);
         if (deploy is not null) service.Set("deploy", deploy);
         return service;
@@ -127,7 +128,12 @@ internal sealed class ComposeGenerator(DistributedApplicationModel model, Distri
             if (key.StartsWith("OTEL_", StringComparison.Ordinal) || key.StartsWith("ASPIRE_", StringComparison.Ordinal)) continue;
             // Aspire's service-discovery variables duplicate D8_ORCHESTRATOR_URL; D8 does not read them.
             if (key.StartsWith("services__", StringComparison.Ordinal)) continue;
+            // No proxy sits in front of D8 in compose: trusting X-Forwarded-For would let a client pick its own address
+            // and walk around the per-address limit on failed credentials.
+            if (key == "ASPNETCORE_FORWARDEDHEADERS_ENABLED") continue;
             var converted = Converter.Convert(value);
+            // The orchestrator serves HTTPS in compose (D8_TLS=true), on the same port.
+            if (key == "D8_ORCHESTRATOR_URL" && converted.StartsWith("http://", StringComparison.Ordinal)) converted = "https://" + converted["http://".Length..];
             result[key] = overrides.TryGetValue(key, out var variable)
                 ? _variables.Use(variable with { Default = converted, EnvironmentKey = null })
                 : converted;
@@ -210,19 +216,32 @@ internal sealed class ComposeGenerator(DistributedApplicationModel model, Distri
 
     private YamlMappingNode Dashboard()
     {
-        var port = _variables.Use("DASHBOARD_PORT", "Host port of the Aspire dashboard UI (profile 'dashboard'). It has no login: keep it on a trusted network.", "18888");
+        var port = _variables.Use("DASHBOARD_PORT", "Host port of the Aspire dashboard UI (profile 'dashboard'), on 127.0.0.1 only: it has no login and shows prompts. From another machine: ssh -L 18888:127.0.0.1:18888 <host>.", "18888");
         var service = new YamlMappingNode()
             .Set("image", Str($"{DashboardImage[0]}:{_variables.Use("ASPIRE_DASHBOARD_TAG", "Tag of the standalone Aspire dashboard image (multi-arch).", DashboardImage[1])}"))
             .Set("profiles", Strs(["dashboard"]))
             .Set("restart", Str("unless-stopped"))
             .Set("stop_grace_period", Str("10s"))
             .Set("environment", new YamlMappingNode().Set("DASHBOARD__FRONTEND__AUTHMODE", Str("Unsecured")).Set("DASHBOARD__OTLP__AUTHMODE", Str("Unsecured")))
-            .Set("ports", Strs([$"{port}:18888", "4317:18889"]))
+            // Loopback only: the UI has no login and traces hold prompts; OTLP senders are services on the compose network.
+            .Set("ports", Strs([$"127.0.0.1:{port}:18888", "127.0.0.1:4317:18889"]))
             // The chiseled dashboard image has no shell, curl or probe command, and nothing depends on it.
             .Set("healthcheck", new YamlMappingNode().Set("disable", Bool(true)));
         SetLimits(service, Limits("DASHBOARD", DashboardService, "0.5", "256m", "Telemetry kept in memory: raise it for long sessions."));
         return service.Set("logging", Logging());
     }
+
+    /// <summary>
+    /// A D8 service runs as the images' non-root app user (uid 1654, which owns the data volume's folder), with no
+    /// capabilities, no privilege gain and a read-only root filesystem; /tmp (the runtime's diagnostic sockets) is a
+    /// small tmpfs. Everything persistent is on the data volume.
+    /// </summary>
+    private static void Harden(YamlMappingNode service) => service
+        .Set("user", Str("1654:1654"))
+        .Set("read_only", Bool(true))
+        .Set("tmpfs", Strs(["/tmp:size=16m,mode=1777"]))
+        .Set("cap_drop", Strs(["ALL"]))
+        .Set("security_opt", Strs(["no-new-privileges:true"]));
 
     private static YamlMappingNode HealthCheck(IReadOnlyList<string> test) => new YamlMappingNode()
         .Set("test", Strs(test))

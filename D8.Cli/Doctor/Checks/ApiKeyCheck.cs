@@ -11,6 +11,6 @@ public sealed class ApiKeyCheck : IDoctorCheck
     {
         if (doctor.ApiKey is not { } key) return Outcome.Skip("no client API key configured (only d8 status/submit need one)");
         if ((await doctor.HealthAsync(ct)).Outcome.Failed) return Outcome.Skip("orchestrator unreachable");
-        return await OrchestratorProbe.ApiKeyAsync(doctor.Cli, doctor.OrchestratorUrl!, key, ct);
+        return await OrchestratorProbe.ApiKeyAsync(doctor.Cli, doctor.OrchestratorUrl!, key, ct, doctor.Pin);
     }
 }

@@ -1,0 +1,19 @@
+using D8.Contracts.Trust;
+using D8.Orchestrator.Http;
+
+namespace D8.Orchestrator.Tls;
+
+/// <summary>GET /tls/ca.pem (anonymous): the CA a join token pins. Public by nature; a client trusts it only if its fingerprint matches its pin.</summary>
+public static class TlsApi
+{
+    public static WebApplication MapTlsApi(this WebApplication app)
+    {
+        app.MapGet("/" + PinnedTrust.CaPath, (TlsState state) => state.Certificates is { } certs
+                ? Results.Text(CertificateFactory.CertificatePem(certs.Chain.Count > 0 ? certs.Chain[^1] : certs.Server), "application/x-pem-file")
+                : Problems.Result(StatusCodes.Status404NotFound, "Not Found", "TLS is off on this orchestrator (plain HTTP): there is no CA to pin."))
+            .AllowAnonymous()
+            .WithName("GetCaCertificate")
+            .WithSummary("The orchestrator's CA certificate (PEM), whose SHA-256 a pinned join token carries.");
+        return app;
+    }
+}
