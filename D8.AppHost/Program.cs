@@ -10,7 +10,7 @@ var log = builder.CreateStartupLogger();
 try
 {
     // Secrets: generated and kept in user secrets for local runs; ${VARIABLES} in the compose file.
-    var joinToken = builder.AddSecret("join-token", "D8_JOIN_TOKEN", "Token workers present to join the orchestrator.");
+    var joinToken = builder.AddSecret("join-token", "D8_JOIN_TOKEN", "Token workers present to join the orchestrator. On worker hosts: the pinned token D8J1-<CA sha256>::<secret> that `docker compose exec orchestrator /app/D8.Orchestrator join-token` prints. On the orchestrator host: that token or its bare secret.");
     var apiKey = builder.AddSecret("api-key", "D8_API_KEYS", "Client API key(s), comma-separated.");
 
     var orchestrator = builder.AddD8Orchestrator(joinToken, apiKey);
