@@ -41,6 +41,11 @@ public sealed partial class OpenAiEmulator
 
         var full = Math.Max(1, Options.TokensPerAnswer);
         var tokens = Math.Min(full, request.MaxTokens ?? int.MaxValue);
+        if (Limiter.Admit(EmulatorAnswer.CountTokens(request.Texts) + (request.MaxTokens ?? tokens)) is { } refusal)
+        {
+            await OpenAiErrors.LimitExceededAsync(context, refusal, Options, request.Model).ConfigureAwait(false);
+            return;
+        }
         var finishReason = tokens < full ? "length" : "stop";
         var words = EmulatorAnswer.Words(Options.Name, request.LastUser, tokens);
         var content = request.Json ? EmulatorAnswer.Json(Options.Name, request.LastUser, tokens) : string.Join(' ', words);

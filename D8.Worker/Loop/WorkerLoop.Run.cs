@@ -22,11 +22,16 @@ public sealed partial class WorkerLoop
         try
         {
             var estimate = ProviderBudget.Estimate(lease.Messages.Select(m => m.Content), lease.MaxTokens);
-            if (await budget.AcquireAsync(estimate, run.Token).ConfigureAwait(false) is { } dayReset)
+            _typicalTokens = estimate;
+            if (!budget.TryTake(estimate))
             {
-                _cooldown.Extend(dayReset);
-                LogDailyBudgetSpent(dayReset.TotalMinutes);
-                await FailAsync(run, FailureKind.Released, "the worker's daily request budget (D8_RPD) is spent", null).ConfigureAwait(false);
+                // The slot asked for a lease only once a request fitted, but this one is larger (tokens) or another slot
+                // spent the room: hand the task back at once (no attempt counted) rather than hold it while waiting.
+                var refill = budget.WaitFor(estimate);
+                _cooldown.Extend(refill);
+                if (refill >= TimeSpan.FromHours(1) / options.BudgetTimeScale) LogDailyBudgetSpent(refill.TotalMinutes);
+                await FailAsync(run, FailureKind.Released,
+                    $"the worker's provider budget (D8_RPM/D8_TPM/D8_RPD) has no room for it for {refill.TotalSeconds:F1} s", null).ConfigureAwait(false);
                 return;
             }
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(run.Token);

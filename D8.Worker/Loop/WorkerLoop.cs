@@ -29,6 +29,8 @@ public sealed partial class WorkerLoop(
     private CancellationTokenSource? _leasing;
     private readonly Cooldown _cooldown = new(time);
     private double? _lastTokensPerSecond;
+    // Token estimate of the last task leased: what the next one is assumed to need of the budget before it is seen.
+    private int _typicalTokens = ProviderBudget.Estimate([], null);
     private volatile bool _draining;
 
     /// <inheritdoc />
@@ -87,10 +89,11 @@ public sealed partial class WorkerLoop(
         {
             try
             {
-                var cooldown = _cooldown.Remaining;
+                var cooldown = BudgetWait();
                 if (!health.CanServe || cooldown > TimeSpan.Zero)
                 {
-                    // Not ready, bad key or cooling down: wait, then look again.
+                    // Not ready, bad key, cooling down or waiting for budget: wait, then look again. A lease is asked
+                    // for only once a request fits the budget, so no lease is held while the budget refills.
                     var wait = cooldown > TimeSpan.Zero ? cooldown : TimeSpan.FromSeconds(1);
                     await Task.Delay(wait < TimeSpan.FromSeconds(1) ? wait : TimeSpan.FromSeconds(1), time, leasingToken).ConfigureAwait(false);
                     continue;
