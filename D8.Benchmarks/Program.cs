@@ -1,4 +1,5 @@
 using D8.Benchmarks.Dispatch;
+using D8.Benchmarks.Schedule;
 using D8.Benchmarks.Soak;
 using D8.Benchmarks.Worker;
 
@@ -7,12 +8,13 @@ return args.FirstOrDefault() switch
     "dispatch" => await DispatchBenchmark.RunAsync(args.Skip(1).ToArray()),
     "soak" => await SoakBenchmark.RunAsync(args.Skip(1).ToArray()),
     "worker" => await WorkerBenchmark.RunAsync(args.Skip(1).ToArray()),
+    "schedule" => await ScheduleBenchmark.RunAsync(args.Skip(1).ToArray()),
     "engine" => await EngineOnlyBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 50_000) > 0 ? 0 : 1,
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.WriteLine("usage: dotnet run -c Release --project D8.Benchmarks -- dispatch [--tasks N] [--rate R] | soak [--tasks N] | worker [N]");
+    Console.WriteLine("usage: dotnet run -c Release --project D8.Benchmarks -- dispatch [--tasks N] [--rate R] | soak [--tasks N] | worker [N] | schedule [--time-scale K] [--only tail,free-tier,storm,priority]");
     return 2;
 }

@@ -67,7 +67,8 @@ public sealed partial class OpenAiEmulator
         {
             if (!request.Stream)
             {
-                for (var i = 0; i < pieces.Count; i++) await TokenDelayAsync(delay, aborted).ConfigureAwait(false);
+                var pacer = Pace(delay);
+                for (var i = 0; i < pieces.Count; i++) await pacer.NextAsync(aborted).ConfigureAwait(false);
                 switch (fault?.Kind)
                 {
                     case FaultKind.DropMidStream:
@@ -118,6 +119,7 @@ public sealed partial class OpenAiEmulator
             context.Response.ContentType = "text/event-stream; charset=utf-8";
             context.Response.Headers.CacheControl = "no-cache";
             await context.WriteEventAsync(Chunk(new JsonObject { ["role"] = "assistant", ["content"] = "" }, null).ToJsonString()).ConfigureAwait(false);
+            var streamPacer = Pace(delay);
             for (var i = 0; i < pieces.Count; i++)
             {
                 if (fault?.Kind is FaultKind.DropMidStream or FaultKind.ErrorMidStream && i == fault.AfterChunks)
@@ -125,7 +127,7 @@ public sealed partial class OpenAiEmulator
                     await StrikeMidStreamAsync(context, fault).ConfigureAwait(false);
                     return;
                 }
-                await TokenDelayAsync(delay, aborted).ConfigureAwait(false);
+                await streamPacer.NextAsync(aborted).ConfigureAwait(false);
                 await context.WriteEventAsync(Chunk(new JsonObject { ["content"] = pieces[i] }, null).ToJsonString()).ConfigureAwait(false);
             }
             if (fault?.Kind is FaultKind.DropMidStream or FaultKind.ErrorMidStream)

@@ -33,6 +33,11 @@ public sealed partial class SchedulingEngine
     /// </summary>
     private TaskRecord? Choose(WorkerRecord worker, List<RoutingQueue> eligible, TaskRecord head, DateTimeOffset now)
     {
+        if (RequestBound(worker, head) && Longest(eligible, head) is { } longest && Helps(worker, eligible, longest, now))
+        {
+            // Its requests are scarcer than its speed: each should carry as much work as possible.
+            return longest;
+        }
         if (Helps(worker, eligible, head, now))
         {
             return head;
@@ -48,6 +53,46 @@ public sealed partial class SchedulingEngine
             }
         }
         return shortest is not null && Helps(worker, eligible, shortest, now) ? shortest : null;
+    }
+
+    /// <summary>
+    /// True when the worker's request budget (per minute or per day), not its speed or token budget, limits what it
+    /// gets done: a free tier of a few requests a minute. Such a worker is given the longest ready tasks.
+    /// </summary>
+    private bool RequestBound(WorkerRecord worker, TaskRecord task)
+    {
+        if (worker.Budget.Count == 0 || EstimateSeconds(worker, task) is not { } seconds)
+        {
+            return false;
+        }
+        var tokens = WorkEstimate.OutputTokens(task);
+        var speedRate = worker.MaxConcurrency * tokens / seconds;
+        var tokenRate = double.MaxValue;
+        var requestRate = double.MaxValue;
+        foreach (var w in worker.Budget)
+        {
+            if (w.Limit <= 0 || w.Seconds <= 0) continue;
+            if (w.Window == "tokens_per_minute") tokenRate = w.Limit / w.Seconds;
+            else if (w.Window == "requests_per_minute") requestRate = Math.Min(requestRate, w.Limit / w.Seconds * tokens);
+            else if (w.Window == "requests_per_day" && w.Limit < 1000) requestRate = 0;
+        }
+        return requestRate < Math.Min(speedRate, tokenRate);
+    }
+
+    /// <summary>The longest ready task of the head's priority (among the first few hundred of each queue).</summary>
+    private static TaskRecord? Longest(List<RoutingQueue> eligible, TaskRecord head)
+    {
+        TaskRecord? longest = null;
+        foreach (var q in eligible)
+        {
+            var seen = 0;
+            foreach (var t in q.Ready)
+            {
+                if (t.Priority != head.Priority || ++seen > 8 * ShorterTaskScan) break;
+                if (longest is null || WorkEstimate.OutputTokens(t) > WorkEstimate.OutputTokens(longest)) longest = t;
+            }
+        }
+        return longest;
     }
 
     private bool Helps(WorkerRecord worker, List<RoutingQueue> eligible, TaskRecord task, DateTimeOffset now)

@@ -19,9 +19,9 @@ public sealed partial class WorkerLoop
         var model = lease.Model ?? options.DefaultModel;
         using var activity = WorkerTelemetry.StartRun(lease, options.ProviderName, model);
         LogRunning(lease.TaskId, lease.Attempt, model);
+        var estimate = ProviderBudget.Estimate(lease.Messages.Select(m => m.Content), lease.MaxTokens);
         try
         {
-            var estimate = ProviderBudget.Estimate(lease.Messages.Select(m => m.Content), lease.MaxTokens);
             _typicalTokens = estimate;
             if (!budget.TryTake(estimate))
             {
@@ -83,6 +83,7 @@ public sealed partial class WorkerLoop
             switch (failure.Class)
             {
                 case FailureClass.RateLimited:
+                    budget.Refund(estimate);
                     var wait = failure.RetryAfter ?? TimeSpan.FromSeconds(5);
                     _cooldown.Extend(wait);
                     await FailAsync(run, FailureKind.RateLimited, failure.Message, wait.TotalSeconds).ConfigureAwait(false);

@@ -64,6 +64,18 @@ public sealed class ProviderBudget : IAsyncDisposable
         }
     }
 
+    /// <summary>Gives back the last request taken (of <paramref name="estimatedTokens"/>): the provider refused it with
+    /// 429, and a refused request counts against none of its limits.</summary>
+    public void Refund(int estimatedTokens)
+    {
+        lock (_gate)
+        {
+            _perMinute?.Refund(1);
+            _tokensPerMinute?.Refund(estimatedTokens);
+            _perDay?.Refund(1);
+        }
+    }
+
     /// <summary>How long until a request of <paramref name="estimatedTokens"/> fits every budget (zero: now).</summary>
     public TimeSpan WaitFor(int estimatedTokens)
     {
@@ -115,7 +127,7 @@ public sealed class ProviderBudget : IAsyncDisposable
     /// <summary>One sliding window: what was spent when, over the last <see cref="Length"/>.</summary>
     private sealed class Window(string name, long limit, TimeSpan length)
     {
-        private readonly Queue<(DateTimeOffset At, long Amount)> _spent = new();
+        private readonly LinkedList<(DateTimeOffset At, long Amount)> _spent = new();
         private long _used;
 
         public string Name { get; } = name;
@@ -147,16 +159,27 @@ public sealed class ProviderBudget : IAsyncDisposable
 
         public void Take(long amount, DateTimeOffset now)
         {
-            _spent.Enqueue((now, amount));
+            _spent.AddLast((now, amount));
             _used += amount;
+        }
+
+        public void Refund(long amount)
+        {
+            for (var node = _spent.Last; node is not null; node = node.Previous)
+            {
+                if (node.Value.Amount != amount) continue;
+                _spent.Remove(node);
+                _used -= amount;
+                return;
+            }
         }
 
         private void Trim(DateTimeOffset now)
         {
-            while (_spent.TryPeek(out var oldest) && oldest.At + Length <= now)
+            while (_spent.First is { } oldest && oldest.Value.At + Length <= now)
             {
-                _spent.Dequeue();
-                _used -= oldest.Amount;
+                _spent.RemoveFirst();
+                _used -= oldest.Value.Amount;
             }
         }
     }
