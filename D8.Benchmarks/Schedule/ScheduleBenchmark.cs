@@ -30,6 +30,8 @@ internal static class ScheduleBenchmark
                     return 2;
             }
         }
+        // The in-process emulators log their start and stop at Information otherwise.
+        Environment.SetEnvironmentVariable("Logging__LogLevel__Microsoft.Hosting.Lifetime", "Warning");
         Console.WriteLine($"schedule: time scale {scale} (delays and rate-limit windows divided by it); machine: " +
                           $"{Environment.ProcessorCount} cores, load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
         foreach (var scenario in ScheduleScenario.All().Where(s => only is null || only.Contains(s.Name)))
@@ -43,6 +45,8 @@ internal static class ScheduleBenchmark
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  {scenario.Name}: fifo makespan {fifo.Makespan:F1} s; fastest: {fastest.Speculations} speculative copies ({fastest.SpeculationsWon} won), " +
                 $"tokens reported {fastest.TokensReported} = sum of results {fastest.TokensOfResults}"));
+            Console.WriteLine($"  {scenario.Name}: fastest per worker: {fastest.PerWorker}");
+            Console.WriteLine($"  {scenario.Name}: fifo per worker: {fifo.PerWorker}");
         }
         return 0;
     }

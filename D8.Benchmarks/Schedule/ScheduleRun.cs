@@ -21,7 +21,8 @@ internal sealed class ScheduleRun : IAsyncDisposable
     private OrchestratorProcess? _orchestrator;
     private HttpClient? _http;
 
-    public sealed record Outcome(double Makespan, long Speculations, long SpeculationsWon, long TokensReported, long TokensOfResults);
+    public sealed record Outcome(double Makespan, long Speculations, long SpeculationsWon, long TokensReported, long TokensOfResults,
+        string PerWorker);
 
     public static async Task<Outcome> RunAsync(ScheduleScenario scenario, string scheduler, double scale)
     {
@@ -74,8 +75,12 @@ internal sealed class ScheduleRun : IAsyncDisposable
         var batch = views.Where(v => measured.Contains(v.Id)).ToList();
         var makespan = (batch.Max(v => v.UpdatedAt) - batch.Min(v => v.CreatedAt)).TotalSeconds;
         var stats = await client.GetStatsAsync();
+        var start = batch.Min(v => v.CreatedAt);
+        var perWorker = string.Join(", ", batch.GroupBy(v => v.Result?.WorkerName ?? "?").OrderBy(g => g.Key, StringComparer.Ordinal)
+            .Select(g => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"{g.Key} {g.Count()} tasks/{g.Sum(v => v.Result?.Usage?.CompletionTokens ?? 0)} tokens, last at {(g.Max(v => v.UpdatedAt) - start).TotalSeconds:F1} s")));
         return new Outcome(makespan, stats.Speculations, stats.SpeculationsWon, stats.TokensReported,
-            views.Sum(v => (long)(v.Result?.Usage?.TotalTokens ?? 0)));
+            views.Sum(v => (long)(v.Result?.Usage?.TotalTokens ?? 0)), perWorker);
     }
 
     private static async Task<List<string>> SubmitAsync(OrchestratorClient client, IReadOnlyList<int> batch, int priority, string tag)

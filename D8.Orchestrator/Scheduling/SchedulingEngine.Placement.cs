@@ -61,12 +61,12 @@ public sealed partial class SchedulingEngine
     /// </summary>
     private bool RequestBound(WorkerRecord worker, TaskRecord task)
     {
-        if (worker.Budget.Count == 0 || EstimateSeconds(worker, task) is not { } seconds)
+        if (worker.Budget.Count == 0)
         {
             return false;
         }
         var tokens = WorkEstimate.OutputTokens(task);
-        var speedRate = worker.MaxConcurrency * tokens / seconds;
+        var speedRate = EstimateSeconds(worker, task) is { } seconds ? worker.MaxConcurrency * tokens / seconds : double.MaxValue;
         var tokenRate = double.MaxValue;
         var requestRate = double.MaxValue;
         foreach (var w in worker.Budget)
@@ -74,7 +74,7 @@ public sealed partial class SchedulingEngine
             if (w.Limit <= 0 || w.Seconds <= 0) continue;
             if (w.Window == "tokens_per_minute") tokenRate = w.Limit / w.Seconds;
             else if (w.Window == "requests_per_minute") requestRate = Math.Min(requestRate, w.Limit / w.Seconds * tokens);
-            else if (w.Window == "requests_per_day" && w.Limit < 1000) requestRate = 0;
+            else if (w.Window == "requests_per_day" && w.Limit < 1000) return true; // a few requests a day: make each count
         }
         return requestRate < Math.Min(speedRate, tokenRate);
     }
@@ -181,7 +181,9 @@ public sealed partial class SchedulingEngine
         foreach (var waiter in _waiters)
         {
             if (waiter.Leases.Count >= waiter.Max || !CanLeaseNow(waiter.Worker, now)
-                || !waiter.Worker.CanServe(task.Kind, task.Provider, task.Model)) continue;
+                || !waiter.Worker.CanServe(task.Kind, task.Provider, task.Model)
+                // A request-bound worker picks the longest ready task itself when its poll looks again.
+                || RequestBound(waiter.Worker, task)) continue;
             var seconds = EstimateSeconds(waiter.Worker, task) ?? 0;
             if (seconds < bestSeconds)
             {

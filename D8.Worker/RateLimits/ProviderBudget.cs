@@ -134,7 +134,9 @@ public sealed class ProviderBudget : IAsyncDisposable
         public long Limit { get; } = limit;
         public TimeSpan Length { get; } = length;
 
-        public static Window? Of(string name, int limit, TimeSpan length) => limit > 0 ? new Window(name, limit, length) : null;
+        /// <summary>A window 2 % longer than the provider's: a request sent as a slot frees here must not reach the
+        /// provider a moment before the slot frees there (its clock starts when the request arrives).</summary>
+        public static Window? Of(string name, int limit, TimeSpan length) => limit > 0 ? new Window(name, limit, length * 1.02) : null;
 
         public long Used(DateTimeOffset now)
         {
