@@ -66,7 +66,12 @@ public sealed record HeartbeatResponse
 }
 
 /// <summary>Long-poll lease request body; the wait is the query string's ?wait= (seconds).</summary>
-public sealed record LeaseRequest(int Max = 1);
+public sealed record LeaseRequest(int Max = 1)
+{
+    /// <summary>Tokens (prompt characters / 4 plus max_tokens) the worker's tokens-per-minute budget can take right
+    /// now; the fastest scheduler hands out only tasks that fit. Null: no such limit.</summary>
+    public int? TokenBudget { get; init; }
+}
 
 /// <summary>A task handed to a worker.</summary>
 public sealed record TaskLease

@@ -10,7 +10,8 @@ public sealed partial class SchedulingEngine
     /// Long-poll: returns up to <paramref name="max"/> leases as soon as eligible tasks exist, or none when the wait
     /// ends. A worker in cooldown, draining, unhealthy or at its concurrency limit waits without being given tasks.
     /// </summary>
-    public async Task<IReadOnlyList<TaskLease>> LeaseAsync(string workerId, int max, TimeSpan wait, CancellationToken ct)
+    public async Task<IReadOnlyList<TaskLease>> LeaseAsync(string workerId, int max, TimeSpan wait, CancellationToken ct,
+        int? tokenBudget = null)
     {
         var deadline = Now + wait;
         while (true)
@@ -25,10 +26,10 @@ public sealed partial class SchedulingEngine
                 var worker = RequireLiveWorker(workerId);
                 Touch(worker, now);
                 PromoteDue(now);
-                TakeEligible(worker, max, now, leases);
+                TakeEligible(worker, max, now, leases, tokenBudget);
                 if (leases.Count == 0 && now < deadline)
                 {
-                    waiter = new LeaseWaiter(worker, max);
+                    waiter = new LeaseWaiter(worker, max) { TokenBudget = Fastest ? tokenBudget : null };
                     _waiters.Add(waiter);
                 }
                 commit = Flush();

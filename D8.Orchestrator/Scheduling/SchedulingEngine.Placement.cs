@@ -31,12 +31,17 @@ public sealed partial class SchedulingEngine
     /// the head if the worker helps by taking it, else the shortest ready task of the same priority it can still finish
     /// before the faster workers would, else none (the poll parks and looks again).
     /// </summary>
-    private TaskRecord? Choose(WorkerRecord worker, List<RoutingQueue> eligible, TaskRecord head, DateTimeOffset now)
+    private TaskRecord? Choose(WorkerRecord worker, List<RoutingQueue> eligible, TaskRecord head, DateTimeOffset now, int? tokenBudget)
     {
-        if (RequestBound(worker, head) && Longest(eligible, head) is { } longest && Helps(worker, eligible, longest, now))
+        if (RequestBound(worker, head) && Longest(eligible, head, tokenBudget) is { } longest && Helps(worker, eligible, longest, now))
         {
             // Its requests are scarcer than its speed: each should carry as much work as possible.
             return longest;
+        }
+        if (!Fits(head, tokenBudget))
+        {
+            // The head does not fit what the worker's token budget can take now: the longest task that does, if any.
+            return Longest(eligible, head, tokenBudget) is { } fitting && Helps(worker, eligible, fitting, now) ? fitting : null;
         }
         if (Helps(worker, eligible, head, now))
         {
@@ -79,8 +84,10 @@ public sealed partial class SchedulingEngine
         return requestRate < Math.Min(speedRate, tokenRate);
     }
 
-    /// <summary>The longest ready task of the head's priority (among the first few hundred of each queue).</summary>
-    private static TaskRecord? Longest(List<RoutingQueue> eligible, TaskRecord head)
+    private static bool Fits(TaskRecord task, int? tokenBudget) => tokenBudget is not { } b || WorkEstimate.TotalTokens(task) <= b;
+
+    /// <summary>The longest ready task of the head's priority that fits the token budget (among the first few hundred of each queue).</summary>
+    private static TaskRecord? Longest(List<RoutingQueue> eligible, TaskRecord head, int? tokenBudget)
     {
         TaskRecord? longest = null;
         foreach (var q in eligible)
@@ -89,7 +96,7 @@ public sealed partial class SchedulingEngine
             foreach (var t in q.Ready)
             {
                 if (t.Priority != head.Priority || ++seen > 8 * ShorterTaskScan) break;
-                if (longest is null || WorkEstimate.OutputTokens(t) > WorkEstimate.OutputTokens(longest)) longest = t;
+                if (Fits(t, tokenBudget) && (longest is null || WorkEstimate.OutputTokens(t) > WorkEstimate.OutputTokens(longest))) longest = t;
             }
         }
         return longest;
@@ -182,6 +189,7 @@ public sealed partial class SchedulingEngine
         {
             if (waiter.Leases.Count >= waiter.Max || !CanLeaseNow(waiter.Worker, now)
                 || !waiter.Worker.CanServe(task.Kind, task.Provider, task.Model)
+                || !Fits(task, waiter.TokenBudget)
                 // A request-bound worker picks the longest ready task itself when its poll looks again.
                 || RequestBound(waiter.Worker, task)) continue;
             var seconds = EstimateSeconds(waiter.Worker, task) ?? 0;

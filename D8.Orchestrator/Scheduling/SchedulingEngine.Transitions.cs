@@ -1,4 +1,5 @@
 using D8.Contracts;
+using D8.Orchestrator.Scheduling.Placement;
 
 namespace D8.Orchestrator.Scheduling;
 
@@ -84,8 +85,9 @@ public sealed partial class SchedulingEngine
     /// decline (the faster workers would finish the task sooner) or, when nothing is ready for this worker, hand it a
     /// copy of a straggler. Returns true when a ready task was there but declined.
     /// </summary>
-    private bool TakeEligible(WorkerRecord worker, int max, DateTimeOffset now, List<TaskLease> leases)
+    private bool TakeEligible(WorkerRecord worker, int max, DateTimeOffset now, List<TaskLease> leases, int? tokenBudget = null)
     {
+        var budget = Fastest ? tokenBudget : null;
         var eligible = EligibleQueues(worker);
         if (eligible is null)
         {
@@ -118,7 +120,7 @@ public sealed partial class SchedulingEngine
                 Finish(head, TaskState.Failed, now, "deadline passed");
                 continue;
             }
-            if (Fastest && Choose(worker, eligible, head, now) is var chosen && !ReferenceEquals(chosen, head))
+            if (Fastest && Choose(worker, eligible, head, now, budget) is var chosen && !ReferenceEquals(chosen, head))
             {
                 if (chosen is null)
                 {
@@ -128,6 +130,7 @@ public sealed partial class SchedulingEngine
             }
             head.Queue!.Ready.Remove(head);
             head.InReadySet = false;
+            budget -= WorkEstimate.TotalTokens(head);
             Grant(head, worker, now, leases);
         }
         return false;

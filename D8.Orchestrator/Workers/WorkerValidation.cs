@@ -39,6 +39,10 @@ public static class WorkerValidation
         {
             errors["max"] = ["max must be between 1 and 256."];
         }
+        if (r.TokenBudget is < 0)
+        {
+            errors["token_budget"] = ["token_budget must not be negative."];
+        }
         return errors;
     }
 

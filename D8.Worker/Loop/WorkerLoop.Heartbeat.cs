@@ -63,10 +63,10 @@ public sealed partial class WorkerLoop
         }
     }
 
-    /// <summary>How long until this worker may send a request: its cooldown, or its budget refilling for a typical task.</summary>
+    /// <summary>How long until this worker may send a request: its cooldown, or its budget refilling for a small task.</summary>
     private TimeSpan BudgetWait()
     {
-        var budgetWait = budget.WaitFor(_typicalTokens);
+        var budgetWait = budget.WaitFor(SmallestTask);
         var cooldown = _cooldown.Remaining;
         return budgetWait > cooldown ? budgetWait : cooldown;
     }

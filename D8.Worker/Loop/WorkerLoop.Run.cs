@@ -22,7 +22,6 @@ public sealed partial class WorkerLoop
         var estimate = ProviderBudget.Estimate(lease.Messages.Select(m => m.Content), lease.MaxTokens);
         try
         {
-            _typicalTokens = estimate;
             if (!budget.TryTake(estimate))
             {
                 // The slot asked for a lease only once a request fitted, but this one is larger (tokens) or another slot
@@ -61,8 +60,10 @@ public sealed partial class WorkerLoop
             telemetry.Record("succeeded", result.TokensPerSecond, result.TimeToFirstTokenMs);
             LogSucceeded(lease.TaskId, result.Usage?.CompletionTokens, result.TokensPerSecond);
         }
-        catch (OperationCanceledException) when (run.Reason != StopReason.None)
+        catch (Exception) when (run.Reason != StopReason.None)
         {
+            // Stopped (cancelled, lease lost, released): whatever the cut stream threw (a cancellation, or a provider
+            // client's "stream ended early") is the stop's doing, not a provider failure.
             telemetry.Record(run.Reason.ToString().ToLowerInvariant(), null, null);
             LogStopped(lease.TaskId, run.Reason);
             if (run.Reason == StopReason.Cancelled)

@@ -25,12 +25,13 @@ public sealed partial class WorkerLoop(
     ILogger<WorkerLoop> log) : BackgroundService
 {
     private static readonly TimeSpan LongPoll = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan MinimumPoll = TimeSpan.FromMilliseconds(50);
+    /// <summary>The smallest request the budget must have room for before a slot asks for a lease.</summary>
+    private const int SmallestTask = 64;
     private readonly ConcurrentDictionary<string, InFlightRun> _inFlight = new(StringComparer.Ordinal);
     private CancellationTokenSource? _leasing;
     private readonly Cooldown _cooldown = new(time);
     private double? _lastTokensPerSecond;
-    // Token estimate of the last task leased: what the next one is assumed to need of the budget before it is seen.
-    private int _typicalTokens = ProviderBudget.Estimate([], null);
     private volatile bool _draining;
 
     /// <inheritdoc />
@@ -102,7 +103,12 @@ public sealed partial class WorkerLoop(
                 IReadOnlyList<TaskLease> leases;
                 try
                 {
-                    leases = await session.Client.LeaseAsync(1, LongPoll, leasingToken).ConfigureAwait(false);
+                    // With a tokens-per-minute budget the poll says how much it can take now, and asks again when
+                    // the budget next gets room back (a longer task may fit then).
+                    var poll = budget.NextTokenRefill() is { } refill && refill < LongPoll
+                        ? (refill < MinimumPoll ? MinimumPoll : refill)
+                        : LongPoll;
+                    leases = await session.Client.LeaseAsync(1, poll, leasingToken, budget.TokenHeadroom()).ConfigureAwait(false);
                     health.SetOrchestratorReachable(true);
                     backoff.Reset();
                 }

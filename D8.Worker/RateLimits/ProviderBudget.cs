@@ -85,6 +85,25 @@ public sealed class ProviderBudget : IAsyncDisposable
         }
     }
 
+    /// <summary>Tokens the tokens-per-minute budget can take now; null when it is unlimited.</summary>
+    public int? TokenHeadroom()
+    {
+        lock (_gate)
+        {
+            return _tokensPerMinute is { } w ? (int)Math.Max(0, w.Limit - w.Used(_time.GetUtcNow())) : null;
+        }
+    }
+
+    /// <summary>Until the tokens-per-minute budget next gets room back (its oldest spend leaves the window); null
+    /// when it is unlimited or nothing is spent.</summary>
+    public TimeSpan? NextTokenRefill()
+    {
+        lock (_gate)
+        {
+            return _tokensPerMinute?.NextExpiry(_time.GetUtcNow());
+        }
+    }
+
     /// <summary>What is used of each configured budget now: (window, used, limit, window length); unlimited budgets are left out.</summary>
     public IReadOnlyList<(string Window, long Used, long Limit, TimeSpan Length)> Usage()
     {
@@ -157,6 +176,12 @@ public sealed class ProviderBudget : IAsyncDisposable
                 if (free >= need) return at + Length - now;
             }
             return Length;
+        }
+
+        public TimeSpan? NextExpiry(DateTimeOffset now)
+        {
+            Trim(now);
+            return _spent.First is { } oldest ? oldest.Value.At + Length - now : null;
         }
 
         public void Take(long amount, DateTimeOffset now)
