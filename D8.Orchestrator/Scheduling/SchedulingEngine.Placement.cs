@@ -33,15 +33,22 @@ public sealed partial class SchedulingEngine
     /// </summary>
     private TaskRecord? Choose(WorkerRecord worker, List<RoutingQueue> eligible, TaskRecord head, DateTimeOffset now, int? tokenBudget)
     {
-        if (RequestBound(worker, head) && Longest(eligible, head, tokenBudget) is { } longest && Helps(worker, eligible, longest, now))
+        if (RequestBound(worker, head))
         {
             // Its requests are scarcer than its speed: each should carry as much work as possible.
-            return longest;
+            return Longest(eligible, head, tokenBudget, null) is { } longest && Helps(worker, eligible, longest, now) ? longest : null;
+        }
+        var reserved = Reserved(worker, eligible, head);
+        if (reserved is not null)
+        {
+            // The longest tasks are kept for the request-bound workers' remaining requests while other work is left.
+            head = FirstNotReserved(eligible, head, reserved) ?? head;
         }
         if (!Fits(head, tokenBudget))
         {
             // The head does not fit what the worker's token budget can take now: the longest task that does, if any.
-            return Longest(eligible, head, tokenBudget) is { } fitting && Helps(worker, eligible, fitting, now) ? fitting : null;
+            return (Longest(eligible, head, tokenBudget, reserved) ?? Longest(eligible, head, tokenBudget, null)) is { } fitting
+                && Helps(worker, eligible, fitting, now) ? fitting : null;
         }
         if (Helps(worker, eligible, head, now))
         {
@@ -86,8 +93,60 @@ public sealed partial class SchedulingEngine
 
     private static bool Fits(TaskRecord task, int? tokenBudget) => tokenBudget is not { } b || WorkEstimate.TotalTokens(task) <= b;
 
-    /// <summary>The longest ready task of the head's priority that fits the token budget (among the first few hundred of each queue).</summary>
-    private static TaskRecord? Longest(List<RoutingQueue> eligible, TaskRecord head, int? tokenBudget)
+    /// <summary>
+    /// The longest ready tasks of the head's priority, as many as the other request-bound workers that could run them
+    /// have requests left today (at most 64); null when there are none.
+    /// </summary>
+    private HashSet<TaskRecord>? Reserved(WorkerRecord worker, List<RoutingQueue> eligible, TaskRecord head)
+    {
+        var requests = 0L;
+        foreach (var w in _workers.Values)
+        {
+            if (w == worker || w.State != WorkerState.Online || !w.Healthy || w.Drain
+                || !w.CanServe(head.Kind, head.Provider, head.Model) || !RequestBound(w, head)) continue;
+            foreach (var b in w.Budget)
+            {
+                if (b.Window == "requests_per_day") requests += Math.Max(0, b.Limit - b.Used);
+            }
+        }
+        if (requests == 0)
+        {
+            return null;
+        }
+        var top = new PriorityQueue<TaskRecord, int>();
+        foreach (var q in eligible)
+        {
+            var seen = 0;
+            foreach (var t in q.Ready)
+            {
+                if (t.Priority != head.Priority || ++seen > 8 * ShorterTaskScan) break;
+                top.Enqueue(t, WorkEstimate.OutputTokens(t));
+                if (top.Count > Math.Min(requests, 64)) top.Dequeue();
+            }
+        }
+        return top.UnorderedItems.Select(i => i.Element).ToHashSet();
+    }
+
+    /// <summary>The first ready task in priority order (head's priority) that is not reserved; null if all are.</summary>
+    private static TaskRecord? FirstNotReserved(List<RoutingQueue> eligible, TaskRecord head, HashSet<TaskRecord> reserved)
+    {
+        TaskRecord? first = null;
+        foreach (var q in eligible)
+        {
+            var seen = 0;
+            foreach (var t in q.Ready)
+            {
+                if (t.Priority != head.Priority || ++seen > 8 * ShorterTaskScan) break;
+                if (reserved.Contains(t)) continue;
+                if (first is null || PriorityOrder.Instance.Compare(t, first) < 0) first = t;
+                break;
+            }
+        }
+        return first;
+    }
+
+    /// <summary>The longest ready task of the head's priority that fits the token budget and is not reserved (among the first few hundred of each queue).</summary>
+    private static TaskRecord? Longest(List<RoutingQueue> eligible, TaskRecord head, int? tokenBudget, HashSet<TaskRecord>? reserved)
     {
         TaskRecord? longest = null;
         foreach (var q in eligible)
@@ -96,7 +155,7 @@ public sealed partial class SchedulingEngine
             foreach (var t in q.Ready)
             {
                 if (t.Priority != head.Priority || ++seen > 8 * ShorterTaskScan) break;
-                if (Fits(t, tokenBudget) && (longest is null || WorkEstimate.OutputTokens(t) > WorkEstimate.OutputTokens(longest))) longest = t;
+                if (Fits(t, tokenBudget) && reserved?.Contains(t) != true && (longest is null || WorkEstimate.OutputTokens(t) > WorkEstimate.OutputTokens(longest))) longest = t;
             }
         }
         return longest;

@@ -83,16 +83,16 @@ public sealed partial class SchedulingEngine
     /// <summary>
     /// Leases up to <paramref name="max"/> of the best ready tasks this worker can serve. The fastest scheduler may
     /// decline (the faster workers would finish the task sooner) or, when nothing is ready for this worker, hand it a
-    /// copy of a straggler. Returns true when a ready task was there but declined.
+    /// copy of a straggler.
     /// </summary>
-    private bool TakeEligible(WorkerRecord worker, int max, DateTimeOffset now, List<TaskLease> leases, int? tokenBudget = null)
+    private void TakeEligible(WorkerRecord worker, int max, DateTimeOffset now, List<TaskLease> leases, int? tokenBudget = null)
     {
         var budget = Fastest ? tokenBudget : null;
         var eligible = EligibleQueues(worker);
         if (eligible is null)
         {
             if (Fastest && CanLeaseNow(worker, now) && leases.Count < max) TrySpeculate(worker, now, leases);
-            return false;
+            return;
         }
         while (leases.Count < max && CanLeaseNow(worker, now))
         {
@@ -111,7 +111,7 @@ public sealed partial class SchedulingEngine
             if (head is null)
             {
                 if (Fastest) TrySpeculate(worker, now, leases);
-                return false;
+                return;
             }
             if (head.Deadline <= now)
             {
@@ -124,7 +124,7 @@ public sealed partial class SchedulingEngine
             {
                 if (chosen is null)
                 {
-                    return true;
+                    return; // better left to faster workers (or nothing fits the token budget): the poll parks
                 }
                 head = chosen;
             }
@@ -133,7 +133,6 @@ public sealed partial class SchedulingEngine
             budget -= WorkEstimate.TotalTokens(head);
             Grant(head, worker, now, leases);
         }
-        return false;
     }
 
     private void Grant(TaskRecord task, WorkerRecord worker, DateTimeOffset now, List<TaskLease> leases)

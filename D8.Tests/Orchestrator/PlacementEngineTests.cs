@@ -170,6 +170,47 @@ public class PlacementEngineTests
     }
 
     [Fact]
+    public async Task A_request_bound_worker_gets_the_longest_tasks_and_the_others_leave_them_to_it()
+    {
+        await using var h = new EngineHarness();
+        var groq = await RegisterAsync(h, "groq", 4);
+        var gemini = await RegisterAsync(h, "gemini", 4, "gemini");
+        await h.Engine.HeartbeatAsync(gemini, new HeartbeatRequest
+        {
+            Budget = [new BudgetWindow("requests_per_minute", 0, 5, 60), new BudgetWindow("requests_per_day", 18, 20, 86400)],
+        });
+        var ids = new Dictionary<int, string>();
+        foreach (var tokens in new[] { 100, 800, 200, 700, 50 }) ids[tokens] = await SubmitAsync(h, tokens);
+
+        // Two requests left today: the two longest tasks are kept for them.
+        Assert.Equal(ids[100], (await h.LeaseOneAsync(groq)).TaskId);
+        Assert.Equal(ids[800], (await h.LeaseOneAsync(gemini)).TaskId);
+        await h.Engine.HeartbeatAsync(gemini, new HeartbeatRequest
+        {
+            Budget = [new BudgetWindow("requests_per_minute", 1, 5, 60), new BudgetWindow("requests_per_day", 19, 20, 86400)],
+        });
+        Assert.Equal(ids[200], (await h.LeaseOneAsync(groq)).TaskId);
+        Assert.Equal(ids[50], (await h.LeaseOneAsync(groq)).TaskId);
+        // Nothing else left: the reserved task is not held back from an idle worker.
+        Assert.Equal(ids[700], (await h.LeaseOneAsync(groq)).TaskId);
+    }
+
+    [Fact]
+    public async Task A_lease_with_a_token_budget_gets_the_longest_task_that_fits()
+    {
+        await using var h = new EngineHarness();
+        var groq = await RegisterAsync(h, "groq", 4);
+        await SubmitAsync(h, 800);
+        var fits = await SubmitAsync(h, 300);
+        await SubmitAsync(h, 100);
+
+        var lease = Assert.Single(await h.Engine.LeaseAsync(groq, 1, TimeSpan.Zero, CancellationToken.None, tokenBudget: 400));
+
+        Assert.Equal(fits, lease.TaskId);
+        Assert.Empty(await h.Engine.LeaseAsync(groq, 1, TimeSpan.Zero, CancellationToken.None, tokenBudget: 10));
+    }
+
+    [Fact]
     public async Task Speculation_copy_that_finishes_first_wins_the_original_is_cancelled_and_usage_counts_once()
     {
         await using var h = new EngineHarness();
