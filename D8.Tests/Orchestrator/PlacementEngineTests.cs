@@ -246,6 +246,29 @@ public class PlacementEngineTests
     }
 
     [Fact]
+    public async Task A_budgeted_fast_worker_copies_a_measured_slow_workers_long_task()
+    {
+        await using var h = new EngineHarness();
+        var groq = await RegisterAsync(h, "groq", 4);
+        var pi = await RegisterAsync(h, "pi", 1, "ollama");
+        await TeachAsync(h, groq, 300);
+        await TeachAsync(h, pi, 8);
+        await h.Engine.HeartbeatAsync(groq, new HeartbeatRequest
+        {
+            Budget = [new BudgetWindow("requests_per_minute", 3, 30, 61.2), new BudgetWindow("tokens_per_minute", 5000, 6000, 61.2)],
+        });
+        // Plenty of work: the pi helps with a 200-token task (25 s).
+        for (var i = 0; i < 100; i++) await SubmitAsync(h, 200);
+        var original = await h.LeaseOneAsync(pi);
+        for (var i = 0; i < 99; i++) await h.LeaseOneAsync(groq).ContinueWith(t => h.CompleteAsync(t.Result, groq), TaskScheduler.Default).Unwrap();
+        h.Time.Advance(TimeSpan.FromSeconds(5));
+
+        var copy = Assert.Single(await h.Engine.LeaseAsync(groq, 1, TimeSpan.Zero, CancellationToken.None, tokenBudget: 1000));
+
+        Assert.Equal(original.TaskId, copy.TaskId);
+    }
+
+    [Fact]
     public async Task Speculation_original_that_finishes_first_wins_and_the_copy_is_taken_back()
     {
         await using var h = new EngineHarness();
