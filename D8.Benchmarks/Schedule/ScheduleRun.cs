@@ -46,7 +46,10 @@ internal sealed class ScheduleRun : IAsyncDisposable
             await StartWorkerAsync(spec, scale);
         }
         var deadline = DateTime.UtcNow.AddSeconds(120);
-        while ((await client.GetWorkersAsync()).Count(w => w.State == WorkerState.Online && w.Healthy) < scenario.Fleet.Count)
+        // Up: online, healthy, and each budgeted worker has reported its budget in a heartbeat.
+        var budgeted = scenario.Fleet.Where(w => w.Rpm > 0 || w.Tpm > 0 || w.Rpd > 0).Select(w => w.Name).ToHashSet();
+        while ((await client.GetWorkersAsync()).Count(w => w.State == WorkerState.Online && w.Healthy
+                   && (!budgeted.Contains(w.Name) || w.Budget.Count > 0)) < scenario.Fleet.Count)
         {
             if (DateTime.UtcNow > deadline) throw new InvalidOperationException("the fleet did not come up");
             await Task.Delay(100); // readiness polling, not synchronisation
