@@ -57,6 +57,12 @@ public static class WorkerValidation
         {
             errors["lease_ids"] = ["at most 4096 lease ids."];
         }
+        if (r.Budget is { } budget && (budget.Count > 16
+            || budget.Any(b => b is null || string.IsNullOrWhiteSpace(b.Window) || b.Used < 0 || b.Limit < 0
+                               || !double.IsFinite(b.Seconds) || b.Seconds <= 0)))
+        {
+            errors["budget"] = ["at most 16 windows, each with a name, used and limit not negative, and seconds above 0."];
+        }
         return errors;
     }
 
