@@ -116,10 +116,11 @@ public sealed class OrchestratorClient(HttpClient http)
             D8JsonContext.Default.HeartbeatRequest, D8JsonContext.Default.HeartbeatResponse, ct)!;
 
     /// <summary>Long-polls for up to <paramref name="max"/> tasks; returns an empty list when the wait ends with none.</summary>
-    public async Task<IReadOnlyList<TaskLease>> LeaseAsync(int max, TimeSpan wait, CancellationToken ct = default)
+    /// <param name="tokenBudget">What the worker's tokens-per-minute budget can take now (null: unlimited).</param>
+    public async Task<IReadOnlyList<TaskLease>> LeaseAsync(int max, TimeSpan wait, CancellationToken ct = default, int? tokenBudget = null)
     {
         var batch = await SendAsync(HttpMethod.Post, $"api/workers/{RequireWorkerId()}/leases{WaitQuery(wait, '?')}",
-            WorkerToken, new LeaseRequest(max), D8JsonContext.Default.LeaseRequest, D8JsonContext.Default.LeaseBatch, ct);
+            WorkerToken, new LeaseRequest(max) { TokenBudget = tokenBudget }, D8JsonContext.Default.LeaseRequest, D8JsonContext.Default.LeaseBatch, ct);
         return batch?.Leases ?? [];
     }
 
@@ -155,7 +156,7 @@ public sealed class OrchestratorClient(HttpClient http)
 
     private static string WaitQuery(TimeSpan? wait, char sep) =>
         wait is { } w && w > TimeSpan.Zero
-            ? $"{sep}wait={Math.Ceiling(w.TotalSeconds).ToString(CultureInfo.InvariantCulture)}"
+            ? $"{sep}wait={Math.Round(w.TotalSeconds, 3).ToString(CultureInfo.InvariantCulture)}"
             : "";
 
     private async Task<TResponse?> SendAsync<TRequest, TResponse>(

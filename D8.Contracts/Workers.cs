@@ -36,7 +36,19 @@ public sealed record HeartbeatRequest
     public string? Status { get; init; }
     /// <summary>Leases the worker believes it holds; any the orchestrator no longer has come back in <see cref="HeartbeatResponse.LostLeases"/>.</summary>
     public IReadOnlyList<string>? LeaseIds { get; init; }
+    /// <summary>The worker's provider budgets (requests/tokens per minute, requests per day) as used now; null when it has none.</summary>
+    public IReadOnlyList<BudgetWindow>? Budget { get; init; }
+    /// <summary>When the worker can next afford a request (a spent window refills, or a provider cooldown ends); null or past: now.
+    /// The orchestrator hands such a worker no task before then.</summary>
+    public DateTimeOffset? BudgetReadyAt { get; init; }
 }
+
+/// <summary>One provider budget window as a worker reports it.</summary>
+/// <param name="Window">requests_per_minute, tokens_per_minute or requests_per_day.</param>
+/// <param name="Used">Spent in the current window.</param>
+/// <param name="Limit">The window's limit.</param>
+/// <param name="Seconds">The window's length (60 for a minute, 86400 for a day).</param>
+public sealed record BudgetWindow(string Window, long Used, long Limit, double Seconds);
 
 /// <summary>Heartbeat answer: what the orchestrator wants of the worker.</summary>
 public sealed record HeartbeatResponse
@@ -54,7 +66,12 @@ public sealed record HeartbeatResponse
 }
 
 /// <summary>Long-poll lease request body; the wait is the query string's ?wait= (seconds).</summary>
-public sealed record LeaseRequest(int Max = 1);
+public sealed record LeaseRequest(int Max = 1)
+{
+    /// <summary>Tokens (prompt characters / 4 plus max_tokens) the worker's tokens-per-minute budget can take right
+    /// now; the fastest scheduler hands out only tasks that fit. Null: no such limit.</summary>
+    public int? TokenBudget { get; init; }
+}
 
 /// <summary>A task handed to a worker.</summary>
 public sealed record TaskLease
@@ -124,7 +141,16 @@ public sealed record WorkerView
     public long TasksFailed { get; init; }
     public HostInfo? Host { get; init; }
     public string? Version { get; init; }
+    /// <summary>Measured speed per model, learned from completion reports (empty until the worker finished a task).</summary>
+    public IReadOnlyList<ModelSpeed> Speeds { get; init; } = [];
+    /// <summary>The budget windows from the worker's last heartbeat.</summary>
+    public IReadOnlyList<BudgetWindow> Budget { get; init; } = [];
+    /// <summary>The worker must wait for its budget until then (no task is handed to it before).</summary>
+    public DateTimeOffset? BudgetReadyAt { get; init; }
 }
+
+/// <summary>What the orchestrator learned of one worker's speed on one model (moving averages of completed tasks).</summary>
+public sealed record ModelSpeed(string Model, double TokensPerSecond, double TimeToFirstTokenMs, long Samples);
 
 /// <summary>Counters for /api/stats.</summary>
 public sealed record StatsView
@@ -135,4 +161,12 @@ public sealed record StatsView
     public required IReadOnlyDictionary<string, long> Workers { get; init; }
     public long TokensReported { get; init; }
     public DateTimeOffset Now { get; init; }
+    /// <summary>The scheduler in use: fifo or fastest.</summary>
+    public string? Scheduler { get; init; }
+    /// <summary>Expected seconds until the queued and running work is done at the fleet's measured speed; null when no
+    /// worker that could run it has been measured yet.</summary>
+    public double? DrainSeconds { get; init; }
+    /// <summary>Speculative copies started (a task also run on a faster idle worker near the end of a batch) and how many of them won.</summary>
+    public long Speculations { get; init; }
+    public long SpeculationsWon { get; init; }
 }

@@ -35,14 +35,15 @@ internal sealed class OrchestratorProcess : IAsyncDisposable
     /// <paramref name="db"/> it uses (and keeps) that file, with the given credentials; otherwise a fresh temp file
     /// deleted on dispose.
     /// </summary>
-    public static async Task<OrchestratorProcess> StartAsync(string? db = null, string? apiKey = null, string? joinToken = null)
+    public static async Task<OrchestratorProcess> StartAsync(string? db = null, string? apiKey = null, string? joinToken = null,
+        IReadOnlyDictionary<string, string?>? settings = null)
     {
         var port = FreePort.Next();
         var ownsDb = db is null;
         db ??= TempDatabase.NewPath("dispatch", "d8-bench");
         apiKey ??= "bench-key-" + Guid.NewGuid().ToString("N");
         var join = joinToken ?? "bench-join-" + Guid.NewGuid().ToString("N");
-        var host = ProcessHost.Launch("D8.Orchestrator", new Dictionary<string, string?>
+        var environment = new Dictionary<string, string?>
         {
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
             ["D8_DB_PATH"] = db,
@@ -50,7 +51,10 @@ internal sealed class OrchestratorProcess : IAsyncDisposable
             ["D8_JOIN_TOKEN"] = join,
             ["Logging__LogLevel__Default"] = "Warning",
             ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Warning",
-        }, log: line => Console.Error.WriteLine(line), name: "orchestrator", keepOutput: false);
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) environment[key] = value;
+        var host = ProcessHost.Launch("D8.Orchestrator", environment, log: line => Console.Error.WriteLine(line),
+            name: "orchestrator", keepOutput: false);
         var orchestrator = new OrchestratorProcess(host, db, ownsDb, new Uri($"http://127.0.0.1:{port}/"), apiKey, join);
         await host.WaitForHealthyAsync($"http://127.0.0.1:{port}/health", TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(20));
         return orchestrator;

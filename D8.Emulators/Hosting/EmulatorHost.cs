@@ -119,6 +119,29 @@ public abstract class EmulatorHost : IAsyncDisposable
         context.Abort();
     }
 
+    /// <summary>
+    /// Paces an answer's tokens against the clock: token n is due n intervals after the first call, so timer slack
+    /// does not add up over a long answer (a 300 tokens/s emulator answers 200 tokens in 0.67 s, not 0.67 s plus
+    /// 200 timer overshoots).
+    /// </summary>
+    protected sealed class TokenPacer(TimeProvider time, TimeSpan delay)
+    {
+        private readonly long _start = time.GetTimestamp();
+        private int _tokens;
+
+        /// <summary>Waits until the next token is due (no-op for a zero interval).</summary>
+        public Task NextAsync(CancellationToken cancellationToken)
+        {
+            if (delay <= TimeSpan.Zero) return Task.CompletedTask;
+            _tokens++;
+            var due = delay * _tokens - time.GetElapsedTime(_start);
+            return due > TimeSpan.Zero ? Task.Delay(due, time, cancellationToken) : Task.CompletedTask;
+        }
+    }
+
+    /// <summary>A pacer for one answer at <paramref name="delay"/> per token.</summary>
+    protected TokenPacer Pace(TimeSpan delay) => new(Time, delay);
+
     /// <summary>Waits one token interval (no-op for zero).</summary>
     protected Task TokenDelayAsync(TimeSpan delay, CancellationToken cancellationToken) =>
         delay <= TimeSpan.Zero ? Task.CompletedTask : Task.Delay(delay, Time, cancellationToken);

@@ -104,7 +104,8 @@ public sealed partial class OllamaEmulator
         {
             if (!stream)
             {
-                for (var i = 0; i < pieces.Count; i++) await TokenDelayAsync(delay, aborted).ConfigureAwait(false);
+                var pacer = Pace(delay);
+                for (var i = 0; i < pieces.Count; i++) await pacer.NextAsync(aborted).ConfigureAwait(false);
                 switch (fault?.Kind)
                 {
                     case FaultKind.DropMidStream:
@@ -121,6 +122,7 @@ public sealed partial class OllamaEmulator
 
             context.Response.StatusCode = 200;
             context.Response.ContentType = "application/x-ndjson";
+            var streamPacer = Pace(delay);
             for (var i = 0; i < pieces.Count; i++)
             {
                 if (fault?.Kind is FaultKind.DropMidStream or FaultKind.ErrorMidStream && i == fault.AfterChunks)
@@ -128,7 +130,7 @@ public sealed partial class OllamaEmulator
                     await StrikeMidStreamAsync(context, fault).ConfigureAwait(false);
                     return;
                 }
-                await TokenDelayAsync(delay, aborted).ConfigureAwait(false);
+                await streamPacer.NextAsync(aborted).ConfigureAwait(false);
                 await context.WriteLineAsync(Line(model, pieces[i], done: false)).ConfigureAwait(false);
             }
             if (fault?.Kind is FaultKind.DropMidStream or FaultKind.ErrorMidStream)

@@ -41,6 +41,11 @@ public sealed partial class OpenAiEmulator
 
         var full = Math.Max(1, Options.TokensPerAnswer);
         var tokens = Math.Min(full, request.MaxTokens ?? int.MaxValue);
+        if (Limiter.Admit(EmulatorAnswer.CountTokens(request.Texts) + (request.MaxTokens ?? tokens)) is { } refusal)
+        {
+            await OpenAiErrors.LimitExceededAsync(context, refusal, Options, request.Model).ConfigureAwait(false);
+            return;
+        }
         var finishReason = tokens < full ? "length" : "stop";
         var (content, words) = EmulatorEvolution.Answer(Options.Name, request.System, request.LastUser, tokens, full, request.Json);
         var pieces = EmulatorAnswer.Pieces(content, words, request.Json);
@@ -61,7 +66,8 @@ public sealed partial class OpenAiEmulator
         {
             if (!request.Stream)
             {
-                for (var i = 0; i < pieces.Count; i++) await TokenDelayAsync(delay, aborted).ConfigureAwait(false);
+                var pacer = Pace(delay);
+                for (var i = 0; i < pieces.Count; i++) await pacer.NextAsync(aborted).ConfigureAwait(false);
                 switch (fault?.Kind)
                 {
                     case FaultKind.DropMidStream:
@@ -112,6 +118,7 @@ public sealed partial class OpenAiEmulator
             context.Response.ContentType = "text/event-stream; charset=utf-8";
             context.Response.Headers.CacheControl = "no-cache";
             await context.WriteEventAsync(Chunk(new JsonObject { ["role"] = "assistant", ["content"] = "" }, null).ToJsonString()).ConfigureAwait(false);
+            var streamPacer = Pace(delay);
             for (var i = 0; i < pieces.Count; i++)
             {
                 if (fault?.Kind is FaultKind.DropMidStream or FaultKind.ErrorMidStream && i == fault.AfterChunks)
@@ -119,7 +126,7 @@ public sealed partial class OpenAiEmulator
                     await StrikeMidStreamAsync(context, fault).ConfigureAwait(false);
                     return;
                 }
-                await TokenDelayAsync(delay, aborted).ConfigureAwait(false);
+                await streamPacer.NextAsync(aborted).ConfigureAwait(false);
                 await context.WriteEventAsync(Chunk(new JsonObject { ["content"] = pieces[i] }, null).ToJsonString()).ConfigureAwait(false);
             }
             if (fault?.Kind is FaultKind.DropMidStream or FaultKind.ErrorMidStream)

@@ -9,7 +9,14 @@ namespace D8.Emulators.OpenAi;
 /// <summary>An OpenAI-compatible chat-completions server (OpenAI, Groq <c>/openai/v1</c>, Gemini <c>/v1beta/openai</c>) on loopback.</summary>
 public sealed partial class OpenAiEmulator : EmulatorHost
 {
-    private OpenAiEmulator(OpenAiEmulatorOptions options) : base(options.TimeProvider) => Options = options;
+    private OpenAiEmulator(OpenAiEmulatorOptions options) : base(options.TimeProvider)
+    {
+        Options = options;
+        Limiter = new Limits.RateLimiter(options.Limits, options.TimeProvider);
+    }
+
+    /// <summary>The enforced rate limits of <see cref="OpenAiEmulatorOptions.Limits"/>.</summary>
+    public Limits.RateLimiter Limiter { get; }
 
     /// <summary>The settings this emulator runs with (token count and delays may be changed while running).</summary>
     public OpenAiEmulatorOptions Options { get; }

@@ -24,6 +24,9 @@ public sealed class OpenAiEmulatorOptions
     /// <summary>Tokens-per-minute figure reported in <c>x-ratelimit-limit-tokens</c> on 429s.</summary>
     public int RateLimitTokens { get; set; } = 6000;
 
+    /// <summary>Enforced rate limits (requests/tokens per minute, requests per day, random 429s); none by default.</summary>
+    public Limits.RateLimitOptions Limits { get; set; } = new();
+
     /// <summary>Clock for <c>created</c> timestamps and delays.</summary>
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 

@@ -41,6 +41,33 @@ internal static class OpenAiErrors
         return WriteAsync(context, 429, message, "requests", code: "rate_limit_exceeded");
     }
 
+    /// <summary>
+    /// 429 for an enforced limit, as Groq words it, with <c>retry-after</c> (whole seconds at real time; fractional
+    /// when the emulator runs time faster) and the <c>x-ratelimit-*</c> headers.
+    /// </summary>
+    public static Task LimitExceededAsync(HttpContext context, Limits.RateLimitRefusal refusal, OpenAiEmulatorOptions options, string model)
+    {
+        var headers = context.Response.Headers;
+        var scale = options.Limits.TimeScale;
+        var wait = refusal.RetryAfter < TimeSpan.Zero ? TimeSpan.Zero : refusal.RetryAfter;
+        headers.RetryAfter = scale > 1
+            ? Math.Max(0.001, wait.TotalSeconds).ToString("0.###", CultureInfo.InvariantCulture)
+            : Math.Max(1, Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+        headers["x-ratelimit-limit-requests"] = options.Limits.RequestsPerMinute.ToString(CultureInfo.InvariantCulture);
+        headers["x-ratelimit-limit-tokens"] = options.Limits.TokensPerMinute.ToString(CultureInfo.InvariantCulture);
+        headers[refusal.Limit == "tokens" ? "x-ratelimit-reset-tokens" : "x-ratelimit-reset-requests"] = GoDuration(wait);
+        var what = refusal.Limit switch
+        {
+            "tokens" => "tokens per minute (TPM)",
+            "requests_per_day" => "requests per day (RPD)",
+            "random" => "requests per minute (RPM): the service is busy",
+            _ => "requests per minute (RPM)",
+        };
+        var message = $"Rate limit reached for model `{model}` on {what}: Limit {refusal.Allowed}, Used {refusal.Used}, " +
+                      $"Requested {refusal.Requested}. Please try again in {GoDuration(wait)}.";
+        return WriteAsync(context, 429, message, refusal.Limit == "tokens" ? "tokens" : "requests", code: "rate_limit_exceeded");
+    }
+
     public static Task StatusAsync(HttpContext context, Fault fault) =>
         WriteAsync(context, fault.StatusCode, fault.Message, fault.StatusCode >= 500 ? "server_error" : "invalid_request_error");
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using D8.Orchestrator.Scheduling.Placement;
 
 namespace D8.Orchestrator.Configuration;
 
@@ -37,6 +38,11 @@ public sealed class OrchestratorOptions
     public TimeSpan IdempotencyWindow { get; init; } = TimeSpan.FromHours(24);
     /// <summary>Workers offline or gone for longer than this leave the fleet view and the store.</summary>
     public TimeSpan ForgetWorkersAfter { get; init; } = TimeSpan.FromHours(24);
+    /// <summary>How free slots get tasks: fastest (speed-aware placement and speculation) or fifo (first come, first served).</summary>
+    public SchedulerKind Scheduler { get; init; } = SchedulerKind.Fastest;
+    /// <summary>How often a parked lease poll of the fastest scheduler looks again (a declined slow worker, an idle
+    /// fast one that may copy a straggler); changes of the fleet wake it sooner.</summary>
+    public TimeSpan SchedulerRecheck { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
     /// Reads and validates every D8_* key. Throws <see cref="InvalidOperationException"/> naming each bad key, so a
@@ -95,6 +101,8 @@ public sealed class OrchestratorOptions
             EvolutionRetentionAge = TimeSpan.FromDays(Number(config, "D8_EVOLUTION_RETENTION_DAYS", 30, 0.001, 36500, errors)),
             IdempotencyWindow = TimeSpan.FromHours(Number(config, "D8_IDEMPOTENCY_WINDOW_HOURS", 24, 0, 876000, errors)),
             ForgetWorkersAfter = TimeSpan.FromHours(Number(config, "D8_WORKER_FORGET_HOURS", 24, 0.001, 876000, errors)),
+            Scheduler = SchedulerOf(config["D8_SCHEDULER"], errors),
+            SchedulerRecheck = TimeSpan.FromMilliseconds(Number(config, "D8_SCHEDULER_RECHECK_MS", 1000, 10, 60000, errors)),
         };
 
         if (errors.Count == 0 && options.LeaseDuration <= options.HeartbeatInterval)
@@ -112,6 +120,20 @@ public sealed class OrchestratorOptions
             throw new InvalidOperationException("Invalid D8 orchestrator configuration: " + string.Join(" ", errors));
         }
         return options;
+    }
+
+    private static SchedulerKind SchedulerOf(string? raw, List<string> errors)
+    {
+        switch (raw?.Trim().ToLowerInvariant())
+        {
+            case null or "" or "fastest":
+                return SchedulerKind.Fastest;
+            case "fifo":
+                return SchedulerKind.Fifo;
+            default:
+                errors.Add($"D8_SCHEDULER='{raw}' must be 'fastest' (speed-aware, the default) or 'fifo' (first come, first served).");
+                return SchedulerKind.Fastest;
+        }
     }
 
     private static TimeSpan Seconds(IConfiguration config, string key, double fallback, double min, double max, List<string> errors) =>

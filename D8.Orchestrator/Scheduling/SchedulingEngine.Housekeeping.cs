@@ -17,6 +17,7 @@ public sealed partial class SchedulingEngine
         {
             var now = Now;
             PromoteDue(now);
+            ExpireCopies(now);
             ExpireLeases(now);
             foreach (var worker in _workers.Values)
             {
@@ -69,6 +70,12 @@ public sealed partial class SchedulingEngine
         {
             var workerId = task.LeasedBy!;
             _workers.TryGetValue(workerId, out var worker);
+            if (task.SpecLeaseId is not null)
+            {
+                // A copy still runs: it carries on as the task's lease.
+                PromoteCopy(task, now, tellLoser: true, copyWon: false);
+                continue;
+            }
             worker?.LostLeases.Add(task.LeaseId!);
             var message = $"lease expired: no heartbeat from worker '{workerId}' for {_options.LeaseDuration.TotalSeconds:0} s";
             var error = new TaskAttemptError(task.Attempts, FailureKind.Transient, message, workerId, now);

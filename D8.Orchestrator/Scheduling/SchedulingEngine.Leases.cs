@@ -10,7 +10,8 @@ public sealed partial class SchedulingEngine
     /// Long-poll: returns up to <paramref name="max"/> leases as soon as eligible tasks exist, or none when the wait
     /// ends. A worker in cooldown, draining, unhealthy or at its concurrency limit waits without being given tasks.
     /// </summary>
-    public async Task<IReadOnlyList<TaskLease>> LeaseAsync(string workerId, int max, TimeSpan wait, CancellationToken ct)
+    public async Task<IReadOnlyList<TaskLease>> LeaseAsync(string workerId, int max, TimeSpan wait, CancellationToken ct,
+        int? tokenBudget = null)
     {
         var deadline = Now + wait;
         while (true)
@@ -25,17 +26,22 @@ public sealed partial class SchedulingEngine
                 var worker = RequireLiveWorker(workerId);
                 Touch(worker, now);
                 PromoteDue(now);
-                TakeEligible(worker, max, now, leases);
+                TakeEligible(worker, max, now, leases, tokenBudget);
                 if (leases.Count == 0 && now < deadline)
                 {
-                    waiter = new LeaseWaiter(worker, max);
+                    waiter = new LeaseWaiter(worker, max) { TokenBudget = Fastest ? tokenBudget : null };
                     _waiters.Add(waiter);
                 }
                 commit = Flush();
                 sleep = deadline - now;
-                if (worker.CooldownUntil is { } until && until > now && until - now < sleep)
+                if (Max(worker.CooldownUntil, worker.BudgetReadyAt) is { } until && until > now && until - now < sleep)
                 {
                     sleep = until - now;
+                }
+                if (Fastest && _options.SchedulerRecheck < sleep)
+                {
+                    // A declined slow worker, or an idle fast one that may copy a straggler, looks again.
+                    sleep = _options.SchedulerRecheck;
                 }
             }
             if (waiter is null)
@@ -60,7 +66,11 @@ public sealed partial class SchedulingEngine
                     _waiters.Remove(waiter);
                     foreach (var lease in waiter.Leases)
                     {
-                        if (_tasks.TryGet(lease.TaskId, out var task) && task.LeaseId == lease.LeaseId)
+                        if (_tasks.TryGet(lease.TaskId, out var copied) && IsCopyLease(copied, workerId, lease.LeaseId))
+                        {
+                            DropCopy(copied, tellHolder: false);
+                        }
+                        else if (_tasks.TryGet(lease.TaskId, out var task) && task.LeaseId == lease.LeaseId)
                         {
                             task.Attempts--;
                             Requeue(task, Now, TimeSpan.Zero);
@@ -93,6 +103,12 @@ public sealed partial class SchedulingEngine
     public Task<TaskView> CompleteAsync(string taskId, string workerId, CompleteTaskRequest request) =>
         ReportAsync(taskId, workerId, request.LeaseId, RepeatedCompletion, (task, worker, now) =>
         {
+            if (IsCopyLease(task, workerId, request.LeaseId))
+            {
+                // The copy finished first: the original run loses its lease.
+                PromoteCopy(task, now, tellLoser: true, copyWon: true);
+            }
+            LearnSpeed(task, worker, request);
             task.Result = new TaskResult
             {
                 Content = request.Content,
@@ -134,11 +150,41 @@ public sealed partial class SchedulingEngine
     public Task<TaskView> FailAsync(string taskId, string workerId, FailTaskRequest request) =>
         ReportAsync(taskId, workerId, request.LeaseId, RepeatedFailure, (task, worker, now) =>
         {
+            if (FailedWhileCopied(task, worker, request, now))
+            {
+                return;
+            }
             var message = request.Message.Length > 4000 ? request.Message[..4000] : request.Message;
             var decision = FailurePolicy.Decide(request.Kind, task.Attempts, task.MaxAttempts, message,
                 request.RetryAfterSeconds, _options.DefaultRetryAfter, _random);
             Apply(task, worker, decision, new TaskAttemptError(task.Attempts, request.Kind, message, workerId, now), now);
         });
+
+    /// <summary>
+    /// A failure of one of two runs of a task: the other carries on as the task's lease and the failure costs no
+    /// attempt (a rate-limited worker still cools down). True when handled here.
+    /// </summary>
+    private bool FailedWhileCopied(TaskRecord task, WorkerRecord worker, FailTaskRequest request, DateTimeOffset now)
+    {
+        if (task.SpecLeaseId is null)
+        {
+            return false;
+        }
+        if (IsCopyLease(task, worker.Id, request.LeaseId))
+        {
+            DropCopy(task, tellHolder: false);
+        }
+        else
+        {
+            PromoteCopy(task, now, tellLoser: false, copyWon: false);
+        }
+        if (request.Kind == FailureKind.RateLimited)
+        {
+            worker.CooldownUntil = now + (request.RetryAfterSeconds is > 0 and var s ? TimeSpan.FromSeconds(s) : _options.DefaultRetryAfter);
+            _changes.Worker(worker);
+        }
+        return true;
+    }
 
     /// <summary>A repeated report, or a cancelled task's worker confirming it stopped.</summary>
     private static TaskView? RepeatedFailure(TaskRecord task, string workerId, string leaseId) =>
@@ -162,7 +208,10 @@ public sealed partial class SchedulingEngine
                 {
                     return answer;
                 }
-                RequireCurrentLease(task, workerId, leaseId);
+                if (!IsCopyLease(task, workerId, leaseId))
+                {
+                    RequireCurrentLease(task, workerId, leaseId);
+                }
                 record(task, worker, Now);
                 view = TaskViews.Of(task);
                 commit = Flush();

@@ -1,4 +1,5 @@
 using D8.Contracts;
+using D8.Orchestrator.Scheduling.Placement;
 
 namespace D8.Orchestrator.Scheduling;
 
@@ -76,18 +77,21 @@ public sealed partial class SchedulingEngine
         && worker.Healthy
         && !worker.Drain
         && (worker.CooldownUntil is not { } until || until <= now)
+        && (worker.BudgetReadyAt is not { } budget || budget <= now)
         && worker.Leases.Count < worker.MaxConcurrency;
 
-    /// <summary>Leases up to <paramref name="max"/> of the best ready tasks this worker can serve.</summary>
-    private void TakeEligible(WorkerRecord worker, int max, DateTimeOffset now, List<TaskLease> leases)
+    /// <summary>
+    /// Leases up to <paramref name="max"/> of the best ready tasks this worker can serve. The fastest scheduler may
+    /// decline (the faster workers would finish the task sooner) or, when nothing is ready for this worker, hand it a
+    /// copy of a straggler.
+    /// </summary>
+    private void TakeEligible(WorkerRecord worker, int max, DateTimeOffset now, List<TaskLease> leases, int? tokenBudget = null)
     {
-        List<RoutingQueue>? eligible = null;
-        foreach (var q in _queues.Values)
-        {
-            if (q.Ready.Count > 0 && worker.CanServe(q.Kind, q.Provider, q.Model)) (eligible ??= []).Add(q);
-        }
+        var budget = Fastest ? tokenBudget : null;
+        var eligible = EligibleQueues(worker);
         if (eligible is null)
         {
+            if (Fastest && CanLeaseNow(worker, now) && leases.Count < max) TrySpeculate(worker, now, leases);
             return;
         }
         while (leases.Count < max && CanLeaseNow(worker, now))
@@ -106,15 +110,27 @@ public sealed partial class SchedulingEngine
             }
             if (head is null)
             {
+                if (Fastest) TrySpeculate(worker, now, leases);
                 return;
             }
-            best!.Ready.Remove(head);
-            head.InReadySet = false;
             if (head.Deadline <= now)
             {
+                best!.Ready.Remove(head);
+                head.InReadySet = false;
                 Finish(head, TaskState.Failed, now, "deadline passed");
                 continue;
             }
+            if (Fastest && Choose(worker, eligible, head, now, budget) is var chosen && !ReferenceEquals(chosen, head))
+            {
+                if (chosen is null)
+                {
+                    return; // better left to faster workers (or nothing fits the token budget): the poll parks
+                }
+                head = chosen;
+            }
+            head.Queue!.Ready.Remove(head);
+            head.InReadySet = false;
+            budget -= WorkEstimate.TotalTokens(head);
             Grant(head, worker, now, leases);
         }
     }
@@ -145,6 +161,18 @@ public sealed partial class SchedulingEngine
         }
         task.NotBefore = null;
         task.ReadyAt = now;
+        if (Fastest)
+        {
+            if (BestWaiter(task, now) is { } chosen)
+            {
+                Grant(task, chosen.Worker, now, chosen.Leases);
+                _changes.Wake(chosen);
+                return;
+            }
+            task.Queue!.Ready.Add(task);
+            task.InReadySet = true;
+            return;
+        }
         foreach (var waiter in _waiters)
         {
             if (waiter.Leases.Count < waiter.Max
@@ -202,6 +230,7 @@ public sealed partial class SchedulingEngine
 
     private void Requeue(TaskRecord task, DateTimeOffset now, TimeSpan delay)
     {
+        DropCopy(task, tellHolder: true);
         ReleaseLease(task);
         task.LeasedBy = null;
         task.LeasedAt = null;
@@ -231,6 +260,7 @@ public sealed partial class SchedulingEngine
         {
             task.FinalLeaseId = task.LeaseId;
         }
+        DropCopy(task, tellHolder: true);
         ReleaseLease(task);
         task.NotBefore = null;
         _tasks.SetState(task, state);

@@ -105,12 +105,21 @@ public sealed partial class SchedulingEngine
             worker.TokensPerSecond = request.TokensPerSecond;
             worker.Healthy = request.Healthy;
             worker.Status = request.Status;
+            var wasWaitingForBudget = worker.BudgetReadyAt > now;
+            worker.Budget = request.Budget ?? [];
+            worker.BudgetReadyAt = request.BudgetReadyAt > now ? request.BudgetReadyAt : null;
 
             var expires = now + _options.LeaseDuration;
             var held = new HashSet<string>(StringComparer.Ordinal);
             foreach (var taskId in worker.Leases)
             {
                 _tasks.TryGet(taskId, out var task);
+                if (task.SpecLeasedBy == worker.Id)
+                {
+                    task.SpecLeaseExpiresAt = expires;
+                    held.Add(task.SpecLeaseId!);
+                    continue;
+                }
                 task.LeaseExpiresAt = expires;
                 held.Add(task.LeaseId!);
                 _changes.Task(task);
@@ -134,7 +143,7 @@ public sealed partial class SchedulingEngine
             worker.PendingCancels.Clear();
             worker.LostLeases.Clear();
             _changes.Worker(worker);
-            if (!wasHealthy && worker.Healthy)
+            if ((!wasHealthy && worker.Healthy) || (wasWaitingForBudget && worker.BudgetReadyAt is null))
             {
                 WakeWaitersOf(worker);
             }
@@ -171,8 +180,19 @@ public sealed partial class SchedulingEngine
         foreach (var taskId in worker.Leases.ToArray())
         {
             _tasks.TryGet(taskId, out var task);
-            task.Attempts--;
-            Requeue(task, now, TimeSpan.Zero);
+            if (task.SpecLeasedBy == worker.Id)
+            {
+                DropCopy(task, tellHolder: false);
+            }
+            else if (task.SpecLeaseId is not null)
+            {
+                PromoteCopy(task, now, tellLoser: false, copyWon: false);
+            }
+            else
+            {
+                task.Attempts--;
+                Requeue(task, now, TimeSpan.Zero);
+            }
         }
         WakeWaitersOf(worker);
     }
@@ -182,6 +202,7 @@ public sealed partial class SchedulingEngine
     {
         worker.State = WorkerState.Gone;
         _workers.Remove(worker.Id);
+        _speeds.Forget(worker.Id);
         _changes.ForgetWorker(worker.Id);
     }
 
@@ -203,7 +224,7 @@ public sealed partial class SchedulingEngine
                 worker.State = WorkerState.Draining;
             }
             _changes.Worker(worker);
-            view = TaskViews.Of(worker);
+            view = TaskViews.Of(worker, SpeedsOf(worker));
             commit = Flush();
         }
         await commit.ConfigureAwait(false);

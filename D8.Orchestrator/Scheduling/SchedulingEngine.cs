@@ -277,7 +277,7 @@ public sealed partial class SchedulingEngine
     {
         lock (_gate)
         {
-            return _workers.Values.OrderBy(w => w.RegisteredAt).Select(TaskViews.Of).ToList();
+            return _workers.Values.OrderBy(w => w.RegisteredAt).Select(w => TaskViews.Of(w, SpeedsOf(w))).ToList();
         }
     }
 
@@ -311,6 +311,10 @@ public sealed partial class SchedulingEngine
                 Unroutable = unroutable,
                 TokensReported = _tokensReported,
                 Now = Now,
+                Scheduler = Fastest ? "fastest" : "fifo",
+                DrainSeconds = DrainSeconds(Now),
+                Speculations = _speculations,
+                SpeculationsWon = _speculationsWon,
             };
         }
     }

@@ -54,5 +54,12 @@ public sealed class TaskRecord
     /// <summary>Already in this lock region's change set.</summary>
     [JsonIgnore] internal bool Dirty { get; set; }
 
+    /// <summary>A speculative copy's lease: the same task also running on a faster worker (memory only: a restart
+    /// forgets the copy, whose report is then refused as a stale lease).</summary>
+    [JsonIgnore] internal string? SpecLeaseId { get; set; }
+    [JsonIgnore] internal string? SpecLeasedBy { get; set; }
+    [JsonIgnore] internal DateTimeOffset SpecLeasedAt { get; set; }
+    [JsonIgnore] internal DateTimeOffset SpecLeaseExpiresAt { get; set; }
+
     internal static TaskRecord Probe(long seq) => new() { Id = "", Kind = "", Messages = [], Seq = seq };
 }

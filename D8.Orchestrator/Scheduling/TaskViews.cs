@@ -37,7 +37,7 @@ internal static class TaskViews
         };
     }
 
-    public static WorkerView Of(WorkerRecord w) => new()
+    public static WorkerView Of(WorkerRecord w, IReadOnlyList<ModelSpeed> speeds) => new()
     {
         Id = w.Id,
         Name = w.Name,
@@ -57,6 +57,9 @@ internal static class TaskViews
         TasksFailed = w.TasksFailed,
         Host = w.Host,
         Version = w.Version,
+        Speeds = speeds,
+        Budget = w.Budget,
+        BudgetReadyAt = w.BudgetReadyAt,
     };
 
     public static TaskLease LeaseOf(TaskRecord task) => new()

@@ -32,6 +32,12 @@ public sealed class WorkerRecord
     /// <summary>Remote address it registered from; with name, provider and host info it identifies a restart.</summary>
     public string? Address { get; init; }
 
+    /// <summary>Budget windows from the last heartbeat (not stored: the next heartbeat brings them again).</summary>
+    [JsonIgnore] internal IReadOnlyList<BudgetWindow> Budget { get; set; } = [];
+
+    /// <summary>The worker said it must wait for its budget until then: no task is handed to it before.</summary>
+    [JsonIgnore] internal DateTimeOffset? BudgetReadyAt { get; set; }
+
     /// <summary>Already in this lock region's change set.</summary>
     [JsonIgnore] internal bool Dirty { get; set; }
 

@@ -39,6 +39,10 @@ public static class WorkerValidation
         {
             errors["max"] = ["max must be between 1 and 256."];
         }
+        if (r.TokenBudget is < 0)
+        {
+            errors["token_budget"] = ["token_budget must not be negative."];
+        }
         return errors;
     }
 
@@ -52,6 +56,12 @@ public static class WorkerValidation
         if (r.LeaseIds is { Count: > 4096 })
         {
             errors["lease_ids"] = ["at most 4096 lease ids."];
+        }
+        if (r.Budget is { } budget && (budget.Count > 16
+            || budget.Any(b => b is null || string.IsNullOrWhiteSpace(b.Window) || b.Used < 0 || b.Limit < 0
+                               || !double.IsFinite(b.Seconds) || b.Seconds <= 0)))
+        {
+            errors["budget"] = ["at most 16 windows, each with a name, used and limit not negative, and seconds above 0."];
         }
         return errors;
     }

@@ -102,7 +102,7 @@ public static class WorkersApi
         IReadOnlyList<TaskLease> leases;
         try
         {
-            leases = await engine.LeaseAsync(id, body.Max, wait, context.RequestAborted);
+            leases = await engine.LeaseAsync(id, body.Max, wait, context.RequestAborted, body.TokenBudget);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {

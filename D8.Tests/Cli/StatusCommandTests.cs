@@ -29,6 +29,27 @@ public sealed class StatusCommandTests : CliOrchestratorTests
     }
 
     [Fact]
+    public async Task Status_shows_the_measured_speed_and_the_queue_drain_time()
+    {
+        await using var worker = await TestWorker.StartAsync(Orch, (_, _) => TestWorker.Success("x", tokens: 40, tps: 80, ttftMs: 50),
+            name: "w-speed");
+        Assert.Equal(0, (await Cli.RunAsync("submit", "s", "--wait")).ExitCode);
+
+        var result = await Cli.RunAsync("status");
+        var json = await Cli.RunAsync("status", "--json");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var row = result.Out.Split('\n').Single(l => l.Contains("w-speed", StringComparison.Ordinal));
+        Assert.Contains("80 (50ms)", row);
+        Assert.Contains("scheduler fastest", result.Out);
+        using var doc = JsonDocument.Parse(json.Out);
+        var speed = doc.RootElement.GetProperty("workers").EnumerateArray().Single(w => w.GetProperty("name").GetString() == "w-speed")
+            .GetProperty("speeds")[0];
+        Assert.Equal(80, speed.GetProperty("tokens_per_second").GetDouble());
+        Assert.True(doc.RootElement.GetProperty("stats").TryGetProperty("drain_seconds", out _));
+    }
+
+    [Fact]
     public async Task Status_json_has_workers_and_stats()
     {
         await using var worker = await TestWorker.StartAsync(Orch, (_, _) => TestWorker.Success("x"), name: "w-json");

@@ -96,6 +96,8 @@ public sealed class BadInputApiTests : IAsyncLifetime
         { "POST", "api/workers/{w}/leases", "{\"max\": 0}", 400 },
         { "POST", "api/workers/{w}/leases", "{\"max\": 100000}", 400 },
         { "POST", "api/workers/{w}/heartbeat", "{\"in_flight\": -1}", 400 },
+        { "POST", "api/workers/{w}/leases", "{\"max\": 1, \"token_budget\": -5}", 400 },
+        { "POST", "api/workers/{w}/heartbeat", "{\"budget\": [{\"window\": \"requests_per_minute\", \"used\": 1, \"limit\": 5, \"seconds\": 0}]}", 400 },
         { "POST", "api/workers/{w}/heartbeat", "{\"in_flight\": ", 400 },
         { "POST", "api/tasks/no-such-task/complete", "{\"lease_id\": \"l\", \"content\": \"c\"}", 404 },
         { "POST", "api/tasks/no-such-task/fail", "{\"lease_id\": \"l\", \"kind\": \"transient\", \"message\": \"m\"}", 404 },

@@ -1,6 +1,7 @@
 using D8.Contracts;
 using D8.Orchestrator.Configuration;
 using D8.Orchestrator.Scheduling;
+using D8.Orchestrator.Scheduling.Placement;
 using D8.Orchestrator.Storage;
 using D8.Orchestrator.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,7 +19,8 @@ public sealed class EngineHarness : IAsyncDisposable
     private SqliteTaskStore _store;
 
     public EngineHarness(int maxAttempts = 3, TimeSpan? retention = null, int retentionBatch = 500,
-        TimeSpan? idempotencyWindow = null, TimeSpan? forgetWorkersAfter = null)
+        TimeSpan? idempotencyWindow = null, TimeSpan? forgetWorkersAfter = null,
+        SchedulerKind scheduler = SchedulerKind.Fastest)
     {
         Options = new OrchestratorOptions
         {
@@ -33,6 +35,7 @@ public sealed class EngineHarness : IAsyncDisposable
             RetentionBatch = retentionBatch,
             IdempotencyWindow = idempotencyWindow ?? TimeSpan.FromHours(24),
             ForgetWorkersAfter = forgetWorkersAfter ?? TimeSpan.FromHours(24),
+            Scheduler = scheduler,
         };
         _store = new SqliteTaskStore(_db, NullLogger<SqliteTaskStore>.Instance);
         Engine = NewEngine();

@@ -19,6 +19,9 @@ public sealed record WorkerOptions
     public required int RequestsPerMinute { get; init; }
     public required int TokensPerMinute { get; init; }
     public required int RequestsPerDay { get; init; }
+    /// <summary>Divides the budget windows (a minute, a day) by this factor: for benchmarks that run time faster
+    /// (D8_BUDGET_TIME_SCALE, default 1). Emulators given the same factor keep the ratios of a real run.</summary>
+    public int BudgetTimeScale { get; init; } = 1;
     public required string OllamaKeepAlive { get; init; }
     public required bool PullModel { get; init; }
     public required TimeSpan RequestTimeout { get; init; }

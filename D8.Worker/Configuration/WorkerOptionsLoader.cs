@@ -128,6 +128,7 @@ public static class WorkerOptionsLoader
             RequestsPerMinute = Int(Get("D8_RPM"), "D8_RPM", rpm, 0, int.MaxValue, errors),
             TokensPerMinute = Int(Get("D8_TPM"), "D8_TPM", tpm, 0, int.MaxValue, errors),
             RequestsPerDay = Int(Get("D8_RPD"), "D8_RPD", rpd, 0, int.MaxValue, errors),
+            BudgetTimeScale = Int(Get("D8_BUDGET_TIME_SCALE"), "D8_BUDGET_TIME_SCALE", 1, 1, 10_000, errors),
             OllamaKeepAlive = Get("D8_OLLAMA_KEEP_ALIVE") ?? "10m",
             PullModel = Bool(Get("D8_PULL_MODEL"), "D8_PULL_MODEL", true, errors),
             RequestTimeout = TimeSpan.FromSeconds(Int(Get("D8_REQUEST_TIMEOUT_SECONDS"), "D8_REQUEST_TIMEOUT_SECONDS", isOllama ? 1800 : 120, 1, 86400, errors)),

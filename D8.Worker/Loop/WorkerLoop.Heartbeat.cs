@@ -26,6 +26,8 @@ public sealed partial class WorkerLoop
                     Healthy = health.CanServe,
                     Status = health.Status,
                     LeaseIds = [.. _inFlight.Keys],
+                    Budget = [.. budget.Usage().Select(u => new BudgetWindow(u.Window, u.Used, u.Limit, u.Length.TotalSeconds))],
+                    BudgetReadyAt = BudgetWait() is { } wait && wait > TimeSpan.Zero ? time.GetUtcNow() + wait : null,
                 }, cancellationToken).ConfigureAwait(false);
                 health.SetOrchestratorReachable(true);
                 Apply(response);
@@ -59,6 +61,14 @@ public sealed partial class WorkerLoop
                 return;
             }
         }
+    }
+
+    /// <summary>How long until this worker may send a request: its cooldown, or its budget refilling for a small task.</summary>
+    private TimeSpan BudgetWait()
+    {
+        var budgetWait = budget.WaitFor(SmallestTask);
+        var cooldown = _cooldown.Remaining;
+        return budgetWait > cooldown ? budgetWait : cooldown;
     }
 
     private void Apply(HeartbeatResponse response)

@@ -19,14 +19,18 @@ public sealed partial class WorkerLoop
         var model = lease.Model ?? options.DefaultModel;
         using var activity = WorkerTelemetry.StartRun(lease, options.ProviderName, model);
         LogRunning(lease.TaskId, lease.Attempt, model);
+        var estimate = ProviderBudget.Estimate(lease.Messages.Select(m => m.Content), lease.MaxTokens);
         try
         {
-            var estimate = ProviderBudget.Estimate(lease.Messages.Select(m => m.Content), lease.MaxTokens);
-            if (await budget.AcquireAsync(estimate, run.Token).ConfigureAwait(false) is { } dayReset)
+            if (!budget.TryTake(estimate))
             {
-                _cooldown.Extend(dayReset);
-                LogDailyBudgetSpent(dayReset.TotalMinutes);
-                await FailAsync(run, FailureKind.Released, "the worker's daily request budget (D8_RPD) is spent", null).ConfigureAwait(false);
+                // The slot asked for a lease only once a request fitted, but this one is larger (tokens) or another slot
+                // spent the room: hand the task back at once (no attempt counted) rather than hold it while waiting.
+                var refill = budget.WaitFor(estimate);
+                _cooldown.Extend(refill);
+                if (refill >= TimeSpan.FromHours(1) / options.BudgetTimeScale) LogDailyBudgetSpent(refill.TotalMinutes);
+                await FailAsync(run, FailureKind.Released,
+                    $"the worker's provider budget (D8_RPM/D8_TPM/D8_RPD) has no room for it for {refill.TotalSeconds:F1} s", null).ConfigureAwait(false);
                 return;
             }
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(run.Token);
@@ -56,8 +60,10 @@ public sealed partial class WorkerLoop
             telemetry.Record("succeeded", result.TokensPerSecond, result.TimeToFirstTokenMs);
             LogSucceeded(lease.TaskId, result.Usage?.CompletionTokens, result.TokensPerSecond);
         }
-        catch (OperationCanceledException) when (run.Reason != StopReason.None)
+        catch (Exception) when (run.Reason != StopReason.None)
         {
+            // Stopped (cancelled, lease lost, released): whatever the cut stream threw (a cancellation, or a provider
+            // client's "stream ended early") is the stop's doing, not a provider failure.
             telemetry.Record(run.Reason.ToString().ToLowerInvariant(), null, null);
             LogStopped(lease.TaskId, run.Reason);
             if (run.Reason == StopReason.Cancelled)
@@ -78,6 +84,7 @@ public sealed partial class WorkerLoop
             switch (failure.Class)
             {
                 case FailureClass.RateLimited:
+                    budget.Refund(estimate);
                     var wait = failure.RetryAfter ?? TimeSpan.FromSeconds(5);
                     _cooldown.Extend(wait);
                     await FailAsync(run, FailureKind.RateLimited, failure.Message, wait.TotalSeconds).ConfigureAwait(false);

@@ -25,6 +25,9 @@ public sealed partial class WorkerLoop(
     ILogger<WorkerLoop> log) : BackgroundService
 {
     private static readonly TimeSpan LongPoll = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan MinimumPoll = TimeSpan.FromMilliseconds(50);
+    /// <summary>The smallest request the budget must have room for before a slot asks for a lease.</summary>
+    private const int SmallestTask = 64;
     private readonly ConcurrentDictionary<string, InFlightRun> _inFlight = new(StringComparer.Ordinal);
     private CancellationTokenSource? _leasing;
     private readonly Cooldown _cooldown = new(time);
@@ -87,10 +90,11 @@ public sealed partial class WorkerLoop(
         {
             try
             {
-                var cooldown = _cooldown.Remaining;
+                var cooldown = BudgetWait();
                 if (!health.CanServe || cooldown > TimeSpan.Zero)
                 {
-                    // Not ready, bad key or cooling down: wait, then look again.
+                    // Not ready, bad key, cooling down or waiting for budget: wait, then look again. A lease is asked
+                    // for only once a request fits the budget, so no lease is held while the budget refills.
                     var wait = cooldown > TimeSpan.Zero ? cooldown : TimeSpan.FromSeconds(1);
                     await Task.Delay(wait < TimeSpan.FromSeconds(1) ? wait : TimeSpan.FromSeconds(1), time, leasingToken).ConfigureAwait(false);
                     continue;
@@ -99,7 +103,12 @@ public sealed partial class WorkerLoop(
                 IReadOnlyList<TaskLease> leases;
                 try
                 {
-                    leases = await session.Client.LeaseAsync(1, LongPoll, leasingToken).ConfigureAwait(false);
+                    // With a tokens-per-minute budget the poll says how much it can take now, and asks again when
+                    // the budget next gets room back (a longer task may fit then).
+                    var poll = budget.NextTokenRefill() is { } refill && refill < LongPoll
+                        ? (refill < MinimumPoll ? MinimumPoll : refill)
+                        : LongPoll;
+                    leases = await session.Client.LeaseAsync(1, poll, leasingToken, budget.TokenHeadroom()).ConfigureAwait(false);
                     health.SetOrchestratorReachable(true);
                     backoff.Reset();
                 }

@@ -1,79 +1,121 @@
-using System.Threading.RateLimiting;
 using D8.Worker.Configuration;
 
 namespace D8.Worker.RateLimits;
 
 /// <summary>
-/// Proactive per-provider budgets (requests per minute, tokens per minute, requests per day), so the worker
-/// stays under a free tier instead of learning about it from 429s. A limit of 0 means unlimited.
+/// Proactive per-provider budgets (requests per minute, tokens per minute, requests per day), so the worker stays
+/// under a free tier instead of learning about it from 429s. Each is an exact sliding window (a log of what was spent
+/// and when), so the worker can say when a request will fit again: it waits for that before it asks for a lease, and
+/// reports it in heartbeats. A limit of 0 means unlimited. Safe to use from every slot at once.
 /// </summary>
 public sealed class ProviderBudget : IAsyncDisposable
 {
-    private readonly RateLimiter? _perMinute;
-    private readonly RateLimiter? _tokensPerMinute;
-    private readonly RateLimiter? _perDay;
-    private readonly int _tokenLimit;
-
-    private readonly WorkerOptions options;
+    private readonly Lock _gate = new();
+    private readonly TimeProvider _time;
+    private readonly Window? _perMinute;
+    private readonly Window? _tokensPerMinute;
+    private readonly Window? _perDay;
 
     public ProviderBudget(WorkerOptions options, TimeProvider time)
     {
-        this.options = options;
-        _ = time;
-        _perMinute = Sliding(options.RequestsPerMinute, TimeSpan.FromMinutes(1), options.Concurrency);
-        _tokensPerMinute = Sliding(options.TokensPerMinute, TimeSpan.FromMinutes(1), options.TokensPerMinute * Math.Max(1, options.Concurrency));
-        _tokenLimit = options.TokensPerMinute;
-        _perDay = options.RequestsPerDay > 0
-            ? new FixedWindowRateLimiter(new FixedWindowRateLimiterOptions
-            {
-                PermitLimit = options.RequestsPerDay,
-                Window = TimeSpan.FromDays(1),
-                QueueLimit = 0,
-                AutoReplenishment = true,
-            })
-            : null;
+        _time = time;
+        var scale = Math.Max(1, options.BudgetTimeScale);
+        _perMinute = Window.Of("requests_per_minute", options.RequestsPerMinute, TimeSpan.FromMinutes(1) / scale);
+        _tokensPerMinute = Window.Of("tokens_per_minute", options.TokensPerMinute, TimeSpan.FromMinutes(1) / scale);
+        _perDay = Window.Of("requests_per_day", options.RequestsPerDay, TimeSpan.FromDays(1) / scale);
     }
 
     /// <summary>
     /// Takes one request (and <paramref name="estimatedTokens"/>) from the budgets, waiting for the minute windows.
-    /// Returns null when granted, or how long until the daily budget resets when it is spent.
+    /// Returns null when granted, or how long until the daily budget has room again when it is spent.
     /// </summary>
     public async Task<TimeSpan?> AcquireAsync(int estimatedTokens, CancellationToken cancellationToken)
     {
-        if (_perDay is not null)
+        while (true)
         {
-            using var day = _perDay.AttemptAcquire();
-            if (!day.IsAcquired)
+            TimeSpan wait;
+            lock (_gate)
             {
-                return day.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromHours(1);
+                var now = _time.GetUtcNow();
+                if (_perDay?.WaitFor(1, now) is { } day && day > TimeSpan.Zero)
+                {
+                    return day;
+                }
+                wait = WaitForLocked(estimatedTokens, now);
+                if (wait <= TimeSpan.Zero)
+                {
+                    TakeLocked(estimatedTokens, now);
+                    return null;
+                }
             }
+            await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
         }
-        if (_perMinute is not null)
-        {
-            using var minute = await _perMinute.AcquireAsync(1, cancellationToken).ConfigureAwait(false);
-        }
-        if (_tokensPerMinute is not null)
-        {
-            // A request larger than the whole budget still goes, once the window is empty.
-            using var tokens = await _tokensPerMinute.AcquireAsync(Math.Clamp(estimatedTokens, 1, _tokenLimit), cancellationToken).ConfigureAwait(false);
-        }
-        return null;
     }
 
-    /// <summary>What is used of each configured budget now: (window, used, limit); unlimited budgets are left out.</summary>
-    public IEnumerable<(string Window, long Used, long Limit)> Usage()
+    /// <summary>Takes one request of <paramref name="estimatedTokens"/> if it fits now, without waiting.</summary>
+    public bool TryTake(int estimatedTokens)
     {
-        foreach (var (window, limiter, limit) in new[]
-                 {
-                     ("requests_per_minute", _perMinute, options.RequestsPerMinute),
-                     ("tokens_per_minute", _tokensPerMinute, options.TokensPerMinute),
-                     ("requests_per_day", _perDay, options.RequestsPerDay),
-                 })
+        lock (_gate)
         {
-            if (limiter?.GetStatistics() is { } stats)
+            var now = _time.GetUtcNow();
+            if (WaitForLocked(estimatedTokens, now) > TimeSpan.Zero) return false;
+            TakeLocked(estimatedTokens, now);
+            return true;
+        }
+    }
+
+    /// <summary>Gives back the last request taken (of <paramref name="estimatedTokens"/>): the provider refused it with
+    /// 429, and a refused request counts against none of its limits.</summary>
+    public void Refund(int estimatedTokens)
+    {
+        lock (_gate)
+        {
+            _perMinute?.Refund(1);
+            _tokensPerMinute?.Refund(estimatedTokens);
+            _perDay?.Refund(1);
+        }
+    }
+
+    /// <summary>How long until a request of <paramref name="estimatedTokens"/> fits every budget (zero: now).</summary>
+    public TimeSpan WaitFor(int estimatedTokens)
+    {
+        lock (_gate)
+        {
+            return WaitForLocked(estimatedTokens, _time.GetUtcNow());
+        }
+    }
+
+    /// <summary>Tokens the tokens-per-minute budget can take now; null when it is unlimited.</summary>
+    public int? TokenHeadroom()
+    {
+        lock (_gate)
+        {
+            return _tokensPerMinute is { } w ? (int)Math.Max(0, w.Limit - w.Used(_time.GetUtcNow())) : null;
+        }
+    }
+
+    /// <summary>Until the tokens-per-minute budget next gets room back (its oldest spend leaves the window); null
+    /// when it is unlimited or nothing is spent.</summary>
+    public TimeSpan? NextTokenRefill()
+    {
+        lock (_gate)
+        {
+            return _tokensPerMinute?.NextExpiry(_time.GetUtcNow());
+        }
+    }
+
+    /// <summary>What is used of each configured budget now: (window, used, limit, window length); unlimited budgets are left out.</summary>
+    public IReadOnlyList<(string Window, long Used, long Limit, TimeSpan Length)> Usage()
+    {
+        lock (_gate)
+        {
+            var now = _time.GetUtcNow();
+            var usage = new List<(string, long, long, TimeSpan)>(3);
+            foreach (var w in new[] { _perMinute, _tokensPerMinute, _perDay })
             {
-                yield return (window, Math.Max(0, limit - stats.CurrentAvailablePermits), limit);
+                if (w is not null) usage.Add((w.Name, w.Used(now), w.Limit, w.Length));
             }
+            return usage;
         }
     }
 
@@ -81,24 +123,91 @@ public sealed class ProviderBudget : IAsyncDisposable
     public static int Estimate(IEnumerable<string> messages, int? maxTokens) =>
         messages.Sum(m => m.Length) / 4 + (maxTokens ?? 256);
 
-    private static SlidingWindowRateLimiter? Sliding(int limit, TimeSpan window, int queue) => limit <= 0
-        ? null
-        : new SlidingWindowRateLimiter(new SlidingWindowRateLimiterOptions
+    private TimeSpan WaitForLocked(int tokens, DateTimeOffset now)
+    {
+        var wait = TimeSpan.Zero;
+        foreach (var (w, amount) in new[] { (_perMinute, 1), (_tokensPerMinute, tokens), (_perDay, 1) })
         {
-            PermitLimit = limit,
-            Window = window,
-            SegmentsPerWindow = 6,
-            QueueLimit = Math.Max(1, queue),
-            QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
-            AutoReplenishment = true,
-        });
+            if (w?.WaitFor(amount, now) is { } t && t > wait) wait = t;
+        }
+        return wait;
+    }
+
+    private void TakeLocked(int tokens, DateTimeOffset now)
+    {
+        _perMinute?.Take(1, now);
+        _tokensPerMinute?.Take(tokens, now);
+        _perDay?.Take(1, now);
+    }
 
     /// <inheritdoc />
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    /// <summary>One sliding window: what was spent when, over the last <see cref="Length"/>.</summary>
+    private sealed class Window(string name, long limit, TimeSpan length)
     {
-        foreach (var limiter in new[] { _perMinute, _tokensPerMinute, _perDay })
+        private readonly LinkedList<(DateTimeOffset At, long Amount)> _spent = new();
+        private long _used;
+
+        public string Name { get; } = name;
+        public long Limit { get; } = limit;
+        public TimeSpan Length { get; } = length;
+
+        /// <summary>A window 2 % longer than the provider's: a request sent as a slot frees here must not reach the
+        /// provider a moment before the slot frees there (its clock starts when the request arrives).</summary>
+        public static Window? Of(string name, int limit, TimeSpan length) => limit > 0 ? new Window(name, limit, length * 1.02) : null;
+
+        public long Used(DateTimeOffset now)
         {
-            if (limiter is not null) await limiter.DisposeAsync().ConfigureAwait(false);
+            Trim(now);
+            return _used;
+        }
+
+        /// <summary>Until <paramref name="amount"/> more fits; a request larger than the whole window fits once it is empty.</summary>
+        public TimeSpan WaitFor(long amount, DateTimeOffset now)
+        {
+            Trim(now);
+            var need = Math.Min(amount, Limit);
+            var free = Limit - _used;
+            if (free >= need) return TimeSpan.Zero;
+            foreach (var (at, spent) in _spent)
+            {
+                free += spent;
+                if (free >= need) return at + Length - now;
+            }
+            return Length;
+        }
+
+        public TimeSpan? NextExpiry(DateTimeOffset now)
+        {
+            Trim(now);
+            return _spent.First is { } oldest ? oldest.Value.At + Length - now : null;
+        }
+
+        public void Take(long amount, DateTimeOffset now)
+        {
+            _spent.AddLast((now, amount));
+            _used += amount;
+        }
+
+        public void Refund(long amount)
+        {
+            for (var node = _spent.Last; node is not null; node = node.Previous)
+            {
+                if (node.Value.Amount != amount) continue;
+                _spent.Remove(node);
+                _used -= amount;
+                return;
+            }
+        }
+
+        private void Trim(DateTimeOffset now)
+        {
+            while (_spent.First is { } oldest && oldest.Value.At + Length <= now)
+            {
+                _spent.RemoveFirst();
+                _used -= oldest.Value.Amount;
+            }
         }
     }
 }
