@@ -1,84 +1,30 @@
-using System.Diagnostics;
 using System.Globalization;
+using D8.AppHost.Dashboard;
 using D8.Contracts;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace D8.AppHost.Evolution;
 
-/// <summary>A dashboard row under the orchestrator showing the newest prompt-evolution run. It runs nothing.</summary>
-public sealed class EvolutionFiguresResource(string name, IResource parent) : Resource(name), IResourceWithParent
-{
-    /// <inheritdoc />
-    public IResource Parent { get; } = parent;
-}
-
-/// <summary>Polls GET /api/evolutions with the client API key and publishes the newest run's progress to its dashboard row.</summary>
+/// <summary>
+/// The "evolution-live" dashboard row under the orchestrator: the newest prompt-evolution run's progress, refreshed every
+/// few seconds from GET /api/evolutions?limit=1.
+/// </summary>
 public static class EvolutionLiveFigures
 {
     /// <summary>The row's resource name.</summary>
     public const string ResourceName = "evolution-live";
-
-    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(3);
 
     /// <summary>Run mode only: adds the "evolution-live" row under the orchestrator and keeps it current.</summary>
     public static void AddEvolutionLiveFigures(this IDistributedApplicationBuilder builder, IResourceBuilder<ProjectResource> orchestrator,
         IResourceBuilder<ParameterResource> apiKey)
     {
         if (!builder.ExecutionContext.IsRunMode) return;
-        var row = builder.AddResource(new EvolutionFiguresResource(ResourceName, orchestrator.Resource))
-            .WithInitialState(new CustomResourceSnapshot
-            {
-                ResourceType = "Evolution",
-                State = new ResourceStateSnapshot("No evolution run yet", KnownResourceStateStyles.Info),
-                Properties = [],
-            }).Resource;
-        builder.Eventing.Subscribe<BeforeStartEvent>((evt, _ct) =>
+        var row = builder.AddLiveRow(ResourceName, orchestrator.Resource, "Evolution", "No evolution run yet");
+        builder.PollOrchestrator(orchestrator, apiKey, "Evolution", async (client, notifications, _, ct) =>
         {
-            var notifications = evt.Services.GetRequiredService<ResourceNotificationService>();
-            var logger = evt.Services.GetRequiredService<ResourceLoggerService>().GetLogger(orchestrator.Resource);
-            var time = evt.Services.GetService<TimeProvider>() ?? TimeProvider.System;
-            var stopping = evt.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
-            // Runs for the AppHost's lifetime; it ends when the AppHost stops.
-            _ = Task.Run(() => PollAsync(orchestrator.Resource, apiKey.Resource, row, notifications, logger, time, stopping), stopping);
-            return Task.CompletedTask;
+            var runs = await client.ListEvolutionsAsync(1, ct).ConfigureAwait(false);
+            if (runs.FirstOrDefault() is not { } newest) return;
+            await notifications.PublishUpdateAsync(row, s => s with { State = Describe(newest), Properties = Properties(newest) }).ConfigureAwait(false);
         });
-    }
-
-    private static async Task PollAsync(ProjectResource orchestrator, ParameterResource apiKey, EvolutionFiguresResource row,
-        ResourceNotificationService notifications, ILogger logger, TimeProvider time, CancellationToken ct)
-    {
-        try
-        {
-            await notifications.WaitForResourceHealthyAsync(orchestrator.Name, ct).ConfigureAwait(false);
-            using var http = new HttpClient { BaseAddress = new Uri(orchestrator.GetEndpoint("http").Url), Timeout = TimeSpan.FromSeconds(10) };
-            // A W3C "not sampled" parent: the orchestrator records no trace for this poll.
-            http.DefaultRequestHeaders.Add("traceparent", $"00-{ActivityTraceId.CreateRandom()}-{ActivitySpanId.CreateRandom()}-00");
-            var client = new OrchestratorClient(http) { ApiKey = await apiKey.GetValueAsync(ct).ConfigureAwait(false) };
-            using var timer = new PeriodicTimer(Interval, time);
-            do
-            {
-                IReadOnlyList<EvolutionView> runs;
-                try
-                {
-                    runs = await client.ListEvolutionsAsync(1, ct).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is HttpRequestException or OrchestratorException or TaskCanceledException && !ct.IsCancellationRequested)
-                {
-                    logger.LogDebug("Evolution figures not refreshed: {Error}", ex.Message);
-                    continue;
-                }
-                var newest = runs.FirstOrDefault();
-                if (newest is null) continue;
-                await notifications.PublishUpdateAsync(row, s => s with { State = Describe(newest), Properties = Properties(newest) }).ConfigureAwait(false);
-            }
-            while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false));
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            // The AppHost is stopping.
-        }
     }
 
     /// <summary>

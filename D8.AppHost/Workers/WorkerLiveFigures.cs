@@ -1,93 +1,36 @@
-using System.Diagnostics;
 using System.Globalization;
+using D8.AppHost.Dashboard;
 using D8.Contracts;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace D8.AppHost.Workers;
 
 /// <summary>
-/// A row under each worker in the dashboard whose state text is the worker's live figures as the orchestrator sees
-/// them (tokens/s, in flight, cooldown, fleet state; model and counters as properties), refreshed every few seconds.
-/// It runs nothing.
+/// A row under each worker in the dashboard ("&lt;worker&gt;-live") whose state text is the worker's live figures as the
+/// orchestrator sees them (tokens/s, in flight, cooldown, fleet state; model and counters as properties), refreshed
+/// every few seconds from GET /api/workers.
 /// </summary>
-public sealed class WorkerFiguresResource(string name, IResource parent) : Resource(name), IResourceWithParent
-{
-    /// <inheritdoc />
-    public IResource Parent { get; } = parent;
-}
-
-/// <summary>Polls GET /api/workers with the client API key and publishes each worker's figures to its dashboard row.</summary>
 public static class WorkerLiveFigures
 {
-    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(3);
-
     /// <summary>Run mode only: adds a "&lt;worker&gt;-live" row under every worker and keeps it current.</summary>
     public static void AddWorkerLiveFigures(this IDistributedApplicationBuilder builder, IResourceBuilder<ProjectResource> orchestrator,
         IResourceBuilder<ParameterResource> apiKey, IEnumerable<IResourceBuilder<ProjectResource>> workers)
     {
         if (!builder.ExecutionContext.IsRunMode) return;
-        var rows = workers.Select(w => builder.AddResource(new WorkerFiguresResource($"{w.Resource.Name}-live", w.Resource))
-            .WithInitialState(new CustomResourceSnapshot
-            {
-                ResourceType = "WorkerFigures",
-                State = new ResourceStateSnapshot("Waiting for the worker to join", KnownResourceStateStyles.Info),
-                Properties = [],
-            }).Resource).ToList();
+        var rows = workers.Select(w => builder.AddLiveRow($"{w.Resource.Name}-live", w.Resource, "WorkerFigures", "Waiting for the worker to join")).ToList();
         if (rows.Count == 0) return;
-
-        builder.Eventing.Subscribe<BeforeStartEvent>((evt, _ct) =>
+        builder.PollOrchestrator(orchestrator, apiKey, "Worker", async (client, notifications, time, ct) =>
         {
-            var notifications = evt.Services.GetRequiredService<ResourceNotificationService>();
-            var logger = evt.Services.GetRequiredService<ResourceLoggerService>().GetLogger(orchestrator.Resource);
-            var time = evt.Services.GetService<TimeProvider>() ?? TimeProvider.System;
-            var stopping = evt.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
-            // Runs for the AppHost's lifetime; it ends when the AppHost stops.
-            _ = Task.Run(() => PollAsync(orchestrator.Resource, apiKey.Resource, rows, notifications, logger, time, stopping), stopping);
-            return Task.CompletedTask;
-        });
-    }
-
-    private static async Task PollAsync(ProjectResource orchestrator, ParameterResource apiKey, IReadOnlyList<WorkerFiguresResource> rows,
-        ResourceNotificationService notifications, ILogger logger, TimeProvider time, CancellationToken ct)
-    {
-        try
-        {
-            await notifications.WaitForResourceHealthyAsync(orchestrator.Name, ct).ConfigureAwait(false);
-            using var http = new HttpClient { BaseAddress = new Uri(orchestrator.GetEndpoint("http").Url), Timeout = TimeSpan.FromSeconds(10) };
-            // A W3C "not sampled" parent: the orchestrator records no trace for this poll (it would be one every 3 s).
-            http.DefaultRequestHeaders.Add("traceparent", $"00-{ActivityTraceId.CreateRandom()}-{ActivitySpanId.CreateRandom()}-00");
-            var client = new OrchestratorClient(http) { ApiKey = await apiKey.GetValueAsync(ct).ConfigureAwait(false) };
-            using var timer = new PeriodicTimer(Interval, time);
-            do
+            var fleet = await client.GetWorkersAsync(ct).ConfigureAwait(false);
+            foreach (var row in rows)
             {
-                IReadOnlyList<WorkerView> fleet;
-                try
+                var view = fleet.Where(w => w.Name == row.Parent.Name && w.State != WorkerState.Gone).MaxBy(w => w.LastHeartbeat);
+                await notifications.PublishUpdateAsync(row, s => s with
                 {
-                    fleet = await client.GetWorkersAsync(ct).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is HttpRequestException or OrchestratorException or TaskCanceledException && !ct.IsCancellationRequested)
-                {
-                    logger.LogDebug("Worker figures not refreshed: {Error}", ex.Message);
-                    continue;
-                }
-                foreach (var row in rows)
-                {
-                    var view = fleet.Where(w => w.Name == row.Parent.Name && w.State != WorkerState.Gone).MaxBy(w => w.LastHeartbeat);
-                    await notifications.PublishUpdateAsync(row, s => s with
-                    {
-                        State = Describe(view, time.GetUtcNow()),
-                        Properties = Properties(view),
-                    }).ConfigureAwait(false);
-                }
+                    State = Describe(view, time.GetUtcNow()),
+                    Properties = Properties(view),
+                }).ConfigureAwait(false);
             }
-            while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false));
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            // The AppHost is stopping.
-        }
+        });
     }
 
     /// <summary>
