@@ -157,6 +157,28 @@ public class PlacementEngineTests
         Assert.Equal(id, lease.TaskId);
     }
 
+    [Theory]
+    [InlineData(SchedulerKind.Fastest)]
+    [InlineData(SchedulerKind.Fifo)]
+    public async Task A_poll_parked_while_the_worker_is_full_gets_the_next_task_as_the_report_frees_the_slot(SchedulerKind scheduler)
+    {
+        // The worker asks for its next lease while its result is still being reported (WorkerLoop.SlotLoopAsync):
+        // that poll parks and is served by the completion itself, with no clock tick and no second request.
+        await using var h = new EngineHarness(scheduler: scheduler);
+        var w = await RegisterAsync(h, "cloud", 1);
+        await TeachAsync(h, w, 300);
+        await SubmitAsync(h, 200);
+        var next = await SubmitAsync(h, 200);
+        var running = await h.LeaseOneAsync(w);
+
+        var poll = h.Engine.LeaseAsync(w, 1, TimeSpan.FromSeconds(30), CancellationToken.None);
+        Assert.False(poll.IsCompleted);
+        await CompleteAsync(h, running, w, 200, 300);
+
+        var lease = Assert.Single(await poll.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(next, lease.TaskId);
+    }
+
     [Fact]
     public async Task Higher_priority_tasks_go_first_to_the_fast_worker()
     {
