@@ -180,6 +180,27 @@ public class PlacementEngineTests
     }
 
     [Fact]
+    public async Task An_idle_slow_worker_does_not_take_an_urgent_task_while_the_fast_worker_finishes_its_running_ones()
+    {
+        await using var h = new EngineHarness();
+        var fast = await RegisterAsync(h, "cloud", 2);
+        var slow = await RegisterAsync(h, "pi", 1, "ollama");
+        await TeachAsync(h, fast, 300);
+        await TeachAsync(h, slow, 10);
+        for (var i = 0; i < 4; i++) await SubmitAsync(h, 200);
+        var running = await h.LeaseAsync(fast, 2);
+        Assert.Equal(2, running.Count);
+        var urgent = new List<string>();
+        for (var i = 0; i < 20; i++) urgent.Add(await SubmitAsync(h, 200, priority: 9));
+
+        // Both cloud slots are busy with lower-priority tasks for another 0.67 s, yet the pi (20 s a task) would
+        // finish any urgent task last: it is given none, nor a lower-priority one ahead of them.
+        Assert.Empty(await h.LeaseAsync(slow));
+        await CompleteAsync(h, running[0], fast, 200, 300);
+        Assert.Contains((await h.LeaseOneAsync(fast)).TaskId, urgent);
+    }
+
+    [Fact]
     public async Task Higher_priority_tasks_go_first_to_the_fast_worker()
     {
         await using var h = new EngineHarness();
