@@ -157,6 +157,49 @@ public class PlacementEngineTests
         Assert.Equal(id, lease.TaskId);
     }
 
+    [Theory]
+    [InlineData(SchedulerKind.Fastest)]
+    [InlineData(SchedulerKind.Fifo)]
+    public async Task A_poll_parked_while_the_worker_is_full_gets_the_next_task_as_the_report_frees_the_slot(SchedulerKind scheduler)
+    {
+        // The worker asks for its next lease while its result is still being reported (WorkerLoop.SlotLoopAsync):
+        // that poll parks and is served by the completion itself, with no clock tick and no second request.
+        await using var h = new EngineHarness(scheduler: scheduler);
+        var w = await RegisterAsync(h, "cloud", 1);
+        await TeachAsync(h, w, 300);
+        await SubmitAsync(h, 200);
+        var next = await SubmitAsync(h, 200);
+        var running = await h.LeaseOneAsync(w);
+
+        var poll = h.Engine.LeaseAsync(w, 1, TimeSpan.FromSeconds(30), CancellationToken.None);
+        Assert.False(poll.IsCompleted);
+        await CompleteAsync(h, running, w, 200, 300);
+
+        var lease = Assert.Single(await poll.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(next, lease.TaskId);
+    }
+
+    [Fact]
+    public async Task An_idle_slow_worker_does_not_take_an_urgent_task_while_the_fast_worker_finishes_its_running_ones()
+    {
+        await using var h = new EngineHarness();
+        var fast = await RegisterAsync(h, "cloud", 2);
+        var slow = await RegisterAsync(h, "pi", 1, "ollama");
+        await TeachAsync(h, fast, 300);
+        await TeachAsync(h, slow, 10);
+        for (var i = 0; i < 4; i++) await SubmitAsync(h, 200);
+        var running = await h.LeaseAsync(fast, 2);
+        Assert.Equal(2, running.Count);
+        var urgent = new List<string>();
+        for (var i = 0; i < 20; i++) urgent.Add(await SubmitAsync(h, 200, priority: 9));
+
+        // Both cloud slots are busy with lower-priority tasks for another 0.67 s, yet the pi (20 s a task) would
+        // finish any urgent task last: it is given none, nor a lower-priority one ahead of them.
+        Assert.Empty(await h.LeaseAsync(slow));
+        await CompleteAsync(h, running[0], fast, 200, 300);
+        Assert.Contains((await h.LeaseOneAsync(fast)).TaskId, urgent);
+    }
+
     [Fact]
     public async Task Higher_priority_tasks_go_first_to_the_fast_worker()
     {

@@ -79,4 +79,47 @@ public sealed class BudgetTests
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => second);
     }
+
+    [Fact]
+    public async Task A_refused_request_is_given_back_to_every_window()
+    {
+        var options = Load(("D8_PROVIDER", "groq"), ("D8_RPM", "2"), ("D8_TPM", "1000"), ("D8_RPD", "3"));
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UnixEpoch);
+        await using var budget = new ProviderBudget(options, time);
+
+        Assert.True(budget.TryTake(600));
+        // The provider answered 429: the request counts against none of its limits.
+        budget.Refund(600);
+
+        Assert.Equal(1000, budget.TokenHeadroom());
+        Assert.All(budget.Usage(), u => Assert.Equal(0, u.Used));
+        Assert.True(budget.TryTake(900));
+        Assert.False(budget.TryTake(200));
+    }
+
+    [Theory]
+    [InlineData(5, 1, false)]
+    [InlineData(3_600, 1, true)]
+    [InlineData(400, 10, true)]
+    public void A_task_that_does_not_fit_pauses_only_its_slot_unless_the_daily_budget_is_spent(double refillSeconds, int scale, bool wholeWorker)
+    {
+        var refill = TimeSpan.FromSeconds(refillSeconds);
+
+        var (workerCooldown, slotPause) = D8.Worker.Loop.WorkerLoop.AfterBudgetRelease(refill, scale);
+
+        Assert.Equal(wholeWorker ? refill : TimeSpan.Zero, workerCooldown);
+        Assert.Equal(wholeWorker ? TimeSpan.Zero : refill, slotPause);
+    }
+
+    [Fact]
+    public void A_rate_limit_report_carries_what_is_left_of_the_retry_after()
+    {
+        var now = DateTimeOffset.UnixEpoch;
+
+        // Reported 50 ms after the 429 that asked for 200 ms: the orchestrator cools down for the 150 ms left.
+        Assert.Equal(0.15, D8.Worker.Loop.WorkerLoop.RetryAfterLeft(now.AddMilliseconds(150), now)!.Value, 6);
+        // Already over when reported: the least positive wait (zero would mean "none given").
+        Assert.Equal(0.001, D8.Worker.Loop.WorkerLoop.RetryAfterLeft(now.AddMilliseconds(-5), now));
+        Assert.Null(D8.Worker.Loop.WorkerLoop.RetryAfterLeft(null, now));
+    }
 }

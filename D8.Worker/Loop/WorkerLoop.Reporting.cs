@@ -12,14 +12,20 @@ namespace D8.Worker.Loop;
 /// <summary>Reporting a result or failure, retrying while the orchestrator is unreachable until the lease would expire.</summary>
 public sealed partial class WorkerLoop
 {
-    private Task FailAsync(InFlightRun run, FailureKind kind, string message, double? retryAfterSeconds) =>
+    /// <param name="retryAt">For a rate limit: when the provider's retry-after ends. The report carries what is
+    /// left of it when sent, so the orchestrator's cooldown ends with the worker's rather than a report later.</param>
+    private Task FailAsync(InFlightRun run, FailureKind kind, string message, DateTimeOffset? retryAt) =>
         ReportAsync(run, (client, ct) => client.FailAsync(run.Lease.TaskId, new FailTaskRequest
         {
             LeaseId = run.Lease.LeaseId,
             Kind = kind,
             Message = message.Length > 1000 ? message[..1000] : message,
-            RetryAfterSeconds = retryAfterSeconds,
+            RetryAfterSeconds = RetryAfterLeft(retryAt, time.GetUtcNow()),
         }, ct));
+
+    /// <summary>Seconds left of a retry-after at <paramref name="now"/>; never zero (zero would mean "none given").</summary>
+    internal static double? RetryAfterLeft(DateTimeOffset? retryAt, DateTimeOffset now) =>
+        retryAt is { } at ? Math.Max(0.001, (at - now).TotalSeconds) : null;
 
     /// <summary>Sends a result, retrying while the orchestrator is unreachable until the lease would expire.</summary>
     private async Task ReportAsync(InFlightRun run, Func<OrchestratorClient, CancellationToken, Task> send)

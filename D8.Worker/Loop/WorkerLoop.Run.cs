@@ -12,7 +12,11 @@ namespace D8.Worker.Loop;
 /// <summary>Running one lease: budget, provider call with timeout, and turning the outcome into a report.</summary>
 public sealed partial class WorkerLoop
 {
-    private async Task RunLeaseAsync(TaskLease lease)
+    /// <param name="lease">The task to run.</param>
+    /// <param name="answered">Set once the provider has answered and only the success report is left: the slot may
+    /// ask for its next lease meanwhile.</param>
+    /// <returns>How long this slot should wait before it asks for another lease (zero: at once).</returns>
+    private async Task<TimeSpan> RunLeaseAsync(TaskLease lease, TaskCompletionSource? answered = null)
     {
         using var run = new InFlightRun(lease);
         _inFlight[lease.LeaseId] = run;
@@ -27,11 +31,12 @@ public sealed partial class WorkerLoop
                 // The slot asked for a lease only once a request fitted, but this one is larger (tokens) or another slot
                 // spent the room: hand the task back at once (no attempt counted) rather than hold it while waiting.
                 var refill = budget.WaitFor(estimate);
-                _cooldown.Extend(refill);
-                if (refill >= TimeSpan.FromHours(1) / options.BudgetTimeScale) LogDailyBudgetSpent(refill.TotalMinutes);
+                var (workerCooldown, slotPause) = AfterBudgetRelease(refill, options.BudgetTimeScale);
+                _cooldown.Extend(workerCooldown);
+                if (workerCooldown > TimeSpan.Zero) LogDailyBudgetSpent(refill.TotalMinutes);
                 await FailAsync(run, FailureKind.Released,
                     $"the worker's provider budget (D8_RPM/D8_TPM/D8_RPD) has no room for it for {refill.TotalSeconds:F1} s", null).ConfigureAwait(false);
-                return;
+                return slotPause;
             }
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(run.Token);
             timeout.CancelAfter(options.RequestTimeout);
@@ -46,6 +51,7 @@ public sealed partial class WorkerLoop
             }
             if (result.TokensPerSecond is { } tps) _lastTokensPerSecond = tps;
             activity?.SetTag("gen_ai.usage.output_tokens", result.Usage?.CompletionTokens);
+            answered?.TrySetResult();
             await ReportAsync(run, (client, ct) => client.CompleteAsync(lease.TaskId, new CompleteTaskRequest
             {
                 LeaseId = lease.LeaseId,
@@ -87,7 +93,7 @@ public sealed partial class WorkerLoop
                     budget.Refund(estimate);
                     var wait = failure.RetryAfter ?? TimeSpan.FromSeconds(5);
                     _cooldown.Extend(wait);
-                    await FailAsync(run, FailureKind.RateLimited, failure.Message, wait.TotalSeconds).ConfigureAwait(false);
+                    await FailAsync(run, FailureKind.RateLimited, failure.Message, time.GetUtcNow() + wait).ConfigureAwait(false);
                     break;
                 case FailureClass.Unauthorized:
                     health.SetUnauthorized(true);
@@ -106,7 +112,17 @@ public sealed partial class WorkerLoop
         {
             _inFlight.TryRemove(lease.LeaseId, out _);
         }
+        return TimeSpan.Zero;
     }
+
+    /// <summary>
+    /// A leased task did not fit the budget (another slot spent the room, or it needs more tokens than are free):
+    /// only this slot waits until it would fit, while the others go on asking for leases with what is free now (the
+    /// fastest scheduler hands them tasks that fit). Only a spent daily budget (a wait of an hour or more) stops the
+    /// whole worker.
+    /// </summary>
+    internal static (TimeSpan WorkerCooldown, TimeSpan SlotPause) AfterBudgetRelease(TimeSpan refill, int budgetTimeScale) =>
+        refill >= TimeSpan.FromHours(1) / Math.Max(1, budgetTimeScale) ? (refill, TimeSpan.Zero) : (TimeSpan.Zero, refill);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Running task {TaskId} (attempt {Attempt}) on model {Model}")]
     private partial void LogRunning(string taskId, int attempt, string model);

@@ -83,56 +83,89 @@ public sealed partial class WorkerLoop(
         }
     }
 
+    /// <summary>
+    /// One slot: ask for a lease once the budget has room, run it, report it. Once the provider has answered, the slot
+    /// asks for its next lease while the result is still being reported: the orchestrator parks that poll until the
+    /// report frees the slot and then hands the next task at once, so a task costs one round trip to the orchestrator
+    /// rather than a report and then a lease request. At most one report is outstanding per slot, and the next run
+    /// starts only once it is answered.
+    /// </summary>
     private async Task SlotLoopAsync(CancellationToken leasingToken)
     {
+        Task? reporting = null;
         var backoff = new Backoff(TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(15));
-        while (!leasingToken.IsCancellationRequested)
+        try
         {
-            try
+            while (!leasingToken.IsCancellationRequested)
             {
-                var cooldown = BudgetWait();
-                if (!health.CanServe || cooldown > TimeSpan.Zero)
-                {
-                    // Not ready, bad key, cooling down or waiting for budget: wait, then look again. A lease is asked
-                    // for only once a request fits the budget, so no lease is held while the budget refills.
-                    var wait = cooldown > TimeSpan.Zero ? cooldown : TimeSpan.FromSeconds(1);
-                    await Task.Delay(wait < TimeSpan.FromSeconds(1) ? wait : TimeSpan.FromSeconds(1), time, leasingToken).ConfigureAwait(false);
-                    continue;
-                }
-                var generation = session.Generation;
-                IReadOnlyList<TaskLease> leases;
                 try
                 {
-                    // With a tokens-per-minute budget the poll says how much it can take now, and asks again when
-                    // the budget next gets room back (a longer task may fit then).
-                    var poll = budget.NextTokenRefill() is { } refill && refill < LongPoll
-                        ? (refill < MinimumPoll ? MinimumPoll : refill)
-                        : LongPoll;
-                    leases = await session.Client.LeaseAsync(1, poll, leasingToken, budget.TokenHeadroom()).ConfigureAwait(false);
-                    health.SetOrchestratorReachable(true);
-                    backoff.Reset();
+                    var cooldown = BudgetWait();
+                    if (!health.CanServe || cooldown > TimeSpan.Zero)
+                    {
+                        // Not ready, bad key, cooling down or waiting for budget: wait, then look again. A lease is
+                        // asked for only once a request fits the budget, so no lease is held while the budget refills.
+                        var wait = cooldown > TimeSpan.Zero ? cooldown : TimeSpan.FromSeconds(1);
+                        await Task.Delay(wait < TimeSpan.FromSeconds(1) ? wait : TimeSpan.FromSeconds(1), time, leasingToken).ConfigureAwait(false);
+                        continue;
+                    }
+                    var generation = session.Generation;
+                    IReadOnlyList<TaskLease> leases;
+                    try
+                    {
+                        // With a tokens-per-minute budget the poll says how much it can take now, and asks again
+                        // when the budget next gets room back (a longer task may fit then).
+                        var poll = budget.NextTokenRefill() is { } refill && refill < LongPoll
+                            ? (refill < MinimumPoll ? MinimumPoll : refill)
+                            : LongPoll;
+                        leases = await session.Client.LeaseAsync(1, poll, leasingToken, budget.TokenHeadroom()).ConfigureAwait(false);
+                        health.SetOrchestratorReachable(true);
+                        backoff.Reset();
+                    }
+                    catch (OrchestratorException e) when (e.Status is HttpStatusCode.Unauthorized or HttpStatusCode.NotFound)
+                    {
+                        await session.ReRegisterAsync(generation, leasingToken).ConfigureAwait(false);
+                        continue;
+                    }
+                    catch (Exception e) when (e is HttpRequestException or OrchestratorException or TaskCanceledException && !leasingToken.IsCancellationRequested)
+                    {
+                        health.SetOrchestratorReachable(false);
+                        LogLeaseFailed(e.Message);
+                        await Task.Delay(backoff.Next(), time, leasingToken).ConfigureAwait(false);
+                        continue;
+                    }
+                    foreach (var lease in leases)
+                    {
+                        if (reporting is not null)
+                        {
+                            await reporting.ConfigureAwait(false);
+                            reporting = null;
+                        }
+                        var answered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                        var run = RunLeaseAsync(lease, answered);
+                        if (await Task.WhenAny(run, answered.Task).ConfigureAwait(false) == run)
+                        {
+                            if (await run.ConfigureAwait(false) is var pause && pause > TimeSpan.Zero)
+                            {
+                                await Task.Delay(pause, time, leasingToken).ConfigureAwait(false);
+                            }
+                        }
+                        else
+                        {
+                            reporting = run;
+                        }
+                    }
                 }
-                catch (OrchestratorException e) when (e.Status is HttpStatusCode.Unauthorized or HttpStatusCode.NotFound)
+                catch (OperationCanceledException) when (leasingToken.IsCancellationRequested)
                 {
-                    await session.ReRegisterAsync(generation, leasingToken).ConfigureAwait(false);
-                    continue;
-                }
-                catch (Exception e) when (e is HttpRequestException or OrchestratorException or TaskCanceledException && !leasingToken.IsCancellationRequested)
-                {
-                    health.SetOrchestratorReachable(false);
-                    LogLeaseFailed(e.Message);
-                    await Task.Delay(backoff.Next(), time, leasingToken).ConfigureAwait(false);
-                    continue;
-                }
-                foreach (var lease in leases)
-                {
-                    await RunLeaseAsync(lease).ConfigureAwait(false);
+                    return;
                 }
             }
-            catch (OperationCanceledException) when (leasingToken.IsCancellationRequested)
-            {
-                return;
-            }
+        }
+        finally
+        {
+            // A result still being reported is sent before the slot ends (shutdown waits for it as for a run).
+            if (reporting is not null) await reporting.ConfigureAwait(false);
         }
     }
 
