@@ -19,9 +19,8 @@ public class PlacementEngineTests
         return r.WorkerId;
     }
 
-    private static Task<string> SubmitAsync(EngineHarness h, int maxTokens, int priority = 5) =>
-        h.Engine.SubmitAsync(new SubmitTaskRequest { Prompt = "p", MaxTokens = maxTokens, Priority = priority }, null, null)
-            .ContinueWith(t => t.Result.View.Id, TaskScheduler.Default);
+    private static async Task<string> SubmitAsync(EngineHarness h, int maxTokens, int priority = 5) =>
+        (await h.Engine.SubmitAsync(new SubmitTaskRequest { Prompt = "p", MaxTokens = maxTokens, Priority = priority }, null, null)).View.Id;
 
     /// <summary>A completion carrying speed figures: <paramref name="tokens"/> produced at <paramref name="tps"/>.</summary>
     private static Task<TaskView> CompleteAsync(EngineHarness h, TaskLease lease, string workerId, int tokens, double tps) =>
@@ -37,6 +36,22 @@ public class PlacementEngineTests
         await SubmitAsync(h, 200);
         var lease = await h.LeaseOneAsync(workerId);
         await CompleteAsync(h, lease, workerId, 200, tps);
+    }
+
+    /// <summary>
+    /// A measured cloud worker (1 slot, 300 tokens/s) and an unmeasured Pi: the Pi leases a 200-token task, and 2 s
+    /// later the idle cloud worker is handed a copy of it.
+    /// </summary>
+    private static async Task<(string Fast, string Slow, string TaskId, TaskLease Original, TaskLease Copy)> StartCopiedTaskAsync(EngineHarness h)
+    {
+        var fast = await RegisterAsync(h, "cloud", 1);
+        var slow = await RegisterAsync(h, "pi", 1, "ollama");
+        await TeachAsync(h, fast, 300);
+        var id = await SubmitAsync(h, 200);
+        var original = await h.LeaseOneAsync(slow);
+        h.Time.Advance(TimeSpan.FromSeconds(2));
+        var copy = await h.LeaseOneAsync(fast);
+        return (fast, slow, id, original, copy);
     }
 
     [Fact]
@@ -303,7 +318,7 @@ public class PlacementEngineTests
         // Plenty of work: the pi helps with a 200-token task (25 s).
         for (var i = 0; i < 100; i++) await SubmitAsync(h, 200);
         var original = await h.LeaseOneAsync(pi);
-        for (var i = 0; i < 99; i++) await h.LeaseOneAsync(groq).ContinueWith(t => h.CompleteAsync(t.Result, groq), TaskScheduler.Default).Unwrap();
+        for (var i = 0; i < 99; i++) await h.CompleteAsync(await h.LeaseOneAsync(groq), groq);
         h.Time.Advance(TimeSpan.FromSeconds(5));
 
         var copy = Assert.Single(await h.Engine.LeaseAsync(groq, 1, TimeSpan.Zero, CancellationToken.None, tokenBudget: 1000));
@@ -315,13 +330,7 @@ public class PlacementEngineTests
     public async Task Speculation_original_that_finishes_first_wins_and_the_copy_is_taken_back()
     {
         await using var h = new EngineHarness();
-        var fast = await RegisterAsync(h, "cloud", 1);
-        var slow = await RegisterAsync(h, "pi", 1, "ollama");
-        await TeachAsync(h, fast, 300);
-        var id = await SubmitAsync(h, 200);
-        var original = await h.LeaseOneAsync(slow);
-        h.Time.Advance(TimeSpan.FromSeconds(2));
-        var copy = await h.LeaseOneAsync(fast);
+        var (fast, slow, id, original, copy) = await StartCopiedTaskAsync(h);
 
         var done = await CompleteAsync(h, original, slow, 200, 10);
 
@@ -339,13 +348,7 @@ public class PlacementEngineTests
     public async Task A_failed_copy_leaves_the_original_running_without_costing_an_attempt()
     {
         await using var h = new EngineHarness();
-        var fast = await RegisterAsync(h, "cloud", 1);
-        var slow = await RegisterAsync(h, "pi", 1, "ollama");
-        await TeachAsync(h, fast, 300);
-        var id = await SubmitAsync(h, 200);
-        var original = await h.LeaseOneAsync(slow);
-        h.Time.Advance(TimeSpan.FromSeconds(2));
-        var copy = await h.LeaseOneAsync(fast);
+        var (fast, slow, id, original, copy) = await StartCopiedTaskAsync(h);
 
         var view = await h.FailAsync(copy, fast, FailureKind.RateLimited, retryAfter: 3);
 
@@ -360,13 +363,7 @@ public class PlacementEngineTests
     public async Task The_copy_carries_on_when_the_original_worker_leaves()
     {
         await using var h = new EngineHarness();
-        var fast = await RegisterAsync(h, "cloud", 1);
-        var slow = await RegisterAsync(h, "pi", 1, "ollama");
-        await TeachAsync(h, fast, 300);
-        await SubmitAsync(h, 200);
-        await h.LeaseOneAsync(slow);
-        h.Time.Advance(TimeSpan.FromSeconds(2));
-        var copy = await h.LeaseOneAsync(fast);
+        var (fast, slow, _, _, copy) = await StartCopiedTaskAsync(h);
 
         await h.Engine.DeregisterAsync(slow);
 
