@@ -71,6 +71,7 @@ public static class CliApp
             CliException cli => (cli.Message, cli.ExitCode),
             OperationCanceledException when ct.IsCancellationRequested => ("cancelled", 130),
             OrchestratorException oe => (OrchestratorMessage(oe), 1),
+            D8.Contracts.Trust.PlainHttpRefusedException plain => (plain.Message, D8.Contracts.Trust.PlainHttp.ExitCode),
             HttpRequestException he when TrustMessage(he) is { } trust => (trust, 1),
             HttpRequestException he => ("cannot connect: " + FirstLine(he.Message), 1),
             OperationCanceledException or TimeoutException => ("timed out waiting for an answer", 1),
