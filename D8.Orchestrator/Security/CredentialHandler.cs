@@ -11,8 +11,9 @@ namespace D8.Orchestrator.Security;
 
 /// <summary>
 /// Authenticates one of the three credentials (the scheme name says which). Secrets are compared as SHA-256 hashes
-/// in constant time; a failed challenge answers 401 with problem details. Wrong credentials are counted per client
-/// address (<see cref="FailedCredentialLimiter"/>); an address over the limit gets 429 with Retry-After instead.
+/// in constant time; a failed challenge answers 401 with problem details. Wrong API keys and join secrets are counted
+/// per scheme and client address (<see cref="FailedCredentialLimiter"/>); an address over the limit gets 429 with
+/// Retry-After for that scheme instead. Worker tokens are never throttled (they are not guessable).
 /// </summary>
 public sealed class CredentialHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
@@ -31,7 +32,7 @@ public sealed class CredentialHandler(
             return Task.FromResult(AuthenticateResult.NoResult());
         }
         var address = Context.Connection.RemoteIpAddress;
-        if (limiter.Blocked(address) is { } wait)
+        if (limiter.Blocked(Scheme.Name, address) is { } wait)
         {
             Context.Items[RetryAfterKey] = wait;
             return Task.FromResult(AuthenticateResult.Fail("too many failed credentials"));
@@ -51,7 +52,7 @@ public sealed class CredentialHandler(
                 claims.Add(new Claim(AuthSchemes.WorkerIdClaim, workerId));
                 break;
             default:
-                limiter.RecordFailure(address);
+                limiter.RecordFailure(Scheme.Name, address);
                 return Task.FromResult(AuthenticateResult.Fail("invalid credential"));
         }
         var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, Scheme.Name));
