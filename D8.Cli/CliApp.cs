@@ -9,6 +9,7 @@ using D8.Cli.Ollama;
 using D8.Cli.Setup;
 using D8.Cli.Status;
 using D8.Cli.Tasks;
+using D8.Cli.Workers;
 using D8.Contracts;
 
 namespace D8.Cli;
@@ -55,6 +56,7 @@ public static class CliApp
         root.Subcommands.Add(TasksCommand.Create(context));
         root.Subcommands.Add(TaskCommand.Create(context));
         root.Subcommands.Add(CancelCommand.Create(context));
+        root.Subcommands.Add(WorkersCommand.Create(context));
         root.Subcommands.Add(EvolveCommand.Create(context));
         root.Subcommands.Add(BenchCommand.Create(context));
         root.Subcommands.Add(OllamaCommand.Create(context));
