@@ -1,5 +1,6 @@
 using System.Globalization;
 using D8.Orchestrator.Scheduling.Placement;
+using D8.Orchestrator.Security;
 
 namespace D8.Orchestrator.Configuration;
 
@@ -82,6 +83,17 @@ public sealed class OrchestratorOptions
                 errors.Add("D8_API_KEYS is required (comma-separated client API keys).");
             }
         }
+
+        // Outside Development a guessable secret is refused: the guessing limit slows guessing, it cannot make "abc" safe.
+        var weak = new List<string>();
+        // The Development defaults are warned about above already.
+        if (join is not null && !(isDevelopment && join == DevJoinToken) && SecretStrength.Weakness("D8_JOIN_TOKEN", Contracts.Trust.JoinToken.SecretOf(join)) is { } weakJoin) weak.Add(weakJoin);
+        if (keys.Any(k => !(isDevelopment && k == DevApiKey) && SecretStrength.EstimateBits(k) < SecretStrength.MinimumBits))
+        {
+            weak.Add($"D8_API_KEYS holds a key that is too weak (under {SecretStrength.MinimumBits} bits of entropy): {SecretStrength.HowToMake}.");
+        }
+        if (isDevelopment) foreach (var w in weak) warnings.Add(w + " (allowed in Development only)");
+        else errors.AddRange(weak);
 
         var dbPath = config["D8_DB_PATH"];
         var options = new OrchestratorOptions

@@ -378,7 +378,7 @@ public class PlacementEngineTests
     public void Scheduler_key_is_validated()
     {
         IConfiguration Config(string value) => new ConfigurationBuilder().AddInMemoryCollection(
-            [KeyValuePair.Create("D8_JOIN_TOKEN", (string?)"j"), KeyValuePair.Create("D8_API_KEYS", (string?)"a"),
+            [KeyValuePair.Create("D8_JOIN_TOKEN", (string?)OptionsTests.Join), KeyValuePair.Create("D8_API_KEYS", (string?)OptionsTests.KeyA),
              KeyValuePair.Create("D8_SCHEDULER", (string?)value)]).Build();
 
         Assert.Equal(SchedulerKind.Fastest, OrchestratorOptions.Load(Config(""), false, []).Scheduler);
