@@ -53,9 +53,9 @@ public sealed class PinnedTrust(string pin, TimeProvider time)
         if (_ca is not null && !refresh) return;
         using var handler = new SocketsHttpHandler();
         handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
-        using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(30) };
+        using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(30), MaxResponseContentBufferSize = MaxCaBytes };
         var url = new Uri(new Uri(orchestrator.GetLeftPart(UriPartial.Authority) + "/"), CaPath);
-        using var response = await http.GetAsync(url, ct).ConfigureAwait(false);
+        using var response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {
             throw new TrustFailureException(TrustFailure.NotTls,

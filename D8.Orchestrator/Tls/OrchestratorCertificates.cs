@@ -39,6 +39,12 @@ public sealed class OrchestratorCertificates
     /// <summary>What a join token carries: hex SHA-256 of the self-made CA's DER, or of your own server certificate's SPKI.</summary>
     public string Pin { get; }
 
+    /// <summary>Secret files others than the owner may read (for start-up warnings).</summary>
+    public IReadOnlyList<string> LooseFiles(TlsOptions options) =>
+        new[] { CaKeyFile, ServerKeyFile, JoinTokenFile }.Select(f => Path.Combine(options.Directory, f))
+            .Append(options.KeyFile ?? "").Where(f => f.Length > 0)
+            .Select(Storage.PrivateFolder.LooseModeWarning).OfType<string>().ToList();
+
     /// <summary>What was created or renewed at this start, for the start-up log (null: reused as they were).</summary>
     public string? Note { get; }
 
@@ -61,7 +67,7 @@ public sealed class OrchestratorCertificates
     private static OrchestratorCertificates LoadSelfMade(TlsOptions options, TimeProvider time)
     {
         var dir = options.Directory;
-        Directory.CreateDirectory(dir);
+        Storage.PrivateFolder.Create(dir);
         var now = time.GetUtcNow();
         var notes = new List<string>();
 
@@ -112,7 +118,7 @@ public sealed class OrchestratorCertificates
     /// <summary>Writes the full join token (pin + secret) to the TLS folder, readable by the owner only; returns its path.</summary>
     public string WriteJoinToken(TlsOptions options, string secret)
     {
-        Directory.CreateDirectory(options.Directory);
+        Storage.PrivateFolder.Create(options.Directory);
         var path = Path.Combine(options.Directory, JoinTokenFile);
         CertificateFactory.WriteSecretFile(path, JoinToken.Format(Pin, secret) + "\n");
         return path;

@@ -36,6 +36,7 @@ public static partial class TlsHosting
         var certificates = OrchestratorCertificates.Load(tls, TimeProvider.System);
         var secret = configured?.Secret ?? options.JoinToken;
         var tokenPath = secret.Length > 0 ? certificates.WriteJoinToken(tls, secret) : null;
+        foreach (var loose in certificates.LooseFiles(tls)) warnings.Add(loose);
         if (configured is { IsPinned: true } && configured.Pin != certificates.Pin)
         {
             warnings.Add($"D8_JOIN_TOKEN pins CA sha256:{JoinToken.Short(configured.Pin)} but this orchestrator's CA is " +
