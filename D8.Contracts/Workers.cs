@@ -88,6 +88,11 @@ public sealed record TaskLease
     public double? Temperature { get; init; }
     public int? MaxTokens { get; init; }
     public bool JsonMode { get; init; }
+    public double? TopP { get; init; }
+    public IReadOnlyList<string>? Stop { get; init; }
+    public long? Seed { get; init; }
+    /// <summary>Relay the answer's tokens to the orchestrator while running (the submitter streams it).</summary>
+    public bool Stream { get; init; }
     public DateTimeOffset? Deadline { get; init; }
     /// <summary>W3C trace context of the submitting request, so the worker's run continues its trace.</summary>
     public string? TraceParent { get; init; }

@@ -39,6 +39,7 @@ public static partial class OrchestratorHostingExtensions
         services.AddSingleton<ITaskStore>(sp =>
             new SqliteTaskStore(options.DbPath, sp.GetRequiredService<ILogger<SqliteTaskStore>>()));
         services.AddSingleton<OrchestratorTelemetry>();
+        services.AddSingleton<D8.Orchestrator.Streaming.TaskStreamHub>();
         services.AddOpenTelemetry().WithMetrics(m => m.AddInstrumentation(sp => new FleetGauges(
             sp.GetRequiredService<IMeterFactory>(), sp.GetRequiredService<SchedulingEngine>(), sp.GetRequiredService<TimeProvider>())));
         services.AddSingleton<SchedulingEngine>(sp => new SchedulingEngine(

@@ -16,6 +16,11 @@ public sealed class TaskRecord
     public double? Temperature { get; init; }
     public int? MaxTokens { get; init; }
     public bool JsonMode { get; init; }
+    public double? TopP { get; init; }
+    public IReadOnlyList<string>? Stop { get; init; }
+    public long? Seed { get; init; }
+    /// <summary>The submitter reads the answer as a stream (the worker relays tokens while it runs).</summary>
+    public bool Stream { get; init; }
     public int Priority { get; init; }
     public DateTimeOffset? Deadline { get; init; }
     public string? IdempotencyKey { get; init; }
