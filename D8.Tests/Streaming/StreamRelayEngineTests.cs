@@ -134,4 +134,30 @@ public sealed class StreamRelayEngineTests
         Assert.Equal(TaskState.Failed, view.State);
         Assert.StartsWith(FailurePolicy.StreamedReason, view.Reason, StringComparison.Ordinal);
     }
+    [Theory]
+    [InlineData(false, 1)]
+    [InlineData(true, 0)]
+    public async Task A_streamed_straggler_is_never_copied_to_a_faster_worker(bool stream, int copies)
+    {
+        await using var h = new EngineHarness(); // the fastest scheduler: it copies stragglers
+        async Task<string> Register(string name, string provider) => (await h.Engine.RegisterAsync(new RegisterWorkerRequest
+        {
+            Name = name, Provider = provider, Models = ["m"], MaxConcurrency = 1,
+        })).WorkerId;
+        Task Submit(bool streamed) => h.Engine.SubmitAsync(new SubmitTaskRequest { Prompt = "p", MaxTokens = 200, Stream = streamed }, null, null);
+        var fast = await Register("cloud", "groq");
+        var slow = await Register("pi", "ollama");
+        await Submit(false);
+        var taught = await h.LeaseOneAsync(fast); // the engine learns the cloud worker's speed: 300 tokens/s
+        await h.Engine.CompleteAsync(taught.TaskId, fast, new CompleteTaskRequest
+        {
+            LeaseId = taught.LeaseId, Content = "ok", Usage = new TokenUsage(5, 200, 205), TimeToFirstTokenMs = 0,
+            DurationMs = 200 / 300.0 * 1000, TokensPerSecond = 300,
+        });
+        await Submit(stream);
+        await h.LeaseOneAsync(slow);
+        h.Time.Advance(TimeSpan.FromSeconds(2));
+
+        Assert.Equal(copies, (await h.LeaseAsync(fast)).Count);
+    }
 }
