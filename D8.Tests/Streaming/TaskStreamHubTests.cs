@@ -1,4 +1,5 @@
 using D8.Orchestrator.Streaming;
+using Microsoft.Extensions.Configuration;
 
 namespace D8.Tests.Streaming;
 
@@ -125,5 +126,19 @@ public sealed class TaskStreamHubTests
         using var remembered = hub.Subscribe("c");
         Assert.False(forgotten.Deltas.Completion.IsCompleted);
         Assert.True(remembered.Deltas.Completion.IsCompleted);
+    }
+
+    [Fact]
+    public void Limits_come_from_the_D8_STREAM_keys_and_a_bad_value_is_named()
+    {
+        static TaskStreamLimits Load(Dictionary<string, string?> keys) =>
+            TaskStreamLimits.Load(new ConfigurationBuilder().AddInMemoryCollection(keys).Build());
+
+        Assert.Equal(new TaskStreamLimits(), Load([]));
+        var small = Load(new() { ["D8_STREAM_SUBSCRIBER_CHARS"] = "100", ["D8_STREAM_TOTAL_CHARS"] = "1000" });
+        Assert.Equal((100, 100, 1000L), (small.SubscriberChars, small.BacklogChars, small.TotalChars));
+        var e = Assert.Throws<InvalidOperationException>(() => Load(new() { ["D8_STREAM_SUBSCRIBER_CHARS"] = "100", ["D8_STREAM_BACKLOG_CHARS"] = "101" }));
+        Assert.Contains("D8_STREAM_BACKLOG_CHARS", e.Message, StringComparison.Ordinal);
+        Assert.Throws<InvalidOperationException>(() => Load(new() { ["D8_STREAM_TOTAL_CHARS"] = "0" }));
     }
 }

@@ -92,6 +92,10 @@ public sealed partial class StreamRelay : IDisposable
             LogStopped(_log, _lease.TaskId, $"the relay did not drain within {drain.TotalSeconds:0.#} s");
             await _cts.CancelAsync().ConfigureAwait(false);
         }
+        catch (Exception e)
+        {
+            LogStopped(_log, _lease.TaskId, e.Message);
+        }
     }
 
     /// <summary>The run failed or was stopped: nothing more is sent (unsent text stays unseen, so a failure before
@@ -140,7 +144,7 @@ public sealed partial class StreamRelay : IDisposable
             {
                 return;
             }
-            catch (Exception e) when (e is OrchestratorException or HttpRequestException or OperationCanceledException)
+            catch (Exception e)
             {
                 LogStopped(_log, _lease.TaskId, e.Message);
                 lock (_gate)
