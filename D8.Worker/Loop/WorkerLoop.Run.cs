@@ -54,7 +54,11 @@ public sealed partial class WorkerLoop
             if (result.TokensPerSecond is { } tps) _lastTokensPerSecond = tps;
             activity?.SetTag("gen_ai.usage.output_tokens", result.Usage?.CompletionTokens);
             answered?.TrySetResult();
-            if (relay is not null) await relay.CloseAsync(StreamRelay.Drain, time).ConfigureAwait(false);
+            if (relay is not null)
+            {
+                await relay.CloseAsync(StreamRelay.Drain, time).ConfigureAwait(false);
+                activity?.SetTag("d8.stream.relayed_chars", relay.Relayed);
+            }
             await ReportAsync(run, (client, ct) => client.CompleteAsync(lease.TaskId, new CompleteTaskRequest
             {
                 LeaseId = lease.LeaseId,

@@ -63,7 +63,7 @@ public sealed partial class StreamRelay : IDisposable
             else
             {
                 _pending.Append(text);
-                _sender ??= Task.Run(SendLoopAsync);
+                _sender ??= StartSender();
             }
         }
         _wake.Writer.TryWrite(true);
@@ -108,6 +108,16 @@ public sealed partial class StreamRelay : IDisposable
             _pending.Clear();
         }
         _cts.Cancel();
+    }
+
+    /// <summary>The sender runs outside the run's trace: one span per piece would bury the task's trace (the
+    /// orchestrator does not trace relay requests either, see TraceFilter).</summary>
+    private Task StartSender()
+    {
+        using (ExecutionContext.SuppressFlow())
+        {
+            return Task.Run(SendLoopAsync);
+        }
     }
 
     private async Task SendLoopAsync()
