@@ -58,7 +58,7 @@ sleep 12   # let the live rows (refreshed every 3 s) show speeds and the evoluti
 # evolution row and a worker's measured speed, then capture the page.
 cdp=$(free_port)
 setsid chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --remote-debugging-port="$cdp" \
-  --window-size=1920,1000 about:blank > "$work/chromium.log" 2>&1 & pids+=($!)
+  --window-size=1920,680 about:blank > "$work/chromium.log" 2>&1 & pids+=($!)
 login=$(grep -o "http://localhost:$dash/login?t=[0-9a-f]*" "$work/apphost.log" | head -n 1)
 node --experimental-websocket --input-type=module - "$cdp" "$login" "$work/dashboard.png" > "$work/cdp.log" 2>&1 <<'JS' || { cat "$work/cdp.log" >&2; exit 1; }
 const [cdpPort, url, file] = process.argv.slice(2);
@@ -73,7 +73,7 @@ await new Promise(r => ws.addEventListener("open", r, { once: true }));
 let next = 0; const waiting = new Map();
 ws.addEventListener("message", e => { const m = JSON.parse(e.data); if (waiting.has(m.id)) { waiting.get(m.id)(m); waiting.delete(m.id); } });
 const send = (method, params = {}) => new Promise(r => { const id = ++next; waiting.set(id, r); ws.send(JSON.stringify({ id, method, params })); });
-await send("Emulation.setDeviceMetricsOverride", { width: 1920, height: 1000, deviceScaleFactor: 1, mobile: false });
+await send("Emulation.setDeviceMetricsOverride", { width: 1920, height: 680, deviceScaleFactor: 1, mobile: false });
 await send("Page.navigate", { url });
 const text = async () => (await send("Runtime.evaluate", { expression: "document.body ? document.body.innerText : ''", returnByValue: true })).result?.result?.value ?? "";
 let body = "";
