@@ -27,7 +27,7 @@ public readonly record struct FailureDecision(
     string? Reason);
 
 /// <summary>
-/// The failure rules of README "Task states and rules" as one pure function: no clock, no store, no lock.
+/// The failure rules of docs/api.md "Task states and rules" as one pure function: no clock, no store, no lock.
 /// </summary>
 public static class FailurePolicy
 {
