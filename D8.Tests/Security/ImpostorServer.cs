@@ -29,7 +29,8 @@ public sealed class ImpostorServer : IAsyncDisposable
     /// <summary>"METHOD /path auth=True|False" per request received.</summary>
     public ConcurrentQueue<string> Seen { get; } = new();
 
-    public static async Task<ImpostorServer> StartAsync(X509Certificate2 presented, X509Certificate2 servedAsCa)
+    /// <param name="caHandler">Answers /tls/ca.pem instead of the PEM of <paramref name="servedAsCa"/> (e.g. an endless body).</param>
+    public static async Task<ImpostorServer> StartAsync(X509Certificate2 presented, X509Certificate2 servedAsCa, RequestDelegate? caHandler = null)
     {
         var port = FreePort.Next();
         var builder = WebApplication.CreateSlimBuilder();
@@ -42,7 +43,8 @@ public sealed class ImpostorServer : IAsyncDisposable
             await next(ctx);
         });
         var pem = CertificateFactory.CertificatePem(servedAsCa);
-        app.MapGet("/tls/ca.pem", () => Results.Text(pem, "application/x-pem-file"));
+        if (caHandler is not null) app.MapGet("/tls/ca.pem", caHandler);
+        else app.MapGet("/tls/ca.pem", () => Results.Text(pem, "application/x-pem-file"));
         app.MapFallback(() => Results.NoContent());
         await app.StartAsync();
         return server;

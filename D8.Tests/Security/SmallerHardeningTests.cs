@@ -1,4 +1,3 @@
-using System.Net;
 using System.Text.Json;
 using D8.Cli;
 using D8.Cli.Evolve;
@@ -7,10 +6,6 @@ using D8.Contracts.Trust;
 using D8.Orchestrator.Evolution;
 using D8.Orchestrator.Storage;
 using D8.Orchestrator.Tls;
-using D8.Tests.Infrastructure;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
 
 namespace D8.Tests.Security;
 
@@ -25,22 +20,16 @@ public sealed class SmallerHardeningTests : IDisposable
         var now = DateTimeOffset.UtcNow;
         using var ca = CertificateFactory.CreateCa("mitm", now.AddDays(-1), now.AddYears(1));
         using var leaf = CertificateFactory.CreateServer(ca, ["127.0.0.1"], now.AddDays(-1), now.AddDays(30));
-        var port = FreePort.Next();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port, l => l.UseHttps(leaf)));
-        await using var app = builder.Build();
         // An endless body without a length.
-        app.MapGet("/tls/ca.pem", async (HttpContext ctx) =>
+        await using var mitm = await ImpostorServer.StartAsync(leaf, ca, async ctx =>
         {
             var chunk = new byte[16 * 1024];
             while (!ctx.RequestAborted.IsCancellationRequested) await ctx.Response.Body.WriteAsync(chunk, ctx.RequestAborted);
         });
-        await app.StartAsync();
 
         var trust = new PinnedTrust(PinnedTrust.Fingerprint(ca), TimeProvider.System);
-        var refused = await Assert.ThrowsAsync<TrustFailureException>(() => trust.EnsureCaAsync(new Uri($"https://127.0.0.1:{port}/"), false, CancellationToken.None));
+        var refused = await Assert.ThrowsAsync<TrustFailureException>(() => trust.EnsureCaAsync(mitm.Url, false, CancellationToken.None));
         Assert.Contains("larger than 64 KB", refused.Message, StringComparison.Ordinal);
-        await app.StopAsync();
     }
 
     [Fact]
