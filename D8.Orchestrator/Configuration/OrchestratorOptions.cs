@@ -41,8 +41,8 @@ public sealed class OrchestratorOptions
     public TimeSpan ForgetWorkersAfter { get; init; } = TimeSpan.FromHours(24);
     /// <summary>How free slots get tasks: fastest (speed-aware placement and speculation) or fifo (first come, first served).</summary>
     public SchedulerKind Scheduler { get; init; } = SchedulerKind.Fastest;
-    /// <summary>How often a parked lease poll of the fastest scheduler looks again (a declined slow worker, an idle
-    /// fast one that may copy a straggler); changes of the fleet wake it sooner.</summary>
+    /// <summary>How often the fastest scheduler's recheck pass offers held tasks to the parked lease polls (a declined
+    /// slow worker, an idle fast one that may copy a straggler); a freed slot or refilled budget wakes a poll sooner.</summary>
     public TimeSpan SchedulerRecheck { get; init; } = TimeSpan.FromSeconds(1);
     /// <summary>D8_REVOKE_ON_JOIN_ROTATION: at start-up, workers registered under another join secret lose their tokens.</summary>
     public bool RevokeWorkersOnJoinRotation { get; init; }
