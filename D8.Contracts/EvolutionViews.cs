@@ -31,6 +31,10 @@ public sealed record GenomeView
     public double? Fitness { get; init; }
     /// <summary>Score per case (0 to 1), null where not scored yet.</summary>
     public IReadOnlyList<double?> Scores { get; init; } = [];
+    /// <summary>A reflect child: the parent's cases (indexes) its operator task was shown.</summary>
+    public IReadOnlyList<int>? ReflectedCases { get; init; }
+    /// <summary>Tasks the run had issued when this genome's fitness became known (null until then).</summary>
+    public long? TasksAtFitness { get; init; }
 }
 
 /// <summary>Fitness figures of one generation.</summary>
@@ -60,6 +64,10 @@ public sealed record EvolutionView
     public long TasksSubmitted { get; init; }
     public int TasksInFlight { get; init; }
     public long TokensUsed { get; init; }
+    /// <summary>tournament or pareto.</summary>
+    public string Selection { get; init; } = "tournament";
+    /// <summary>With pareto selection: genomes on the per-case front of the newest fully scored pool; else null.</summary>
+    public int? FrontSize { get; init; }
     public EvolutionBudget? Budget { get; init; }
     public GenomeView? Best { get; init; }
     public IReadOnlyList<GenerationSummary> History { get; init; } = [];

@@ -37,7 +37,8 @@ public sealed partial class EvolutionRun
                     // A twin: the same prompt is (being) scored by another genome; copy its scores once it is done.
                     if (lead.Complete)
                     {
-                        genome.Scores = [.. lead.Scores];
+                        genome.CopyScoresFrom(lead);
+                        genome.TasksAtFitness = TasksIssued;
                         changed.Add(genome);
                     }
                 }
@@ -95,16 +96,22 @@ public sealed partial class EvolutionRun
         switch (plan)
         {
             case SeedMutationSlot m:
-                Issue(Purpose.Operator, genome, -1, OperatorKey(genome), OperatorRequest(genome, EvolutionTaskKinds.Mutate,
-                    OperatorPrompts.Mutation(m.Operator, Settings.SeedPrompts[m.SeedIndex], genome.Id)), starts);
+                // A reflection needs its seed's answers and verdicts: it waits until the seed is scored.
+                var seed = _generations[0][m.SeedIndex];
+                if (m.Operator == MutationOperatorNames.Reflect && !seed.Complete) return;
+                Issue(Purpose.Operator, genome, -1, OperatorKey(genome), MutationRequest(genome, m.Operator, seed), starts);
                 break;
             case EliteSlot e when previous!.All(x => x.Complete):
                 var ranking = Selection.Ranking([.. previous!.Select(x => x.Fitness(Settings)!.Value)]);
                 var parent = previous![ranking[e.Rank]];
                 genome.Prompt = parent.Prompt;
-                genome.Scores = [.. parent.Scores];
+                genome.CopyScoresFrom(parent);
+                genome.TasksAtFitness = parent.TasksAtFitness;
                 genome.Parents = [parent.Id];
                 changed.Add(genome);
+                break;
+            case ChildSlot c when Settings.IsPareto:
+                BreedFromFront(genome, c, changed, starts);
                 break;
             case ChildSlot c:
                 var a = Winner(c.TournamentA, previous!);
@@ -116,10 +123,11 @@ public sealed partial class EvolutionRun
                     if (a == b && c.Crossover) genome.Operator = c.Operator; // both tournaments chose the same parent
                     changed.Add(genome);
                 }
+                if (genome.Parents.Count == 1 && c.Operator == MutationOperatorNames.Reflect && !previous![a.Value].Complete) return;
                 var request = genome.Parents.Count == 2
                     ? OperatorRequest(genome, EvolutionTaskKinds.Crossover, OperatorPrompts.Crossover(
                         previous![a.Value].Prompt!, previous[b.Value].Prompt!, c.MutateAfterCrossover ? c.Operator : null, genome.Id))
-                    : OperatorRequest(genome, EvolutionTaskKinds.Mutate, OperatorPrompts.Mutation(c.Operator, previous![a.Value].Prompt!, genome.Id));
+                    : MutationRequest(genome, c.Operator, previous![a.Value]);
                 Issue(Purpose.Operator, genome, -1, OperatorKey(genome), request, starts);
                 break;
         }
@@ -145,6 +153,20 @@ public sealed partial class EvolutionRun
         if (!Record.GenerationStarted.ContainsKey(genome.Generation)) Record.GenerationStarted[genome.Generation] = _time.GetUtcNow();
         _telemetry.TaskIssued(request.Kind!, known is not null);
         starts.Add(() => _ = SubmitAndWatchAsync(key, request, known));
+    }
+
+    /// <summary>A mutation of <paramref name="parent"/>; a reflect operator is shown the parent's weakest cases (recorded on the child).</summary>
+    private SubmitTaskRequest MutationRequest(Genome genome, string op, Genome parent)
+    {
+        if (op != MutationOperatorNames.Reflect)
+        {
+            return OperatorRequest(genome, EvolutionTaskKinds.Mutate, OperatorPrompts.Mutation(op, parent.Prompt!, genome.Id));
+        }
+        var (feedback, shown) = Reflection.Feedback(parent, Reflection.Weakest(parent, Settings), Settings);
+        genome.Reflected = [.. shown];
+        var passing = parent.Scores.Count(x => x >= 1);
+        return OperatorRequest(genome, EvolutionTaskKinds.Mutate,
+            OperatorPrompts.Reflect(parent.Prompt!, feedback, passing, parent.Scores.Length, genome.Id));
     }
 
     private SubmitTaskRequest OperatorRequest(Genome genome, string kind, IReadOnlyList<ChatMessage> messages) =>

@@ -70,7 +70,11 @@ public sealed partial class EvolutionRun
         }
         // The same prompt already scored elsewhere in the run: reuse its scores instead of evaluating it again.
         var twin = _generations.SelectMany(g => g).FirstOrDefault(x => x != genome && x.Complete && x.Prompt == genome.Prompt);
-        if (twin is not null) genome.Scores = [.. twin.Scores];
+        if (twin is not null)
+        {
+            genome.CopyScoresFrom(twin);
+            genome.TasksAtFitness = TasksIssued;
+        }
     }
 
     private string ParentPrompt(Genome genome)
@@ -87,6 +91,7 @@ public sealed partial class EvolutionRun
             Score(genome, c, 0, "evaluation " + why);
             return;
         }
+        (genome.Answers ??= [])[c] = Reflection.Trim(answer, Reflection.StoredAnswerChars);
         var checker = Settings.Cases[c].Checker!;
         if (Checkers.Score(checker, answer) is { } score)
         {
@@ -103,16 +108,18 @@ public sealed partial class EvolutionRun
     {
         if (reply is not null && OperatorPrompts.ReadScore(reply, Settings.Cases[c].Checker!) is { } score)
         {
+            if (OperatorPrompts.ReadReason(reply) is { } reason) (genome.Reasons ??= [])[c] = Reflection.Trim(reason, 500);
             Score(genome, c, score, null);
             return;
         }
         Score(genome, c, 0, reply is null ? "judge " + why : "the judge's reply had no numeric score");
     }
 
-    private static void Score(Genome genome, int c, double score, string? note)
+    private void Score(Genome genome, int c, double score, string? note)
     {
         genome.Scores[c] = score;
         if (note is not null) (genome.Notes ??= [])[c] = note;
+        if (genome.Complete) genome.TasksAtFitness = TasksIssued;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Evolution {RunId}: genome {GenomeId}'s operator reply was not JSON with a prompt; asking once more")]

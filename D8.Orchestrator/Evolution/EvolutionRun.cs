@@ -109,6 +109,7 @@ public sealed partial class EvolutionRun
                 SeedSlot => "seed",
                 EliteSlot => "elite",
                 SeedMutationSlot m => m.Operator,
+                ChildSlot { Crossover: true } when Settings.IsPareto => "merge",
                 ChildSlot { Crossover: true, MutateAfterCrossover: true } c => "crossover+" + c.Operator,
                 ChildSlot { Crossover: true } => "crossover",
                 ChildSlot c => c.Operator,

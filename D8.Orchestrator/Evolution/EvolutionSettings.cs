@@ -11,6 +11,11 @@ public sealed record EvolutionSettings
     public const int DefaultTournament = 3;
     public const double DefaultCrossoverRate = 0.5;
     public const double DefaultMutationRate = 0.2;
+    public const int DefaultReflectionCases = 3;
+    public const int DefaultReflectionMaxChars = 4000;
+    public const string Tournament = "tournament";
+    public const string Pareto = "pareto";
+    public static readonly IReadOnlyList<string> SelectionNames = [Tournament, Pareto];
 
     public required long Seed { get; init; }
     public required IReadOnlyList<string> SeedPrompts { get; init; }
@@ -21,6 +26,10 @@ public sealed record EvolutionSettings
     public required double CrossoverRate { get; init; }
     public required double MutationRate { get; init; }
     public required IReadOnlyList<string> MutationOperators { get; init; }
+    /// <summary>tournament or pareto.</summary>
+    public required string Selection { get; init; }
+    public required int ReflectionCases { get; init; }
+    public required int ReflectionMaxChars { get; init; }
     public required EvolutionTarget Operators { get; init; }
     public required EvolutionTarget Evaluation { get; init; }
     public required EvolutionTarget Judge { get; init; }
@@ -41,6 +50,9 @@ public sealed record EvolutionSettings
         CrossoverRate = spec.CrossoverRate ?? DefaultCrossoverRate,
         MutationRate = spec.MutationRate ?? DefaultMutationRate,
         MutationOperators = spec.MutationOperators is { Count: > 0 } ops ? ops : MutationOperatorNames.All,
+        Selection = spec.Selection ?? Tournament,
+        ReflectionCases = spec.ReflectionCases ?? DefaultReflectionCases,
+        ReflectionMaxChars = spec.ReflectionMaxChars ?? DefaultReflectionMaxChars,
         Operators = spec.Operators ?? new EvolutionTarget(),
         Evaluation = spec.Evaluation ?? new EvolutionTarget(),
         Judge = spec.Judge ?? spec.Evaluation ?? new EvolutionTarget(),
@@ -49,6 +61,8 @@ public sealed record EvolutionSettings
         MaxTokens = spec.Budget?.MaxTokens,
         MaxWall = spec.Budget?.MaxWallSeconds is { } s ? TimeSpan.FromSeconds(s) : null,
     };
+
+    public bool IsPareto => Selection == Pareto;
 
     /// <summary>Weight of each case (default 1).</summary>
     public double WeightOf(int caseIndex) => Cases[caseIndex].Weight ?? 1;
@@ -62,8 +76,10 @@ public static class MutationOperatorNames
     public const string Shorten = "shorten";
     public const string AddConstraint = "add_constraint";
     public const string FreeRewrite = "free_rewrite";
+    /// <summary>Reads the parent's weakest cases (input, answer, verdict, expected value) and fixes the prompt for them.</summary>
+    public const string Reflect = "reflect";
 
-    public static readonly IReadOnlyList<string> All = [ToneShift, Specialise, Shorten, AddConstraint, FreeRewrite];
+    public static readonly IReadOnlyList<string> All = [ToneShift, Specialise, Shorten, AddConstraint, FreeRewrite, Reflect];
 
     public static string Instruction(string op) => op switch
     {
@@ -71,6 +87,7 @@ public static class MutationOperatorNames
         Specialise => "make it more specific to the kind of questions it will be asked",
         Shorten => "shorten it: drop its least useful sentence and keep the meaning",
         AddConstraint => "add one concrete constraint on how answers should be written",
+        Reflect => "fix the failures shown without breaking the cases it passes",
         _ => "rewrite it freely, keeping its intent",
     };
 }

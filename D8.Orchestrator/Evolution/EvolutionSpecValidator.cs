@@ -57,6 +57,9 @@ public static class EvolutionSpecValidator
                 }
             }
         }
+        if (s.Selection is { } sel && !EvolutionSettings.SelectionNames.Contains(sel)) Add("selection", $"selection must be one of {string.Join(", ", EvolutionSettings.SelectionNames)}.");
+        if (s.ReflectionCases is { } rc && (rc < 1 || rc > 50)) Add("reflection_cases", "reflection_cases must be from 1 to 50.");
+        if (s.ReflectionMaxChars is { } rm && (rm < 200 || rm > 100_000)) Add("reflection_max_chars", "reflection_max_chars must be from 200 to 100000.");
         Target("operators", s.Operators, Add, Unknown);
         Target("evaluation", s.Evaluation, Add, Unknown);
         Target("judge", s.Judge, Add, Unknown);

@@ -15,10 +15,13 @@ public sealed record SeedMutationSlot(int SeedIndex, string Operator) : SlotPlan
 /// <summary>
 /// A child: tournament A's winner mutated with <see cref="Operator"/>, or (with <see cref="Crossover"/>) crossed with
 /// tournament B's winner, then also mutated when <see cref="MutateAfterCrossover"/>. Contestants are slots of the
-/// previous generation.
+/// previous generation. With pareto selection there are no tournaments: <see cref="PickA"/> and <see cref="PickB"/>
+/// (uniform in [0, 1)) choose the parents from the front by weight (<see cref="ParetoFront"/>), and a crossover is a
+/// merge of two front members that lead on different cases.
 /// </summary>
 public sealed record ChildSlot(
-    bool Crossover, IReadOnlyList<int> TournamentA, IReadOnlyList<int>? TournamentB, string Operator, bool MutateAfterCrossover) : SlotPlan;
+    bool Crossover, IReadOnlyList<int> TournamentA, IReadOnlyList<int>? TournamentB, string Operator, bool MutateAfterCrossover,
+    double PickA = 0, double PickB = 0) : SlotPlan;
 
 /// <summary>
 /// Every random draw of a run, made per generation from (seed, generation) alone: which operator, which contestants.
@@ -45,6 +48,13 @@ public static class GenerationPlan
             if (i < s.EliteCount)
             {
                 slots.Add(new EliteSlot(i));
+                continue;
+            }
+            if (s.IsPareto)
+            {
+                var merge = rng.NextDouble() < s.CrossoverRate;
+                double pickA = rng.NextDouble(), pickB = rng.NextDouble();
+                slots.Add(new ChildSlot(merge, [], null, s.MutationOperators[rng.Next(s.MutationOperators.Count)], false, pickA, pickB));
                 continue;
             }
             var crossover = rng.NextDouble() < s.CrossoverRate;

@@ -17,8 +17,25 @@ public sealed class Genome
     public required double?[] Scores { get; set; }
     /// <summary>Why a case scored 0 without a checker verdict (task failed, judge reply unusable), by case index.</summary>
     public Dictionary<int, string>? Notes { get; set; }
+    /// <summary>The evaluated answer per case, trimmed (what a reflect operator is shown).</summary>
+    public Dictionary<int, string>? Answers { get; set; }
+    /// <summary>The judge's reason per judge case.</summary>
+    public Dictionary<int, string>? Reasons { get; set; }
+    /// <summary>A reflect child: the parent's cases its operator task was shown.</summary>
+    public List<int>? Reflected { get; set; }
+    /// <summary>Tasks the run had issued when this genome's fitness became known.</summary>
+    public long? TasksAtFitness { get; set; }
 
     public bool Complete => Prompt is not null && Scores.All(s => s.HasValue);
+
+    /// <summary>Takes another genome's scores and the feedback behind them (a twin or an elite: the same prompt).</summary>
+    public void CopyScoresFrom(Genome other)
+    {
+        Scores = [.. other.Scores];
+        Notes = other.Notes is null ? null : new(other.Notes);
+        Answers = other.Answers is null ? null : new(other.Answers);
+        Reasons = other.Reasons is null ? null : new(other.Reasons);
+    }
 
     /// <summary>Weighted mean of the scores once all are known.</summary>
     public double? Fitness(EvolutionSettings s) => Complete ? Bounds(s).Lower : null;
@@ -51,5 +68,7 @@ public sealed class Genome
         Fallback = Fallback,
         Fitness = Fitness(s),
         Scores = [.. Scores],
+        ReflectedCases = Reflected is { } r ? [.. r] : null,
+        TasksAtFitness = Complete ? TasksAtFitness : null,
     };
 }

@@ -33,6 +33,8 @@ internal static class RunViews
             TasksSubmitted = tasksSubmitted,
             TasksInFlight = tasksInFlight,
             TokensUsed = record.TokensUsed,
+            Selection = settings.Selection,
+            FrontSize = settings.IsPareto ? FrontOf(generations).Members.Count : null,
             Budget = record.Spec.Budget,
             Best = BestGenome(settings, generations)?.View(settings),
             History = history,
@@ -43,6 +45,11 @@ internal static class RunViews
             Spec = withSpec ? record.Spec : null,
         };
     }
+
+    /// <summary>The per-case front of every fully scored genome of the run (one per distinct prompt).</summary>
+    public static ParetoFront FrontOf(List<Genome[]> generations) =>
+        ParetoFront.Of([.. EvolutionRun.Distinct(generations.SelectMany(g => g).Where(g => g is not null))
+            .Select(x => (IReadOnlyList<double>)[.. x.Scores.Select(v => v!.Value)])]);
 
     public static GenomeView? Best(EvolutionSettings settings, List<Genome[]> generations) =>
         BestGenome(settings, generations)?.View(settings);
