@@ -68,6 +68,8 @@ public sealed record EvolutionView
     public string Selection { get; init; } = "tournament";
     /// <summary>With pareto selection: genomes on the per-case front of the newest fully scored pool; else null.</summary>
     public int? FrontSize { get; init; }
+    /// <summary>Evaluations answered from the evaluation cache instead of a task (see D8_EVAL_CACHE_DAYS).</summary>
+    public long CacheHits { get; init; }
     public EvolutionBudget? Budget { get; init; }
     public GenomeView? Best { get; init; }
     public IReadOnlyList<GenerationSummary> History { get; init; } = [];

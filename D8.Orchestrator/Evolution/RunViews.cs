@@ -34,6 +34,7 @@ internal static class RunViews
             TasksInFlight = tasksInFlight,
             TokensUsed = record.TokensUsed,
             Selection = settings.Selection,
+            CacheHits = record.CacheHits,
             FrontSize = settings.IsPareto ? FrontOf(generations).Members.Count : null,
             Budget = record.Spec.Budget,
             Best = BestGenome(settings, generations)?.View(settings),
