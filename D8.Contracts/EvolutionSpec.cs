@@ -41,6 +41,9 @@ public sealed record EvolutionSpec
     public IReadOnlyList<EvolutionCase>? Cases { get; init; }
     public EvolutionBudget? Budget { get; init; }
 
+    /// <summary>Cases a child is first scored on (0 = off); only a child that does not lose to its parent there is fully evaluated.</summary>
+    public int? MinibatchSize { get; init; }
+
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Unknown { get; set; }
 }

@@ -33,6 +33,12 @@ public sealed record GenomeView
     public IReadOnlyList<double?> Scores { get; init; } = [];
     /// <summary>A reflect child: the parent's cases (indexes) its operator task was shown.</summary>
     public IReadOnlyList<int>? ReflectedCases { get; init; }
+    /// <summary>The child lost to its parent on the minibatch: it holds the parent's prompt and scores now.</summary>
+    public bool StoppedAtMinibatch { get; init; }
+    /// <summary>The child's own score on its generation's minibatch (with minibatch_size on).</summary>
+    public double? MinibatchScore { get; init; }
+    /// <summary>The prompt of a child stopped at the minibatch.</summary>
+    public string? RejectedPrompt { get; init; }
     /// <summary>Tasks the run had issued when this genome's fitness became known (null until then).</summary>
     public long? TasksAtFitness { get; init; }
 }
@@ -70,6 +76,8 @@ public sealed record EvolutionView
     public int? FrontSize { get; init; }
     /// <summary>Evaluations answered from the evaluation cache instead of a task (see D8_EVAL_CACHE_DAYS).</summary>
     public long CacheHits { get; init; }
+    /// <summary>Children stopped at the minibatch (each saved the evaluation of the other cases).</summary>
+    public int MinibatchRejections { get; init; }
     public EvolutionBudget? Budget { get; init; }
     public GenomeView? Best { get; init; }
     public IReadOnlyList<GenerationSummary> History { get; init; } = [];

@@ -20,6 +20,7 @@ public sealed partial class EvolutionRun
         var changed = new List<Genome>();
         var recordChanged = false;
         var leads = Leads();
+        var rejected = _generations.SelectMany(x => x).Select(x => x.RejectedPrompt).OfType<string>().ToHashSet(StringComparer.Ordinal);
         // Generations before the first open one are complete: nothing in them can change.
         while (_firstOpen < _generations.Count && Record.GenerationFinished.ContainsKey(_firstOpen) && _generations[_firstOpen].All(x => x.Complete)) _firstOpen++;
         for (var g = _firstOpen; g < _generations.Count && Record.State == EvolutionState.Running; g++)
@@ -32,7 +33,7 @@ public sealed partial class EvolutionRun
                 {
                     Breed(genome, _plans[g][slot], changed, starts);
                 }
-                if (genome.Prompt is not null && !genome.Complete && leads.GetValueOrDefault(genome.Prompt) is { } lead && lead != genome)
+                if (genome.Prompt is not null && !genome.Complete && leads.GetValueOrDefault(genome.Prompt) is { } lead && lead != genome && lead.Prompt == genome.Prompt)
                 {
                     // A twin: the same prompt is (being) scored by another genome; copy its scores once it is done.
                     if (lead.Complete)
@@ -44,7 +45,7 @@ public sealed partial class EvolutionRun
                 }
                 else if (genome.Prompt is not null && !genome.Complete)
                 {
-                    for (var c = 0; c < genome.Scores.Length; c++)
+                    foreach (var c in CasesToEvaluate(genome, rejected, changed))
                     {
                         if (genome.Scores[c] is null && !_pending.ContainsKey(EvaluateKey(genome, c)) && !_pending.ContainsKey(JudgeKey(genome, c)))
                         {
@@ -135,7 +136,7 @@ public sealed partial class EvolutionRun
 
     private int? Winner(IReadOnlyList<int> contestants, Genome[] previous)
     {
-        var winner = Selection.Tournament(contestants, i => previous[i].Bounds(Settings));
+        var winner = Selection.Tournament(contestants, i => BoundsOf(previous[i]));
         return winner is { } w && previous[w].Prompt is not null ? w : null;
     }
 

@@ -30,6 +30,8 @@ public sealed record EvolutionSettings
     public required string Selection { get; init; }
     public required int ReflectionCases { get; init; }
     public required int ReflectionMaxChars { get; init; }
+    /// <summary>0 = off.</summary>
+    public int MinibatchSize { get; init; }
     public required EvolutionTarget Operators { get; init; }
     public required EvolutionTarget Evaluation { get; init; }
     public required EvolutionTarget Judge { get; init; }
@@ -53,6 +55,7 @@ public sealed record EvolutionSettings
         Selection = spec.Selection ?? Tournament,
         ReflectionCases = spec.ReflectionCases ?? DefaultReflectionCases,
         ReflectionMaxChars = spec.ReflectionMaxChars ?? DefaultReflectionMaxChars,
+        MinibatchSize = spec.MinibatchSize ?? 0,
         Operators = spec.Operators ?? new EvolutionTarget(),
         Evaluation = spec.Evaluation ?? new EvolutionTarget(),
         Judge = spec.Judge ?? spec.Evaluation ?? new EvolutionTarget(),

@@ -74,6 +74,7 @@ public static class EvolutionSpecValidator
         else
         {
             for (var i = 0; i < s.Cases.Count; i++) Case($"cases[{i}]", s.Cases[i], Add, Unknown);
+            if (s.MinibatchSize is { } mb && (mb < 0 || mb >= s.Cases.Count)) Add("minibatch_size", $"minibatch_size must be from 0 (off) to the number of cases - 1 ({s.Cases.Count - 1}).");
         }
         if (s.Budget is { } b)
         {

@@ -67,6 +67,17 @@ public static class GenerationPlan
         return slots;
     }
 
+    /// <summary>
+    /// The generation's minibatch: minibatch_size distinct case indexes (ascending), drawn from (seed, generation) on a
+    /// stream of its own (the other draws are the same with or without it); null when minibatches are off.
+    /// </summary>
+    public static IReadOnlyList<int>? Minibatch(EvolutionSettings s, int generation)
+    {
+        if (s.MinibatchSize <= 0 || s.MinibatchSize >= s.Cases.Count) return null;
+        var rng = new Random(SeedFor(s.Seed ^ 0x6D696E69L, generation));
+        return [.. Draw(rng, s.Cases.Count, s.MinibatchSize).Order()];
+    }
+
     /// <summary>k distinct slots out of n (partial Fisher–Yates).</summary>
     private static int[] Draw(Random rng, int n, int k)
     {

@@ -23,6 +23,12 @@ public sealed class Genome
     public Dictionary<int, string>? Reasons { get; set; }
     /// <summary>A reflect child: the parent's cases its operator task was shown.</summary>
     public List<int>? Reflected { get; set; }
+    /// <summary>Minibatch gate: null while open (or when there is none), true passed, false stopped there.</summary>
+    public bool? MinibatchPassed { get; set; }
+    /// <summary>The child's weighted mean on its generation's minibatch.</summary>
+    public double? MinibatchScore { get; set; }
+    /// <summary>A child stopped at the minibatch: its own prompt (the genome now holds its parent's).</summary>
+    public string? RejectedPrompt { get; set; }
     /// <summary>Tasks the run had issued when this genome's fitness became known.</summary>
     public long? TasksAtFitness { get; set; }
 
@@ -69,6 +75,9 @@ public sealed class Genome
         Fitness = Fitness(s),
         Scores = [.. Scores],
         ReflectedCases = Reflected is { } r ? [.. r] : null,
+        StoppedAtMinibatch = MinibatchPassed == false,
+        MinibatchScore = MinibatchScore,
+        RejectedPrompt = RejectedPrompt,
         TasksAtFitness = Complete ? TasksAtFitness : null,
     };
 }

@@ -35,6 +35,7 @@ internal static class RunViews
             TokensUsed = record.TokensUsed,
             Selection = settings.Selection,
             CacheHits = record.CacheHits,
+            MinibatchRejections = generations.Sum(g => g.Count(x => x is { MinibatchPassed: false })),
             FrontSize = settings.IsPareto ? FrontOf(generations).Members.Count : null,
             Budget = record.Spec.Budget,
             Best = BestGenome(settings, generations)?.View(settings),

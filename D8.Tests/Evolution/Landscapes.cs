@@ -45,13 +45,14 @@ public static class Landscapes
         MutationRate = 0.3,
     };
 
-    /// <summary>GEPA-style: reflective mutation, parents from the per-case Pareto front, merges of front members.</summary>
+    /// <summary>GEPA-style: reflective mutation, parents from the per-case Pareto front, merges of front members, minibatch first.</summary>
     public static EvolutionSpec Reflective(EvolutionSpec spec) => spec with
     {
         Name = spec.Name + "-reflective",
         Selection = "pareto",
         MutationOperators = ["reflect"],
         CrossoverRate = 0.3,
+        MinibatchSize = 3,
     };
 
     private static EvolutionSpec Base(string name, long seed, int generations, long maxTasks) => new()

@@ -71,6 +71,7 @@ public sealed class ReflectiveEndToEndTests(ITestOutputHelper output)
             Selection = "pareto",
             MutationOperators = ["reflect", "add_constraint"],
             CrossoverRate = 0.5,
+            MinibatchSize = 3,
         };
         var submitted = await fleet.Client.SubmitEvolutionAsync(spec);
         // Mid-run: the first operator task of generation 2 has reached the model.
@@ -89,6 +90,7 @@ public sealed class ReflectiveEndToEndTests(ITestOutputHelper output)
         var lineage = await fleet.Client.GetLineageAsync(submitted.Id);
         Assert.All(lineage.Genomes, x => Assert.NotNull(x.Fitness));
         Assert.Contains(lineage.Genomes, x => x.Operator == "reflect" && x.ReflectedCases is { Count: > 0 });
+        Assert.Contains(lineage.Genomes, x => x.MinibatchScore is not null);
     }
 
     private static async Task<(EvolutionView View, LineageView Lineage)> RunAsync(OrchestratorClient client, EvolutionSpec spec)
