@@ -39,6 +39,8 @@ public sealed record EvolutionSpec
     /// <summary>Who runs LLM-judge tasks (default: the evaluation target).</summary>
     public EvolutionTarget? Judge { get; init; }
     public IReadOnlyList<EvolutionCase>? Cases { get; init; }
+    /// <summary>Held-out cases scored only for each generation's best (train and validation fitness are reported).</summary>
+    public IReadOnlyList<EvolutionCase>? ValidationCases { get; init; }
     public EvolutionBudget? Budget { get; init; }
 
     /// <summary>Cases a child is first scored on (0 = off); only a child that does not lose to its parent there is fully evaluated.</summary>

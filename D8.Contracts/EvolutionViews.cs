@@ -39,6 +39,8 @@ public sealed record GenomeView
     public double? MinibatchScore { get; init; }
     /// <summary>The prompt of a child stopped at the minibatch.</summary>
     public string? RejectedPrompt { get; init; }
+    /// <summary>Fitness on the held-out validation cases (a generation's best, or the same prompt), else null.</summary>
+    public double? ValidationFitness { get; init; }
     /// <summary>Tasks the run had issued when this genome's fitness became known (null until then).</summary>
     public long? TasksAtFitness { get; init; }
 }
@@ -55,6 +57,8 @@ public sealed record GenerationSummary
     /// <summary>Mean pairwise Jaccard distance of the prompts' word sets (0: all alike, 1: nothing shared).</summary>
     public double? Diversity { get; init; }
     public string? BestGenomeId { get; init; }
+    /// <summary>The best genome's fitness on the validation cases, once scored (train is <see cref="Best"/>).</summary>
+    public double? BestValidation { get; init; }
 }
 
 /// <summary>A run as clients see it.</summary>

@@ -54,11 +54,16 @@ public sealed partial class EvolutionRun
                     }
                 }
             }
-            if (NoteGenerationDone(g)) recordChanged = true;
+            if (NoteGenerationDone(g))
+            {
+                recordChanged = true;
+                ChooseForValidation(g, changed);
+            }
         }
+        AdvanceValidation(starts);
         // One transaction: the genomes filled here and the run row (generation timings) land together.
         if (changed.Count > 0 || recordChanged) _store.Save(Record, changed);
-        if (Record.State == EvolutionState.Running && _generations.All(gen => gen.All(x => x.Complete)))
+        if (Record.State == EvolutionState.Running && _generations.All(gen => gen.All(x => x.Complete)) && ValidationComplete)
         {
             Finish(EvolutionState.Completed, $"all {Settings.Generations} generations evaluated");
         }

@@ -34,6 +34,8 @@ public sealed partial class EvolutionRun
                 {
                     case Purpose.Operator: OperatorDone(pending.Genome, content); break;
                     case Purpose.Evaluate: EvaluationDone(pending.Genome, pending.Case, content, why); break;
+                    case Purpose.Validate: ValidationDone(pending.Genome, pending.Case, content); break;
+                    case Purpose.ValidateJudge: ValidationJudged(pending.Genome, pending.Case, content); break;
                     default: JudgeDone(pending.Genome, pending.Case, content, why); break;
                 }
                 _store.Save(Record, [pending.Genome], f.View is { } view ? (f.Key, view.Id) : null);

@@ -30,7 +30,7 @@ public sealed partial class EvolutionRun
     private int _firstOpen;
     private bool _endStored;
 
-    private enum Purpose { Operator, Evaluate, Judge }
+    private enum Purpose { Operator, Evaluate, Judge, Validate, ValidateJudge }
 
     private sealed record Pending(Purpose Purpose, Genome Genome, int Case, SubmitTaskRequest Request);
 

@@ -36,6 +36,7 @@ public sealed record EvolutionSettings
     public required EvolutionTarget Evaluation { get; init; }
     public required EvolutionTarget Judge { get; init; }
     public required IReadOnlyList<EvolutionCase> Cases { get; init; }
+    public IReadOnlyList<EvolutionCase> ValidationCases { get; init; } = [];
     public long? MaxTasks { get; init; }
     public long? MaxTokens { get; init; }
     public TimeSpan? MaxWall { get; init; }
@@ -60,6 +61,7 @@ public sealed record EvolutionSettings
         Evaluation = spec.Evaluation ?? new EvolutionTarget(),
         Judge = spec.Judge ?? spec.Evaluation ?? new EvolutionTarget(),
         Cases = spec.Cases!,
+        ValidationCases = spec.ValidationCases ?? [],
         MaxTasks = spec.Budget?.MaxTasks,
         MaxTokens = spec.Budget?.MaxTokens,
         MaxWall = spec.Budget?.MaxWallSeconds is { } s ? TimeSpan.FromSeconds(s) : null,

@@ -76,6 +76,8 @@ public static class EvolutionSpecValidator
             for (var i = 0; i < s.Cases.Count; i++) Case($"cases[{i}]", s.Cases[i], Add, Unknown);
             if (s.MinibatchSize is { } mb && (mb < 0 || mb >= s.Cases.Count)) Add("minibatch_size", $"minibatch_size must be from 0 (off) to the number of cases - 1 ({s.Cases.Count - 1}).");
         }
+        if (s.ValidationCases is { Count: > 200 }) Add("validation_cases", "at most 200 validation cases.");
+        else for (var i = 0; i < (s.ValidationCases?.Count ?? 0); i++) Case($"validation_cases[{i}]", s.ValidationCases![i], Add, Unknown);
         if (s.Budget is { } b)
         {
             Unknown("budget", b.Unknown);

@@ -29,6 +29,8 @@ public sealed class Genome
     public double? MinibatchScore { get; set; }
     /// <summary>A child stopped at the minibatch: its own prompt (the genome now holds its parent's).</summary>
     public string? RejectedPrompt { get; set; }
+    /// <summary>Scores on the validation cases (only a generation's best is validated), else null.</summary>
+    public double?[]? ValidationScores { get; set; }
     /// <summary>Tasks the run had issued when this genome's fitness became known.</summary>
     public long? TasksAtFitness { get; set; }
 
@@ -63,7 +65,22 @@ public sealed class Genome
         return (known / total, (known + unknown) / total);
     }
 
-    public GenomeView View(EvolutionSettings s) => new()
+    /// <summary>Weighted mean of the validation scores once all are known, else null.</summary>
+    public double? ValidationFitness(EvolutionSettings s)
+    {
+        if (ValidationScores is not { } v || v.Any(x => x is null)) return null;
+        double sum = 0, total = 0;
+        for (var i = 0; i < v.Length; i++)
+        {
+            var w = s.ValidationCases[i].Weight ?? 1;
+            sum += w * v[i]!.Value;
+            total += w;
+        }
+        return sum / total;
+    }
+
+    /// <summary>The genome as clients see it; <paramref name="validation"/> is its prompt's validation fitness when known.</summary>
+    public GenomeView View(EvolutionSettings s, double? validation = null) => new()
     {
         Id = Id,
         Generation = Generation,
@@ -79,5 +96,6 @@ public sealed class Genome
         MinibatchScore = MinibatchScore,
         RejectedPrompt = RejectedPrompt,
         TasksAtFitness = Complete ? TasksAtFitness : null,
+        ValidationFitness = validation ?? ValidationFitness(s),
     };
 }
