@@ -45,6 +45,8 @@ public sealed record EvolutionSpec
 
     /// <summary>Cases a child is first scored on (0 = off); only a child that does not lose to its parent there is fully evaluated.</summary>
     public int? MinibatchSize { get; init; }
+    /// <summary>Reuse evaluations from the evaluation cache: default only at temperature 0; true always; false never.</summary>
+    public bool? Cache { get; init; }
 
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Unknown { get; set; }

@@ -19,6 +19,27 @@ public sealed partial class EvolutionRun
         if (Record.State != EvolutionState.Running) return;
         var changed = new List<Genome>();
         var recordChanged = false;
+        // Changes made without a task (elites, twins, cache hits, minibatch verdicts) can unblock more: pass again.
+        int before;
+        do
+        {
+            before = changed.Count;
+            recordChanged |= Pass(changed, starts);
+        }
+        while (changed.Count > before && Record.State == EvolutionState.Running);
+        AdvanceValidation(starts);
+        // One transaction: the genomes filled here and the run row (generation timings) land together.
+        if (changed.Count > 0 || recordChanged) _store.Save(Record, changed.Distinct());
+        if (Record.State == EvolutionState.Running && _generations.All(gen => gen.All(x => x.Complete)) && ValidationComplete)
+        {
+            Finish(EvolutionState.Completed, $"all {Settings.Generations} generations evaluated");
+        }
+    }
+
+    /// <summary>One pass over the open generations; true when the run row changed (a generation finished).</summary>
+    private bool Pass(List<Genome> changed, List<Action> starts)
+    {
+        var recordChanged = false;
         var leads = Leads();
         var rejected = _generations.SelectMany(x => x).Select(x => x.RejectedPrompt).OfType<string>().ToHashSet(StringComparer.Ordinal);
         // Generations before the first open one are complete: nothing in them can change.
@@ -49,6 +70,11 @@ public sealed partial class EvolutionRun
                     {
                         if (genome.Scores[c] is null && !_pending.ContainsKey(EvaluateKey(genome, c)) && !_pending.ContainsKey(JudgeKey(genome, c)))
                         {
+                            if (FromCache(genome, c))
+                            {
+                                changed.Add(genome);
+                                continue;
+                            }
                             Issue(Purpose.Evaluate, genome, c, EvaluateKey(genome, c), EvaluateRequest(genome, c), starts);
                         }
                     }
@@ -60,13 +86,7 @@ public sealed partial class EvolutionRun
                 ChooseForValidation(g, changed);
             }
         }
-        AdvanceValidation(starts);
-        // One transaction: the genomes filled here and the run row (generation timings) land together.
-        if (changed.Count > 0 || recordChanged) _store.Save(Record, changed);
-        if (Record.State == EvolutionState.Running && _generations.All(gen => gen.All(x => x.Complete)) && ValidationComplete)
-        {
-            Finish(EvolutionState.Completed, $"all {Settings.Generations} generations evaluated");
-        }
+        return recordChanged;
     }
 
     /// <summary>

@@ -32,6 +32,8 @@ public sealed record EvolutionSettings
     public required int ReflectionMaxChars { get; init; }
     /// <summary>0 = off.</summary>
     public int MinibatchSize { get; init; }
+    /// <summary>The spec's cache key: null = only deterministic settings.</summary>
+    public bool? Cache { get; init; }
     public required EvolutionTarget Operators { get; init; }
     public required EvolutionTarget Evaluation { get; init; }
     public required EvolutionTarget Judge { get; init; }
@@ -57,6 +59,7 @@ public sealed record EvolutionSettings
         ReflectionCases = spec.ReflectionCases ?? DefaultReflectionCases,
         ReflectionMaxChars = spec.ReflectionMaxChars ?? DefaultReflectionMaxChars,
         MinibatchSize = spec.MinibatchSize ?? 0,
+        Cache = spec.Cache,
         Operators = spec.Operators ?? new EvolutionTarget(),
         Evaluation = spec.Evaluation ?? new EvolutionTarget(),
         Judge = spec.Judge ?? spec.Evaluation ?? new EvolutionTarget(),

@@ -8,7 +8,8 @@ namespace D8.Tests.Evolution;
 /// the system prompt, its mutations add a random vocabulary word, and its reflections add the expected texts their
 /// feedback shows. <see cref="Visible"/>: contains checkers, so a reflection is shown <c>expected: "word"</c> and can
 /// fix the prompt. <see cref="Hidden"/>: judge checkers with the word as rubric, whose reason ("0 rubric words
-/// present") never names it, so a reflection learns nothing a blind mutation would not.
+/// present") never names it, so a reflection learns nothing a blind mutation would not. Evaluations are cached
+/// (<c>cache: true</c>: the emulators are deterministic), so a run reuses what an earlier run on the same fleet scored.
 /// </summary>
 public static class Landscapes
 {
@@ -67,6 +68,7 @@ public static class Landscapes
         Operators = new EvolutionTarget { Provider = "ollama" },
         Evaluation = new EvolutionTarget { Provider = "groq" },
         Budget = new EvolutionBudget { MaxTasks = maxTasks },
+        Cache = true,
     };
 
     /// <summary>The fewest tasks after which the run had a genome of at least <paramref name="fitness"/>; null if it never had.</summary>
