@@ -123,6 +123,19 @@ public sealed class ReflectiveUnitTests
     }
 
     [Fact]
+    public void The_progress_line_names_validation_front_minibatch_stops_and_cache_hits_when_they_apply()
+    {
+        var view = new EvolutionView
+        {
+            Id = "evo_x", State = EvolutionState.Running, Generations = 3, Selection = "pareto", FrontSize = 3, MinibatchRejections = 4, CacheHits = 12,
+            Best = new GenomeView { Id = "g1s0", Operator = "reflect", Fitness = 0.9, ValidationFitness = 0.75 },
+        };
+        Assert.Equal(" · validation 0.750 · front 3 · minibatch stopped 4 · cache hits 12", D8.Cli.Evolve.EvolveFormat.Learning(view));
+        Assert.EndsWith("cache hits 12", D8.Cli.Evolve.EvolveFormat.ProgressLine(view));
+        Assert.Equal("", D8.Cli.Evolve.EvolveFormat.Learning(new EvolutionView { Id = "e", State = EvolutionState.Running }));
+    }
+
+    [Fact]
     public void The_validator_accepts_the_new_keys_and_names_bad_values_by_field()
     {
         var good = EvolutionSpecs.Words(1) with { Selection = "pareto", ReflectionCases = 5, ReflectionMaxChars = 2000, MutationOperators = ["reflect"] };
