@@ -35,6 +35,8 @@ public sealed class OrchestratorOptions
     public TimeSpan RetentionInterval { get; init; } = TimeSpan.FromMinutes(1);
     /// <summary>Finished evolution runs (with their genomes) older than this (since they ended) are deleted.</summary>
     public TimeSpan EvolutionRetentionAge { get; init; } = TimeSpan.FromDays(30);
+    /// <summary>How long an evolution evaluation is reused from the evaluation cache (0 = no cache).</summary>
+    public TimeSpan EvalCacheAge { get; init; } = TimeSpan.FromDays(7);
     /// <summary>A repeated idempotency key names the same task if that task was created at most this long ago (or is live).</summary>
     public TimeSpan IdempotencyWindow { get; init; } = TimeSpan.FromHours(24);
     /// <summary>Workers offline or gone for longer than this leave the fleet view and the store.</summary>
@@ -113,6 +115,7 @@ public sealed class OrchestratorOptions
             RetentionBatch = (int)Number(config, "D8_RETENTION_BATCH", 500, 1, 100_000, errors),
             RetentionInterval = Seconds(config, "D8_RETENTION_INTERVAL_SECONDS", 60, 1, 86400, errors),
             EvolutionRetentionAge = TimeSpan.FromDays(Number(config, "D8_EVOLUTION_RETENTION_DAYS", 30, 0.001, 36500, errors)),
+            EvalCacheAge = TimeSpan.FromDays(Number(config, "D8_EVAL_CACHE_DAYS", 7, 0, 36500, errors)),
             IdempotencyWindow = TimeSpan.FromHours(Number(config, "D8_IDEMPOTENCY_WINDOW_HOURS", 24, 0, 876000, errors)),
             ForgetWorkersAfter = TimeSpan.FromHours(Number(config, "D8_WORKER_FORGET_HOURS", 24, 0.001, 876000, errors)),
             Scheduler = SchedulerOf(config["D8_SCHEDULER"], errors),
