@@ -47,6 +47,8 @@ public sealed record EvolutionSpec
     public int? MinibatchSize { get; init; }
     /// <summary>Reuse evaluations from the evaluation cache: default only at temperature 0; true always; false never.</summary>
     public bool? Cache { get; init; }
+    /// <summary>What the Pareto front weighs: [fitness] (default) or [fitness, tokens] (fewer tokens per evaluation also wins).</summary>
+    public IReadOnlyList<string>? Objectives { get; init; }
 
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Unknown { get; set; }

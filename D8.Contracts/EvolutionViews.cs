@@ -43,6 +43,8 @@ public sealed record GenomeView
     public double? ValidationFitness { get; init; }
     /// <summary>Tasks the run had issued when this genome's fitness became known (null until then).</summary>
     public long? TasksAtFitness { get; init; }
+    /// <summary>Prompt + completion tokens of its evaluation (and judge) tasks over all cases; null until fully scored.</summary>
+    public long? TokensPerEvaluation { get; init; }
 }
 
 /// <summary>Fitness figures of one generation.</summary>
@@ -59,6 +61,8 @@ public sealed record GenerationSummary
     public string? BestGenomeId { get; init; }
     /// <summary>The best genome's fitness on the validation cases, once scored (train is <see cref="Best"/>).</summary>
     public double? BestValidation { get; init; }
+    /// <summary>The best genome's tokens per evaluation (prompt + completion of its evaluation tasks), once fully scored.</summary>
+    public long? BestTokensPerEvaluation { get; init; }
 }
 
 /// <summary>A run as clients see it.</summary>

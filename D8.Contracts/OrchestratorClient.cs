@@ -87,8 +87,11 @@ public sealed class OrchestratorClient(HttpClient http)
         SendAsync<object, EvolutionView>(HttpMethod.Get, $"api/evolutions/{Uri.EscapeDataString(id)}{WaitQuery(wait, '?')}", ApiKey, null, null,
             D8JsonContext.Default.EvolutionView, ct)!;
 
-    public Task<GenomeView> GetBestGenomeAsync(string id, CancellationToken ct = default) =>
-        SendAsync<object, GenomeView>(HttpMethod.Get, $"api/evolutions/{Uri.EscapeDataString(id)}/best", ApiKey, null, null,
+    /// <summary>The best genome; with <paramref name="maxTokens"/>, the best on the front costing at most that many tokens per evaluation.</summary>
+    public Task<GenomeView> GetBestGenomeAsync(string id, long? maxTokens = null, CancellationToken ct = default) =>
+        SendAsync<object, GenomeView>(HttpMethod.Get,
+            $"api/evolutions/{Uri.EscapeDataString(id)}/best" + (maxTokens is { } max ? $"?max_tokens={max.ToString(System.Globalization.CultureInfo.InvariantCulture)}" : ""),
+            ApiKey, null, null,
             D8JsonContext.Default.GenomeView, ct)!;
 
     public Task<LineageView> GetLineageAsync(string id, CancellationToken ct = default) =>

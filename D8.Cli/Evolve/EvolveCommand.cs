@@ -104,17 +104,23 @@ public static class EvolveCommand
         }
     });
 
-    private static Command Best(CliContext ctx) => ById(ctx, "best", "The best genome so far (its prompt on stdout)", async (client, id, json, ct) =>
+    private static Command Best(CliContext ctx)
     {
-        var best = await client.GetBestGenomeAsync(id, ct);
-        if (json)
+        var maxTokens = new Option<long?>("--max-tokens") { Description = "The best genome on the front costing at most N tokens per evaluation" };
+        var command = ById(ctx, "best", "The best genome so far (its prompt on stdout)", async (client, id, json, parse, ct) =>
         {
-            await ctx.Out.WriteLineAsync(JsonSerializer.Serialize(best, D8JsonContext.Default.GenomeView));
-            return;
-        }
-        await ctx.Out.WriteLineAsync(best.Prompt);
-        await ctx.Err.WriteLineAsync($"[{best.Id} · generation {best.Generation} · fitness {EvolveFormat.F(best.Fitness)} · {best.Operator}]");
-    });
+            var best = await client.GetBestGenomeAsync(id, parse.GetValue(maxTokens), ct);
+            if (json)
+            {
+                await ctx.Out.WriteLineAsync(JsonSerializer.Serialize(best, D8JsonContext.Default.GenomeView));
+                return;
+            }
+            await ctx.Out.WriteLineAsync(best.Prompt);
+            await ctx.Err.WriteLineAsync($"[{best.Id} · generation {best.Generation} · fitness {EvolveFormat.F(best.Fitness)} · {best.TokensPerEvaluation?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"} tokens/evaluation · {best.Operator}]");
+        });
+        command.Options.Add(maxTokens);
+        return command;
+    }
 
     private static Command Lineage(CliContext ctx) => ById(ctx, "lineage", "Every genome with parents, operator and scores, as JSON", async (client, id, _, ct) =>
         await ctx.Out.WriteLineAsync(JsonSerializer.Serialize(await client.GetLineageAsync(id, ct), D8JsonContext.Default.LineageView)));
@@ -140,14 +146,17 @@ public static class EvolveCommand
         return command;
     }
 
-    private static Command ById(CliContext ctx, string name, string description, Func<OrchestratorClient, string, bool, CancellationToken, Task> act)
+    private static Command ById(CliContext ctx, string name, string description, Func<OrchestratorClient, string, bool, CancellationToken, Task> act) =>
+        ById(ctx, name, description, (client, id, json, _, ct) => act(client, id, json, ct));
+
+    private static Command ById(CliContext ctx, string name, string description, Func<OrchestratorClient, string, bool, ParseResult, CancellationToken, Task> act)
     {
         var id = new Argument<string>("id") { Description = "Evolution run id" };
         var json = new Option<bool>("--json") { Description = "Print JSON" };
         var command = new Command(name, description) { id, json };
         command.SetAction(async (parse, ct) =>
         {
-            await act(ctx.CreateOrchestratorClient(parse), parse.GetRequiredValue(id), parse.GetValue(json), ct);
+            await act(ctx.CreateOrchestratorClient(parse), parse.GetRequiredValue(id), parse.GetValue(json), parse, ct);
             return 0;
         });
         return command;

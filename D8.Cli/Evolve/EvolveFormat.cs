@@ -23,13 +23,15 @@ public static class EvolveFormat
     }
 
     /// <summary>
-    /// " · validation 0.750 · front 3 · minibatch stopped 4 · cache hits 12": the parts that apply (validation once the
-    /// best is validated, the front with pareto selection, the others when not 0).
+    /// " · validation 0.750 · best 420 tokens/evaluation · front 3 · minibatch stopped 4 · cache hits 12": the parts
+    /// that apply (validation once the best is validated, its tokens once known, the front with pareto selection or
+    /// tokens as an objective, the others when not 0).
     /// </summary>
     public static string Learning(EvolutionView v)
     {
         var parts = new List<string>();
         if (v.Best?.ValidationFitness is { } val) parts.Add("validation " + F(val));
+        if (v.Best?.TokensPerEvaluation is { } tokens) parts.Add(string.Create(CultureInfo.InvariantCulture, $"best {tokens} tokens/evaluation"));
         if (v.FrontSize is { } front) parts.Add(string.Create(CultureInfo.InvariantCulture, $"front {front}"));
         if (v.MinibatchRejections > 0) parts.Add(string.Create(CultureInfo.InvariantCulture, $"minibatch stopped {v.MinibatchRejections}"));
         if (v.CacheHits > 0) parts.Add(string.Create(CultureInfo.InvariantCulture, $"cache hits {v.CacheHits}"));
@@ -57,11 +59,12 @@ public static class EvolveFormat
 
     public static IRenderable Status(EvolutionView v)
     {
-        var table = new Table().AddColumns("generation", "scored", "best", "validation", "mean", "diversity", "best genome");
+        var table = new Table().AddColumns("generation", "scored", "best", "validation", "tokens", "mean", "diversity", "best genome");
         foreach (var h in v.History)
         {
             table.AddRow(h.Generation.ToString(CultureInfo.InvariantCulture) + (h.Complete ? "" : "*"),
-                h.Evaluated.ToString(CultureInfo.InvariantCulture), F(h.Best), F(h.BestValidation), F(h.Mean), F(h.Diversity), h.BestGenomeId ?? "-");
+                h.Evaluated.ToString(CultureInfo.InvariantCulture), F(h.Best), F(h.BestValidation),
+                h.BestTokensPerEvaluation?.ToString(CultureInfo.InvariantCulture) ?? "-", F(h.Mean), F(h.Diversity), h.BestGenomeId ?? "-");
         }
         var rows = new List<IRenderable> { new Text(ProgressLine(v)) };
         if (v.StopReason is { } why) rows.Add(new Text("reason: " + why));

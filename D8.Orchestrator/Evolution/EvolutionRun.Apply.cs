@@ -33,10 +33,16 @@ public sealed partial class EvolutionRun
                 switch (pending.Purpose)
                 {
                     case Purpose.Operator: OperatorDone(pending.Genome, content); break;
-                    case Purpose.Evaluate: EvaluationDone(pending.Genome, pending.Case, content, why); break;
+                    case Purpose.Evaluate:
+                        pending.Genome.AddTokens(pending.Case, tokens);
+                        EvaluationDone(pending.Genome, pending.Case, content, why);
+                        break;
                     case Purpose.Validate: ValidationDone(pending.Genome, pending.Case, content); break;
                     case Purpose.ValidateJudge: ValidationJudged(pending.Genome, pending.Case, content); break;
-                    default: JudgeDone(pending.Genome, pending.Case, content, why); break;
+                    default:
+                        pending.Genome.AddTokens(pending.Case, tokens);
+                        JudgeDone(pending.Genome, pending.Case, content, why);
+                        break;
                 }
                 _store.Save(Record, [pending.Genome], f.View is { } view ? (f.Key, view.Id) : null);
                 _telemetry.TaskFinished(pending.Request.Kind!, content is not null);
@@ -126,6 +132,7 @@ public sealed partial class EvolutionRun
         if (_cache.Get(EvaluationCache.Key(Settings, genome.Prompt!, Settings.Cases[c])) is not { } hit) return false;
         (genome.Answers ??= [])[c] = hit.Answer;
         if (hit.Reason is { } reason) (genome.Reasons ??= [])[c] = reason;
+        (genome.Tokens ??= [])[c] = hit.Tokens;
         Record.CacheHits++;
         Score(genome, c, hit.Score, null);
         return true;
@@ -135,7 +142,8 @@ public sealed partial class EvolutionRun
     {
         if (_cache is not { Enabled: true } || !EvaluationCache.Applies(Settings, Settings.Cases[c])) return;
         _cache.Put(EvaluationCache.Key(Settings, genome.Prompt!, Settings.Cases[c]),
-            new CachedEvaluation(score, genome.Answers?.GetValueOrDefault(c) ?? "", genome.Reasons?.GetValueOrDefault(c)));
+            new CachedEvaluation(score, genome.Answers?.GetValueOrDefault(c) ?? "", genome.Reasons?.GetValueOrDefault(c),
+                genome.Tokens?.GetValueOrDefault(c) ?? 0));
     }
 
     private void Score(Genome genome, int c, double score, string? note)

@@ -19,7 +19,7 @@ public sealed partial class EvolutionRun
             if (!_generations[p].All(x => x.Complete)) return null;
         }
         var pool = Distinct(_generations.Take(g).SelectMany(x => x));
-        var front = ParetoFront.Of([.. pool.Select(x => (IReadOnlyList<double>)[.. x.Scores.Select(v => v!.Value)])]);
+        var front = RunViews.FrontOf(Settings, pool);
         _fronts[g] = (pool, front);
         return (pool, front);
     }

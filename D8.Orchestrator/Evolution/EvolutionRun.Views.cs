@@ -38,6 +38,11 @@ public sealed partial class EvolutionRun : IRunReader
         lock (_gate) return RunViews.Best(Settings, _generations);
     }
 
+    public BestPick BestWithin(long maxTokens)
+    {
+        lock (_gate) return RunViews.BestWithin(Settings, _generations, maxTokens);
+    }
+
     public LineageView Lineage()
     {
         lock (_gate) return RunViews.Lineage(Record, Settings, _generations);

@@ -16,6 +16,9 @@ public sealed record EvolutionSettings
     public const string Tournament = "tournament";
     public const string Pareto = "pareto";
     public static readonly IReadOnlyList<string> SelectionNames = [Tournament, Pareto];
+    public const string FitnessObjective = "fitness";
+    public const string TokensObjective = "tokens";
+    public static readonly IReadOnlyList<string> ObjectiveNames = [FitnessObjective, TokensObjective];
 
     public required long Seed { get; init; }
     public required IReadOnlyList<string> SeedPrompts { get; init; }
@@ -34,6 +37,8 @@ public sealed record EvolutionSettings
     public int MinibatchSize { get; init; }
     /// <summary>The spec's cache key: null = only deterministic settings.</summary>
     public bool? Cache { get; init; }
+    /// <summary>[fitness] or [fitness, tokens].</summary>
+    public IReadOnlyList<string> Objectives { get; init; } = [FitnessObjective];
     public required EvolutionTarget Operators { get; init; }
     public required EvolutionTarget Evaluation { get; init; }
     public required EvolutionTarget Judge { get; init; }
@@ -60,6 +65,7 @@ public sealed record EvolutionSettings
         ReflectionMaxChars = spec.ReflectionMaxChars ?? DefaultReflectionMaxChars,
         MinibatchSize = spec.MinibatchSize ?? 0,
         Cache = spec.Cache,
+        Objectives = spec.Objectives is { Count: > 0 } objectives ? objectives : [FitnessObjective],
         Operators = spec.Operators ?? new EvolutionTarget(),
         Evaluation = spec.Evaluation ?? new EvolutionTarget(),
         Judge = spec.Judge ?? spec.Evaluation ?? new EvolutionTarget(),
@@ -71,6 +77,9 @@ public sealed record EvolutionSettings
     };
 
     public bool IsPareto => Selection == Pareto;
+
+    /// <summary>Tokens per evaluation is an objective: the front is two-dimensional (per-case scores and tokens).</summary>
+    public bool WeighsTokens => Objectives.Contains(TokensObjective);
 
     /// <summary>Weight of each case (default 1).</summary>
     public double WeightOf(int caseIndex) => Cases[caseIndex].Weight ?? 1;

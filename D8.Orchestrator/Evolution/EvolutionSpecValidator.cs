@@ -58,6 +58,15 @@ public static class EvolutionSpecValidator
             }
         }
         if (s.Selection is { } sel && !EvolutionSettings.SelectionNames.Contains(sel)) Add("selection", $"selection must be one of {string.Join(", ", EvolutionSettings.SelectionNames)}.");
+        if (s.Objectives is { } objectives)
+        {
+            for (var i = 0; i < objectives.Count; i++)
+            {
+                if (!EvolutionSettings.ObjectiveNames.Contains(objectives[i])) Add($"objectives[{i}]", $"an objective must be one of {string.Join(", ", EvolutionSettings.ObjectiveNames)}.");
+                else if (objectives.Take(i).Contains(objectives[i])) Add($"objectives[{i}]", $"'{objectives[i]}' is listed twice.");
+            }
+            if (!objectives.Contains(EvolutionSettings.FitnessObjective)) Add("objectives", "objectives must include fitness.");
+        }
         if (s.ReflectionCases is { } rc && (rc < 1 || rc > 50)) Add("reflection_cases", "reflection_cases must be from 1 to 50.");
         if (s.ReflectionMaxChars is { } rm && (rm < 200 || rm > 100_000)) Add("reflection_max_chars", "reflection_max_chars must be from 200 to 100000.");
         Target("operators", s.Operators, Add, Unknown);

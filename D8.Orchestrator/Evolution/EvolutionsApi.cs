@@ -32,13 +32,11 @@ public static class EvolutionsApi
             .Produces<EvolutionView>()
             .ProducesProblem(StatusCodes.Status404NotFound);
 
-        api.MapGet("/{id}/best", (string id, EvolutionService service) =>
-                service.Get(id).Best() is { } best
-                    ? TypedResults.Json(best, D8JsonContext.Default.GenomeView)
-                    : Problems.Result(StatusCodes.Status404NotFound, "Not found", $"Evolution '{id}' has no fully scored genome yet."))
+        api.MapGet("/{id}/best", Best)
             .WithName("GetEvolutionBest")
-            .WithSummary("The best fully scored genome so far.")
+            .WithSummary("The best fully scored genome so far; ?max_tokens=N: the best on the front (scores and tokens) costing at most N tokens per evaluation.")
             .Produces<GenomeView>()
+            .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound);
 
         api.MapGet("/{id}/lineage", (string id, EvolutionService service) =>
@@ -56,6 +54,26 @@ public static class EvolutionsApi
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
         return app;
+    }
+
+    private static IResult Best(string id, HttpRequest request, EvolutionService service)
+    {
+        var raw = request.Query["max_tokens"].ToString();
+        if (raw.Length == 0)
+        {
+            return service.Get(id).Best() is { } best
+                ? TypedResults.Json(best, D8JsonContext.Default.GenomeView)
+                : Problems.Result(StatusCodes.Status404NotFound, "Not found", $"Evolution '{id}' has no fully scored genome yet.");
+        }
+        if (!long.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out var max) || max < 1)
+        {
+            return Problems.BadRequest($"max_tokens='{raw}' must be a whole number of at least 1.");
+        }
+        var pick = service.Get(id).BestWithin(max);
+        if (pick.Best is { } fits) return TypedResults.Json(fits, D8JsonContext.Default.GenomeView);
+        return Problems.Result(StatusCodes.Status404NotFound, "Not found", pick.Cheapest is { } cheapest
+            ? $"No genome on the front of evolution '{id}' costs at most {max} tokens per evaluation; the cheapest, {cheapest.Id} (fitness {cheapest.Fitness?.ToString("0.###", CultureInfo.InvariantCulture)}), costs {cheapest.TokensPerEvaluation}."
+            : $"Evolution '{id}' has no fully scored genome yet.");
     }
 
     private static IResult List(HttpRequest request, EvolutionService service)

@@ -21,6 +21,8 @@ public sealed class Genome
     public Dictionary<int, string>? Answers { get; set; }
     /// <summary>The judge's reason per judge case.</summary>
     public Dictionary<int, string>? Reasons { get; set; }
+    /// <summary>Prompt + completion tokens per case: its evaluation task and, for a judge case, the judge's (or the cached ones).</summary>
+    public Dictionary<int, long>? Tokens { get; set; }
     /// <summary>A reflect child: the parent's cases its operator task was shown.</summary>
     public List<int>? Reflected { get; set; }
     /// <summary>Minibatch gate: null while open (or when there is none), true passed, false stopped there.</summary>
@@ -43,6 +45,17 @@ public sealed class Genome
         Notes = other.Notes is null ? null : new(other.Notes);
         Answers = other.Answers is null ? null : new(other.Answers);
         Reasons = other.Reasons is null ? null : new(other.Reasons);
+        Tokens = other.Tokens is null ? null : new(other.Tokens);
+    }
+
+    /// <summary>Tokens of one full evaluation (every case), once every case is scored; else null.</summary>
+    public long? TokensPerEvaluation => Complete ? Tokens?.Values.Sum() ?? 0 : null;
+
+    /// <summary>Adds a task's tokens to a case.</summary>
+    public void AddTokens(int c, long tokens)
+    {
+        var t = Tokens ??= [];
+        t[c] = t.GetValueOrDefault(c) + tokens;
     }
 
     /// <summary>Weighted mean of the scores once all are known.</summary>
@@ -97,5 +110,6 @@ public sealed class Genome
         RejectedPrompt = RejectedPrompt,
         TasksAtFitness = Complete ? TasksAtFitness : null,
         ValidationFitness = validation ?? ValidationFitness(s),
+        TokensPerEvaluation = TokensPerEvaluation,
     };
 }

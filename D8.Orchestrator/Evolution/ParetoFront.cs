@@ -6,6 +6,10 @@ namespace D8.Orchestrator.Evolution;
 /// better on one). Candidates with identical scores count once (the earliest in pool order). Each member leads the
 /// cases it is best on; parents are drawn with weight by how many cases they lead, so a prompt that alone solves one
 /// hard case keeps a chance however low its mean.
+/// With tokens as a second objective (<c>objectives: [fitness, tokens]</c>) each candidate also has its tokens per
+/// evaluation, fewer being better: a candidate is on the front when nothing dominates it on the per-case scores and the
+/// tokens together, so of two prompts that score the same the cheaper one stays, and a cheaper prompt that leads no
+/// case stays too (drawn with weight 1).
 /// </summary>
 public sealed class ParetoFront
 {
@@ -19,10 +23,14 @@ public sealed class ParetoFront
     /// <summary>Members in pool order.</summary>
     public IReadOnlyList<Member> Members { get; }
 
-    /// <summary>The front of <paramref name="scores"/> (one fully known score vector per candidate, all the same length).</summary>
-    public static ParetoFront Of(IReadOnlyList<IReadOnlyList<double>> scores)
+    /// <summary>
+    /// The front of <paramref name="scores"/> (one fully known score vector per candidate, all the same length), and
+    /// with <paramref name="tokens"/> (tokens per evaluation per candidate) the two-dimensional one.
+    /// </summary>
+    public static ParetoFront Of(IReadOnlyList<IReadOnlyList<double>> scores, IReadOnlyList<long>? tokens = null)
     {
         if (scores.Count == 0) return new ParetoFront([]);
+        if (tokens is not null) return WithTokens(scores, tokens);
         var cases = scores[0].Count;
         var best = new double[cases];
         for (var c = 0; c < cases; c++) best[c] = scores.Max(s => s[c]);
@@ -43,6 +51,38 @@ public sealed class ParetoFront
         return new ParetoFront(members);
     }
 
+    private static ParetoFront WithTokens(IReadOnlyList<IReadOnlyList<double>> scores, IReadOnlyList<long> tokens)
+    {
+        var cases = scores[0].Count;
+        var best = new double[cases];
+        for (var c = 0; c < cases; c++) best[c] = scores.Max(s => s[c]);
+        var members = new List<Member>();
+        for (var i = 0; i < scores.Count; i++)
+        {
+            var dominated = false;
+            for (var j = 0; j < scores.Count && !dominated; j++)
+            {
+                if (j == i) continue;
+                var sameScores = Enumerable.Range(0, cases).All(c => Math.Abs(scores[j][c] - scores[i][c]) <= Tie);
+                // Identical scores and tokens: the earliest stands for all of them.
+                dominated = sameScores
+                    ? tokens[j] < tokens[i] || (tokens[j] == tokens[i] && j < i)
+                    : tokens[j] <= tokens[i] && AtLeast(scores[j], scores[i]) && (tokens[j] < tokens[i] || Dominates(scores[j], scores[i]));
+            }
+            if (!dominated) members.Add(new Member(i, Enumerable.Range(0, cases).Where(c => scores[i][c] >= best[c] - Tie).ToHashSet()));
+        }
+        return new ParetoFront(members);
+    }
+
+    private static bool AtLeast(IReadOnlyList<double> a, IReadOnlyList<double> b)
+    {
+        for (var c = 0; c < a.Count; c++)
+        {
+            if (a[c] < b[c] - Tie) return false;
+        }
+        return true;
+    }
+
     /// <summary>a is at least as good as b on every case and better on one.</summary>
     public static bool Dominates(IReadOnlyList<double> a, IReadOnlyList<double> b)
     {
@@ -56,10 +96,10 @@ public sealed class ParetoFront
     }
 
     /// <summary>
-    /// A member drawn with weight by the number of cases it leads; <paramref name="u"/> is the draw, uniform in
+    /// A member drawn with weight by the number of cases it leads (at least 1: a cheaper member that leads none); <paramref name="u"/> is the draw, uniform in
     /// [0, 1) (from the generation plan, so the pick does not depend on timing).
     /// </summary>
-    public Member Draw(double u) => Weighted(Members, m => m.Leads.Count, u)!;
+    public Member Draw(double u) => Weighted(Members, m => Math.Max(1, m.Leads.Count), u)!;
 
     /// <summary>
     /// A merge partner for <paramref name="a"/>: a member that leads on a case <paramref name="a"/> does not, drawn

@@ -2,6 +2,9 @@ using D8.Contracts;
 
 namespace D8.Orchestrator.Evolution;
 
+/// <summary>The pick of <c>best?max_tokens=N</c>: the best genome that fits (null if none) and the front's cheapest.</summary>
+public sealed record BestPick(GenomeView? Best, GenomeView? Cheapest);
+
 /// <summary>
 /// A run's API answers (status, best, lineage) computed from its record and genomes, so a live run
 /// (<see cref="EvolutionRun"/>) and a finished one read back from the store (<see cref="StoredRun"/>) answer alike.
@@ -36,7 +39,7 @@ internal static class RunViews
             Selection = settings.Selection,
             CacheHits = record.CacheHits,
             MinibatchRejections = generations.Sum(g => g.Count(x => x is { MinibatchPassed: false })),
-            FrontSize = settings.IsPareto ? FrontOf(generations).Members.Count : null,
+            FrontSize = settings.IsPareto || settings.WeighsTokens ? FrontOf(settings, generations).Members.Count : null,
             Budget = record.Spec.Budget,
             Best = Best(settings, generations),
             History = history,
@@ -49,9 +52,33 @@ internal static class RunViews
     }
 
     /// <summary>The per-case front of every fully scored genome of the run (one per distinct prompt).</summary>
-    public static ParetoFront FrontOf(List<Genome[]> generations) =>
-        ParetoFront.Of([.. EvolutionRun.Distinct(generations.SelectMany(g => g).Where(g => g is not null))
-            .Select(x => (IReadOnlyList<double>)[.. x.Scores.Select(v => v!.Value)])]);
+    public static ParetoFront FrontOf(EvolutionSettings settings, List<Genome[]> generations) =>
+        FrontOf(settings, Pool(generations));
+
+    /// <summary>The front of a pool of fully scored genomes: per-case scores, plus tokens when they are an objective.</summary>
+    public static ParetoFront FrontOf(EvolutionSettings settings, IReadOnlyList<Genome> pool, bool withTokens = false) =>
+        ParetoFront.Of([.. pool.Select(x => (IReadOnlyList<double>)[.. x.Scores.Select(v => v!.Value)])],
+            withTokens || settings.WeighsTokens ? [.. pool.Select(x => x.TokensPerEvaluation ?? 0)] : null);
+
+    private static List<Genome> Pool(List<Genome[]> generations) =>
+        EvolutionRun.Distinct(generations.SelectMany(g => g).Where(g => g is not null));
+
+    /// <summary>
+    /// The best genome on the two-dimensional front (scores and tokens) whose tokens per evaluation are at most
+    /// <paramref name="maxTokens"/> (ties: fewer tokens, then the earliest), and the cheapest member (for the answer
+    /// when none fits); both null before any genome is fully scored.
+    /// </summary>
+    public static BestPick BestWithin(EvolutionSettings settings, List<Genome[]> generations, long maxTokens)
+    {
+        var pool = Pool(generations);
+        var members = FrontOf(settings, pool, withTokens: true).Members.Select(m => pool[m.Index]).ToList();
+        var cheapest = members.OrderBy(g => g.TokensPerEvaluation).ThenBy(g => g.Generation).ThenBy(g => g.Slot).FirstOrDefault();
+        var best = members.Where(g => g.TokensPerEvaluation <= maxTokens)
+            .OrderByDescending(g => g.Fitness(settings)).ThenBy(g => g.TokensPerEvaluation).ThenBy(g => g.Generation).ThenBy(g => g.Slot)
+            .FirstOrDefault();
+        return new BestPick(View(best), View(cheapest));
+        GenomeView? View(Genome? g) => g?.View(settings, ValidationOf(settings, generations, g));
+    }
 
     public static GenomeView? Best(EvolutionSettings settings, List<Genome[]> generations) =>
         BestGenome(settings, generations) is { } best ? best.View(settings, ValidationOf(settings, generations, best)) : null;
@@ -68,17 +95,22 @@ internal static class RunViews
         return new LineageView(record.Id, record.State, genomes, [.. Enumerable.Range(0, generations.Count).Select(g => Summary(settings, generations, g))]);
     }
 
-    /// <summary>The best scored genome so far (ties: the earliest), or null before any is complete.</summary>
+    /// <summary>
+    /// The best scored genome so far (ties: the earliest; with tokens as an objective, the cheapest first), or null
+    /// before any is complete.
+    /// </summary>
     public static Genome? BestGenome(EvolutionSettings settings, List<Genome[]> generations) =>
         generations.SelectMany(g => g).Where(g => g.Complete)
-            .OrderByDescending(g => g.Fitness(settings)).ThenBy(g => g.Generation).ThenBy(g => g.Slot).FirstOrDefault();
+            .OrderByDescending(g => g.Fitness(settings)).ThenBy(g => TieTokens(settings, g)).ThenBy(g => g.Generation).ThenBy(g => g.Slot).FirstOrDefault();
+
+    private static long TieTokens(EvolutionSettings settings, Genome g) => settings.WeighsTokens ? g.TokensPerEvaluation ?? 0 : 0;
 
     public static GenerationSummary Summary(EvolutionSettings settings, List<Genome[]> generations, int g)
     {
         var genomes = generations[g];
         var scored = genomes.Where(x => x.Complete).ToList();
         var prompts = genomes.Where(x => x.Prompt is not null).Select(x => x.Prompt!).ToList();
-        var best = scored.OrderByDescending(x => x.Fitness(settings)).ThenBy(x => x.Slot).FirstOrDefault();
+        var best = scored.OrderByDescending(x => x.Fitness(settings)).ThenBy(x => TieTokens(settings, x)).ThenBy(x => x.Slot).FirstOrDefault();
         return new GenerationSummary
         {
             Generation = g,
@@ -89,6 +121,7 @@ internal static class RunViews
             Diversity = prompts.Count > 1 ? Selection.Diversity(prompts) : null,
             BestGenomeId = best?.Id,
             BestValidation = best is null ? null : ValidationOf(settings, generations, best),
+            BestTokensPerEvaluation = best?.TokensPerEvaluation,
         };
     }
 }

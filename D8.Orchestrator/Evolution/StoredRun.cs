@@ -7,6 +7,8 @@ public interface IRunReader
 {
     EvolutionView View(bool withSpec = true);
     GenomeView? Best();
+    /// <summary>The best genome on the front whose tokens per evaluation are at most <paramref name="maxTokens"/>.</summary>
+    BestPick BestWithin(long maxTokens);
     LineageView Lineage();
 }
 
@@ -40,6 +42,8 @@ internal sealed class StoredRun : IRunReader
         RunViews.View(_record, _settings, _generations, _tasksSubmitted, 0, null, withSpec);
 
     public GenomeView? Best() => RunViews.Best(_settings, _generations);
+
+    public BestPick BestWithin(long maxTokens) => RunViews.BestWithin(_settings, _generations, maxTokens);
 
     public LineageView Lineage() => RunViews.Lineage(_record, _settings, _generations);
 }
