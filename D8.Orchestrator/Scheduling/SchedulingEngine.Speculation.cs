@@ -92,6 +92,7 @@ public sealed partial class SchedulingEngine
         task.LeaseId = task.SpecLeaseId;
         task.LeasedBy = task.SpecLeasedBy;
         task.LeasedAt = task.SpecLeasedAt;
+        task.UnlistedBeats = 0;
         task.LeaseExpiresAt = task.SpecLeaseExpiresAt;
         ClearCopy(task);
         task.UpdatedAt = now;

@@ -146,6 +146,7 @@ public sealed partial class SchedulingEngine
         task.LeaseId = WorkerTokens.NewId();
         task.LeasedBy = worker.Id;
         task.LeasedAt = now;
+        task.UnlistedBeats = 0;
         task.LeaseExpiresAt = now + _options.LeaseDuration;
         task.UpdatedAt = now;
         task.NotBefore = null;

@@ -114,6 +114,8 @@ public sealed partial class SchedulingEngine
 
             var expires = now + _options.LeaseDuration;
             var held = new HashSet<string>(StringComparer.Ordinal);
+            var listed = request.LeaseIds is { } ids ? new HashSet<string>(ids, StringComparer.Ordinal) : null;
+            List<TaskRecord>? orphans = null;
             foreach (var taskId in worker.Leases)
             {
                 _tasks.TryGet(taskId, out var task);
@@ -123,9 +125,19 @@ public sealed partial class SchedulingEngine
                     held.Add(task.SpecLeaseId!);
                     continue;
                 }
+                if (task.SpecLeaseId is null && IsOrphan(task, listed, now))
+                {
+                    (orphans ??= []).Add(task);
+                    continue;
+                }
                 task.LeaseExpiresAt = expires;
                 held.Add(task.LeaseId!);
                 _changes.Task(task);
+            }
+            foreach (var orphan in orphans ?? [])
+            {
+                TakeBack(orphan, now, $"worker '{worker.Id}' no longer holds the lease (not in its last {OrphanBeats} heartbeats)");
+                _changes.Task(orphan);
             }
             var lost = new List<string>(worker.LostLeases);
             foreach (var leaseId in request.LeaseIds ?? [])
@@ -154,6 +166,28 @@ public sealed partial class SchedulingEngine
         }
         await commit.ConfigureAwait(false);
         return response;
+    }
+
+    /// <summary>Consecutive heartbeats that must leave a lease out (and heartbeat intervals since it was granted) before it is taken back.</summary>
+    internal const int OrphanBeats = 3;
+
+    /// <summary>
+    /// A lease its holder no longer has: the worker lists the leases it holds in every heartbeat, and this one was left
+    /// out of <see cref="OrphanBeats"/> heartbeats in a row, the first of them at least that many heartbeat intervals after
+    /// it was granted (so a lease whose answer is still on its way to the worker is never mistaken for one). It happens
+    /// when the lease answer never reached the worker (the orchestrator was killed after storing it) or the worker gave up
+    /// reporting its result; without this, heartbeats would extend such a lease for ever and its task would never end.
+    /// A worker that does not list its leases (null) keeps them all.
+    /// </summary>
+    private bool IsOrphan(TaskRecord task, HashSet<string>? listed, DateTimeOffset now)
+    {
+        if (listed is null || listed.Contains(task.LeaseId!))
+        {
+            task.UnlistedBeats = 0;
+            return false;
+        }
+        if (task.LeasedAt is { } at && now - at < _options.HeartbeatInterval * OrphanBeats) return false;
+        return ++task.UnlistedBeats >= OrphanBeats;
     }
 
     /// <summary>Graceful leave: the worker's leases go back to the queue at once, without burning attempts.</summary>

@@ -65,6 +65,9 @@ public sealed class TaskRecord
     /// <summary>Already in this lock region's change set.</summary>
     [JsonIgnore] internal bool Dirty { get; set; }
 
+    /// <summary>Heartbeats in a row from its holder that did not list this lease (see SchedulingEngine.IsOrphan).</summary>
+    [JsonIgnore] internal int UnlistedBeats { get; set; }
+
     /// <summary>A speculative copy's lease: the same task also running on a faster worker (memory only: a restart
     /// forgets the copy, whose report is then refused as a stale lease).</summary>
     [JsonIgnore] internal string? SpecLeaseId { get; set; }
