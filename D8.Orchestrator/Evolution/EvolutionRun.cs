@@ -258,5 +258,25 @@ public sealed partial class EvolutionRun
         {
             _events.Writer.TryWrite(new Finished(key, null, e.Message));
         }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Anything else (a busy store under load): a watcher that died silently would leave its task in flight
+            // for ever and the run waiting on it. Watch again after a pause; the idempotency key makes a resubmit safe.
+            LogWatchRetry(e, Id, key);
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), _time, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            string? known;
+            lock (_gate) known = _taskIds.GetValueOrDefault(key);
+            await SubmitAndWatchAsync(key, request, known ?? knownId).ConfigureAwait(false);
+        }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Evolution {RunId}: watching task {Key} failed; watching it again")]
+    private partial void LogWatchRetry(Exception e, string runId, string key);
 }
