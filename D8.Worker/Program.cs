@@ -2,13 +2,17 @@ using D8.Worker.Hosting;
 
 if (HealthProbe.IsRequested(args)) return await HealthProbe.RunAsync();
 
-var builder = WebApplication.CreateBuilder(args);
-if (!builder.AddWorker())
+// A bad environment (invalid D8_* setting, port taken) ends with one line and exit code 2 (StartupFailure).
+return await StartupFailure.RunAsync("d8-worker", async () =>
 {
-    return 2;
-}
-var app = builder.Build();
-app.MapDefaultEndpoints();
-await app.RunAsync();
-// 3 when the orchestrator's certificate was refused (OrchestratorTrustGuard).
-return Environment.ExitCode;
+    var builder = WebApplication.CreateBuilder(args);
+    if (!builder.AddWorker())
+    {
+        return StartupFailure.ExitCode;
+    }
+    var app = builder.Build();
+    app.MapDefaultEndpoints();
+    await app.RunAsync();
+    // 3 when the orchestrator's certificate was refused (OrchestratorTrustGuard).
+    return Environment.ExitCode;
+});
