@@ -73,7 +73,8 @@ public static partial class StartupFailure
     {
         var started = new StartedFlag();
         builder.Services.AddSingleton<IHostedService>(started);
-        builder.Logging.AddFilter((_, category, level) => started.Value || level < LogLevel.Error || category != HostCategory);
+        // A rule for the host's category only (a rule without one would replace the configured default level).
+        builder.Logging.AddFilter(HostCategory, level => level >= LogLevel.Information && (started.Value || level < LogLevel.Error));
         return builder;
     }
 
