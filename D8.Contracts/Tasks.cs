@@ -18,6 +18,14 @@ public sealed record SubmitTaskRequest
     public double? Temperature { get; init; }
     public int? MaxTokens { get; init; }
     public bool JsonMode { get; init; }
+    /// <summary>Nucleus sampling (0–1), passed to providers that take it.</summary>
+    public double? TopP { get; init; }
+    /// <summary>Up to 4 sequences at which the provider stops generating.</summary>
+    public IReadOnlyList<string>? Stop { get; init; }
+    /// <summary>Sampling seed, passed to providers that take it.</summary>
+    public long? Seed { get; init; }
+    /// <summary>The submitter reads the answer as a stream: the worker relays its tokens to the orchestrator while it runs.</summary>
+    public bool Stream { get; init; }
     /// <summary>0 (lowest) to 9 (highest); default 5. Higher runs first, FIFO within a priority.</summary>
     public int? Priority { get; init; }
     /// <summary>After this instant the task is failed instead of started.</summary>
@@ -71,6 +79,10 @@ public sealed record TaskView
     public double? Temperature { get; init; }
     public int? MaxTokens { get; init; }
     public bool JsonMode { get; init; }
+    public double? TopP { get; init; }
+    public IReadOnlyList<string>? Stop { get; init; }
+    public long? Seed { get; init; }
+    public bool Stream { get; init; }
     public int Priority { get; init; }
     public DateTimeOffset? Deadline { get; init; }
     public string? IdempotencyKey { get; init; }

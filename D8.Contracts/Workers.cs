@@ -88,6 +88,11 @@ public sealed record TaskLease
     public double? Temperature { get; init; }
     public int? MaxTokens { get; init; }
     public bool JsonMode { get; init; }
+    public double? TopP { get; init; }
+    public IReadOnlyList<string>? Stop { get; init; }
+    public long? Seed { get; init; }
+    /// <summary>Relay the answer's tokens to the orchestrator while running (the submitter streams it).</summary>
+    public bool Stream { get; init; }
     public DateTimeOffset? Deadline { get; init; }
     /// <summary>W3C trace context of the submitting request, so the worker's run continues its trace.</summary>
     public string? TraceParent { get; init; }
@@ -108,6 +113,22 @@ public sealed record CompleteTaskRequest
     public double? TimeToFirstTokenMs { get; init; }
     public double? DurationMs { get; init; }
     public double? TokensPerSecond { get; init; }
+}
+
+/// <summary>
+/// One piece of a streamed task's answer, relayed by the worker while it runs (<c>POST /api/tasks/{id}/relay</c>,
+/// docs/worker-protocol.md). Pieces of a lease are sent one after another; <see cref="Offset"/> is how many characters
+/// of the answer this lease relayed before this piece, so a lost or repeated piece is refused instead of garbling the
+/// stream.
+/// </summary>
+public sealed record RelayRequest
+{
+    /// <summary>Most characters one relay request may carry.</summary>
+    public const int MaxTextChars = 16_384;
+
+    public required string LeaseId { get; init; }
+    public required long Offset { get; init; }
+    public required string Text { get; init; }
 }
 
 /// <summary>Failure report; the orchestrator decides retry, another worker, or failure.</summary>

@@ -28,6 +28,10 @@ public sealed partial class SchedulingEngine
             Temperature = r.Temperature,
             MaxTokens = r.MaxTokens,
             JsonMode = r.JsonMode,
+            TopP = r.TopP,
+            Stop = r.Stop,
+            Seed = r.Seed,
+            Stream = r.Stream,
             Priority = r.Priority ?? 5,
             Deadline = r.Deadline,
             IdempotencyKey = r.IdempotencyKey,
@@ -273,6 +277,10 @@ public sealed partial class SchedulingEngine
         if (_terminalWaiters.TryGetValue(task.Id, out var waiters))
         {
             _changes.Signal(waiters);
+        }
+        if (task.Stream)
+        {
+            StreamEnded?.Invoke(task.Id);
         }
     }
 

@@ -16,6 +16,11 @@ public sealed class TaskRecord
     public double? Temperature { get; init; }
     public int? MaxTokens { get; init; }
     public bool JsonMode { get; init; }
+    public double? TopP { get; init; }
+    public IReadOnlyList<string>? Stop { get; init; }
+    public long? Seed { get; init; }
+    /// <summary>The submitter reads the answer as a stream (the worker relays tokens while it runs).</summary>
+    public bool Stream { get; init; }
     public int Priority { get; init; }
     public DateTimeOffset? Deadline { get; init; }
     public string? IdempotencyKey { get; init; }
@@ -41,6 +46,12 @@ public sealed class TaskRecord
     public string? Reason { get; set; }
     public string? TraceParent { get; init; }
     public string? TraceState { get; init; }
+    /// <summary>Streamed text of this task reached the orchestrator (and so perhaps its caller): a failed attempt can
+    /// no longer start over unseen, so the task is not retried (<see cref="FailurePolicy.AfterStreamedContent"/>).</summary>
+    public bool ContentRelayed { get; set; }
+
+    /// <summary>Characters the current lease relayed so far (memory only: the next relay piece's expected offset).</summary>
+    [JsonIgnore] internal long RelayedChars { get; set; }
 
     /// <summary>The routing queue this task belongs to (same kind/provider/model requirement).</summary>
     [JsonIgnore] internal RoutingQueue? Queue { get; set; }

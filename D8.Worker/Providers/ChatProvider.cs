@@ -20,6 +20,9 @@ public abstract class ChatProvider : IDisposable
         Temperature = lease.Temperature is { } t ? (float)t : null,
         MaxOutputTokens = lease.MaxTokens,
         ResponseFormat = lease.JsonMode ? ChatResponseFormat.Json : null,
+        TopP = lease.TopP is { } p ? (float)p : null,
+        StopSequences = lease.Stop is { Count: > 0 } stop ? [.. stop] : null,
+        Seed = lease.Seed,
     };
 
     /// <summary>Takes provider-specific figures from one streamed update.</summary>
