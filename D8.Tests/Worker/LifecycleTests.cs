@@ -56,27 +56,7 @@ public sealed class LifecycleTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Orchestrator_stops_within_seconds_while_an_idle_worker_long_polls()
-    {
-        await using var groq = await OpenAiEmulator.StartAsync(new OpenAiEmulatorOptions { Name = "groq-idle", ApiKey = WorkerFleet.EmulatorKey });
-        await using var fleet = await WorkerFleet.StartAsync(output);
-        fleet.StartWorker("groq-idle", "groq", groq.BaseUrl + "/openai/v1");
-        await fleet.WaitForWorkerAsync("groq-idle");
-        // One task through, so the worker's next lease poll is parked (30 s) when the stop comes.
-        Assert.Equal(TaskState.Succeeded, (await fleet.WaitForTerminalAsync((await fleet.Client.SubmitAsync(new SubmitTaskRequest { Prompt = "one" })).Id)).State);
-
-        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
-        var exitCode = await fleet.Orchestrator!.StopAsync(WorkerFleet.Timeout);
-        stopwatch.Stop();
-        output.WriteLine($"orchestrator stop with a connected idle worker: {stopwatch.Elapsed.TotalSeconds:F2} s");
-
-        Assert.Equal(0, exitCode);
-        Assert.True(stopwatch.Elapsed < TimeSpan.FromSeconds(5), $"the stop took {stopwatch.Elapsed.TotalSeconds:F1} s");
-        Assert.DoesNotContain("   at ", fleet.Orchestrator.Output, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public async Task Worker_keeps_working_after_the_orchestrator_restarts()
+    public async Task Orchestrator_stops_in_seconds_with_an_idle_worker_connected_and_the_worker_carries_on_after_the_restart()
     {
         await using var groq = await OpenAiEmulator.StartAsync(new OpenAiEmulatorOptions { Name = "groq-steady", ApiKey = WorkerFleet.EmulatorKey });
         await using var fleet = await WorkerFleet.StartAsync(output);
@@ -84,7 +64,14 @@ public sealed class LifecycleTests(ITestOutputHelper output)
         await fleet.WaitForWorkerAsync("groq-steady");
         var before = await fleet.WaitForTerminalAsync((await fleet.Client.SubmitAsync(new SubmitTaskRequest { Prompt = "before" })).Id);
 
-        await fleet.Orchestrator!.StopAsync(WorkerFleet.Timeout);
+        // The worker's next lease poll is parked (30 s) when the stop comes: it is answered at once, not waited out.
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+        var exitCode = await fleet.Orchestrator!.StopAsync(WorkerFleet.Timeout);
+        var stopTime = stopwatch.Elapsed;
+        output.WriteLine($"orchestrator stop with a connected idle worker: {stopTime.TotalSeconds:F2} s");
+        Assert.Equal(0, exitCode);
+        Assert.True(stopTime < TimeSpan.FromSeconds(5), $"the stop took {stopTime.TotalSeconds:F1} s");
+        Assert.DoesNotContain("   at ", fleet.Orchestrator.Output, StringComparison.Ordinal);
         await fleet.StartOrchestratorAsync();
         var after = await fleet.WaitForTerminalAsync((await fleet.Client.SubmitAsync(new SubmitTaskRequest { Prompt = "after" })).Id);
 
