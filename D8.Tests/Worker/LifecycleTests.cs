@@ -19,7 +19,7 @@ public sealed class LifecycleTests(ITestOutputHelper output)
         });
         await using var fleet = await WorkerFleet.StartAsync(output);
         var (worker, _) = fleet.StartWorker("groq-drain", "groq", groq.BaseUrl + "/openai/v1");
-        await fleet.WaitForWorkerAsync("groq-drain");
+        var registered = await fleet.WaitForWorkerAsync("groq-drain");
 
         var submitted = await fleet.Client.SubmitAsync(new SubmitTaskRequest { Prompt = "finish me", Provider = "groq" });
         await groq.WaitForRequestAsync("/chat/completions", WorkerFleet.Timeout);
@@ -29,7 +29,10 @@ public sealed class LifecycleTests(ITestOutputHelper output)
         Assert.Equal(0, exitCode);
         Assert.Equal(TaskState.Succeeded, task.State);
         Assert.Equal(EmulatorAnswer.Text("groq-draining", "finish me", 10), task.Result!.Content);
-        await fleet.WaitForWorkerAsync("groq-drain", w => w.State == WorkerState.Gone);
+        Assert.Equal(registered.Id, task.Result.WorkerId);
+        // The worker that ran the task is the one that left (the fleet is listed by id, not only by name).
+        var gone = await fleet.WaitForWorkerAsync("groq-drain", w => w.State == WorkerState.Gone);
+        Assert.Equal(registered.Id, gone.Id);
         Assert.DoesNotContain("   at ", worker.Output, StringComparison.Ordinal);
     }
 
