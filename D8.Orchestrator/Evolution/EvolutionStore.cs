@@ -18,7 +18,7 @@ public sealed partial class EvolutionStore : IDisposable
     public EvolutionStore(string dbPath)
     {
         var full = Path.GetFullPath(dbPath);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        Storage.PrivateFolder.Create(Path.GetDirectoryName(full)!);
         _connection = new SqliteConnection(new SqliteConnectionStringBuilder
         {
             DataSource = full,

@@ -115,9 +115,12 @@ public sealed class StartupFailureTests(ITestOutputHelper output) : IDisposable
     {
         ["ASPNETCORE_URLS"] = url,
         ["D8_DB_PATH"] = db,
-        ["D8_API_KEYS"] = "key-startup",
-        ["D8_JOIN_TOKEN"] = "join-startup",
+        ["D8_API_KEYS"] = Secret(),
+        ["D8_JOIN_TOKEN"] = Secret(),
     };
+
+    /// <summary>A secret strong enough for the orchestrator (256 random bits, hex).</summary>
+    private static string Secret() => Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)).ToLowerInvariant();
 
     /// <summary>Starts the app, expects exit code 2, and returns the one line it wrote about why (no stack trace anywhere).</summary>
     private async Task<string> RefusedAsync(string project, Dictionary<string, string?> settings)
