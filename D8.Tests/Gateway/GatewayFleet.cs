@@ -16,10 +16,16 @@ namespace D8.Tests.Gateway;
 /// </summary>
 public sealed class GatewayFleet : IAsyncLifetime
 {
+    public const string Collection = "gateway fleet";
+
     public const string GroqModel = "llama-3.1-8b-instant";
     public const string OllamaModel = "deepseek-coder:1.3b";
     public const string SlowA = "slow-a";
     public const string SlowB = "slow-b";
+    /// <summary>A model answered at a steady pace: <see cref="PacedTokens"/> tokens, one every <see cref="PacedDelay"/>.</summary>
+    public const string Paced = "paced";
+    public const int PacedTokens = 20;
+    public static readonly TimeSpan PacedDelay = TimeSpan.FromMilliseconds(150);
     public const int GroqTokens = 7;
     public const int OllamaTokens = 9;
 
@@ -27,6 +33,7 @@ public sealed class GatewayFleet : IAsyncLifetime
     private OllamaEmulator? _ollama;
     private OllamaEmulator? _slowA;
     private OllamaEmulator? _slowB;
+    private OllamaEmulator? _paced;
 
     public WorkerFleet Fleet { get; private set; } = null!;
     public Uri V1 => new(Fleet.BaseUrl, "v1/");
@@ -42,13 +49,18 @@ public sealed class GatewayFleet : IAsyncLifetime
         _ollama = await OllamaEmulator.StartAsync(new OllamaEmulatorOptions { Name = "pi-ollama", TokensPerAnswer = OllamaTokens });
         _slowA = await SlowAsync(SlowA);
         _slowB = await SlowAsync(SlowB);
+        _paced = await OllamaEmulator.StartAsync(new OllamaEmulatorOptions
+        {
+            Name = Paced, InstalledModels = [Paced], TokensPerAnswer = PacedTokens, TokenDelay = PacedDelay,
+        });
         Fleet = await WorkerFleet.StartAsync(new FileOutput(Path.Combine(Path.GetTempPath(), "d8-gateway-fleet.log")));
         Fleet.StartWorker("groq-1", "groq", _groq.BaseUrl + "/openai/v1",
             new Dictionary<string, string?> { ["D8_RPM"] = "0", ["D8_TPM"] = "0", ["D8_RPD"] = "0" });
         Fleet.StartWorker("pi-1", "ollama", _ollama.BaseUrl);
         Fleet.StartWorker("slow-a-1", "ollama", _slowA.BaseUrl, new Dictionary<string, string?> { ["D8_MODEL"] = SlowA });
         Fleet.StartWorker("slow-b-1", "ollama", _slowB.BaseUrl, new Dictionary<string, string?> { ["D8_MODEL"] = SlowB });
-        foreach (var name in new[] { "groq-1", "pi-1", "slow-a-1", "slow-b-1" })
+        Fleet.StartWorker("paced-1", "ollama", _paced.BaseUrl, new Dictionary<string, string?> { ["D8_MODEL"] = Paced });
+        foreach (var name in new[] { "groq-1", "pi-1", "slow-a-1", "slow-b-1", "paced-1" })
         {
             await Fleet.WaitForWorkerAsync(name);
         }
@@ -83,7 +95,7 @@ public sealed class GatewayFleet : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await Fleet.DisposeAsync();
-        foreach (var emulator in new IAsyncDisposable?[] { _groq, _ollama, _slowA, _slowB })
+        foreach (var emulator in new IAsyncDisposable?[] { _groq, _ollama, _slowA, _slowB, _paced })
         {
             if (emulator is not null) await emulator.DisposeAsync();
         }
@@ -102,3 +114,7 @@ public sealed class GatewayFleet : IAsyncLifetime
         public void WriteLine(string format, params object[] args) => WriteLine(string.Format(System.Globalization.CultureInfo.InvariantCulture, format, args));
     }
 }
+
+/// <summary>The gateway test classes share one fleet and run one after another.</summary>
+[CollectionDefinition(GatewayFleet.Collection)]
+public sealed class GatewayFleetCollection : ICollectionFixture<GatewayFleet>;

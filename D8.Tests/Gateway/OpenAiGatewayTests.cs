@@ -13,7 +13,8 @@ namespace D8.Tests.Gateway;
 /// The official OpenAI .NET SDK against /v1 of a real orchestrator process with real worker processes on emulators:
 /// models, chat on a cloud and an Ollama worker, json mode, streaming, and OpenAI's error shapes.
 /// </summary>
-public sealed class OpenAiGatewayTests(GatewayFleet fleet) : IClassFixture<GatewayFleet>
+[Collection(GatewayFleet.Collection)]
+public sealed class OpenAiGatewayTests(GatewayFleet fleet)
 {
     [Fact]
     public async Task Models_lists_every_served_model_by_exact_id_and_provider_pinned()
