@@ -11,6 +11,7 @@ return args.FirstOrDefault() switch
     "worker" => await WorkerBenchmark.RunAsync(args.Skip(1).ToArray()),
     "evolve" => await EvolveBenchmark.RunAsync(args.Skip(1).ToArray()),
     "tls" => await D8.Benchmarks.Tls.TlsBenchmark.RunAsync(args.Skip(1).ToArray()),
+    "gateway" => await D8.Benchmarks.Gateway.GatewayBenchmark.RunAsync(args.Skip(1).ToArray()),
     "schedule" => await ScheduleBenchmark.RunAsync(args.Skip(1).ToArray()),
     "engine" => await EngineOnlyBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 50_000) > 0 ? 0 : 1,
     _ => Usage(),
@@ -18,6 +19,6 @@ return args.FirstOrDefault() switch
 
 static int Usage()
 {
-    Console.WriteLine("usage: dotnet run -c Release --project D8.Benchmarks -- dispatch [--tasks N] [--rate R] | soak [--tasks N] | worker [N] | evolve [--population P] [--generations G] | tls [N] | schedule [--time-scale K] [--only tail,free-tier,storm,priority]");
+    Console.WriteLine("usage: dotnet run -c Release --project D8.Benchmarks -- dispatch [--tasks N] [--rate R] | soak [--tasks N] | worker [N] | evolve [--population P] [--generations G] | tls [N] | gateway [--calls N] [--waiting N] | schedule [--time-scale K] [--only tail,free-tier,storm,priority]");
     return 2;
 }
