@@ -82,7 +82,7 @@ public sealed partial class SchedulingEngine
             else if (!w.Healthy) unhealthy.Add($"{w.Name}: {w.Status ?? "no status"}");
             else if (w.CooldownUntil is { } c && c > now) cooling.Add($"{w.Name} until {Instant(c)}");
             else if (w.BudgetReadyAt is { } b && b > now) budget.Add($"{w.Name} until {Instant(b)}");
-            else if (w.InFlight >= w.MaxConcurrency) busy.Add($"{w.Name} {w.InFlight}/{w.MaxConcurrency}");
+            else if (w.Leases.Count >= w.MaxConcurrency) busy.Add($"{w.Name} {w.Leases.Count}/{w.MaxConcurrency}");
             else return null; // a worker with a free slot can take it: nothing holds it but its turn
         }
         var parts = new List<string>();

@@ -175,6 +175,23 @@ public sealed class OpenAiGatewayTests(GatewayFleet fleet)
         Assert.Contains("tools", error.Message);
     }
 
+    [Fact]
+    public async Task Metrics_carry_the_gateway_series()
+    {
+        await foreach (var _ in fleet.Chat(GatewayFleet.GroqModel).CompleteChatStreamingAsync([new UserChatMessage("metered")])) { }
+
+        using var http = new HttpClient { BaseAddress = fleet.Fleet.BaseUrl };
+        http.DefaultRequestHeaders.Authorization = new("Bearer", fleet.Fleet.ApiKey);
+        var metrics = await http.GetStringAsync("metrics");
+
+        Assert.Contains("d8_gateway_calls_total{", metrics);
+        Assert.Contains("outcome=\"ok\"", metrics);
+        Assert.Contains("d8_gateway_wait_milliseconds_bucket", metrics);
+        Assert.Contains("d8_gateway_time_to_first_token_milliseconds_bucket", metrics);
+        Assert.Contains("d8_gateway_calls_in_flight", metrics);
+        Assert.Contains("d8_gateway_calls_queued", metrics);
+    }
+
     internal static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
     internal sealed record ErrorFields(string Message, string Type, string? Param, string? Code);
