@@ -22,6 +22,15 @@ internal sealed class ChatCall(ChatGateway gateway, HttpContext http, ChatComple
     /// <summary>The client went away; its task was cancelled and nobody reads an answer.</summary>
     public bool Disconnected { get; private set; }
 
+    /// <summary>
+    /// Set once a stream sent content: from then on the task going back to the queue (a failover after content) ends the
+    /// call instead of letting another attempt's different text follow.
+    /// </summary>
+    public bool ContentSent { get; set; }
+
+    /// <summary>Streaming calls re-check their task every second (to notice a return to the queue after content).</summary>
+    public bool Stream => Body.Stream == true;
+
     /// <summary>Why the task still waited when the call gave up (set when <see cref="WaitForEndAsync"/> gave up).</summary>
     public string? GaveUpReason { get; private set; }
 
@@ -40,10 +49,16 @@ internal sealed class ChatCall(ChatGateway gateway, HttpContext http, ChatComple
             while (true)
             {
                 var left = deadline - Gateway.Time.GetUtcNow();
-                var view = await engine.GetAsync(TaskId, left > TimeSpan.Zero ? left : Recheck, Aborted);
+                var slice = left <= TimeSpan.Zero || (Stream && left > Recheck) ? Recheck : left;
+                var view = await engine.GetAsync(TaskId, slice, Aborted);
                 if (view.State.IsTerminal())
                 {
                     return view;
+                }
+                if (view.State == TaskState.Queued && ContentSent)
+                {
+                    await CancelQuietlyAsync("cancelled: it went back to the queue after part of its answer was streamed");
+                    return null;
                 }
                 if (view.State == TaskState.Queued && deadline <= Gateway.Time.GetUtcNow())
                 {

@@ -74,7 +74,8 @@ internal static class ChatStream
                 await call.WriteGaveUpAsync();
                 return "rate_limited";
             }
-            await writer.ErrorAsync(OpenAiErrors.Server($"The task {call.TaskId} went back to the queue after content was sent; the stream cannot continue."));
+            await writer.ErrorAsync(OpenAiErrors.Server(
+                $"The task {call.TaskId} failed over after part of its answer was streamed; it was cancelled and the stream ends here."));
             return "failed";
         }
         if (view.State != TaskState.Succeeded || view.Result is not { } result)
@@ -129,6 +130,7 @@ internal static class ChatStream
             if (Sent == 0)
             {
                 call.Gateway.Telemetry.FirstToken(call.Elapsed);
+                call.ContentSent = true;
             }
             Sent += piece.Length;
             await ChunkAsync(new ChunkDelta { Content = piece }, null);

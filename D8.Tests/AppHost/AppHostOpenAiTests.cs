@@ -28,5 +28,10 @@ public sealed class AppHostOpenAiTests(AppHostFixture fixture)
         var completion = (await client.GetChatClient("groq/llama-3.1-8b-instant")
             .CompleteChatAsync([new UserChatMessage("hello apphost")], cancellationToken: cts.Token)).Value;
         Assert.Equal(EmulatorAnswer.Text("openai-emulator", "hello apphost", 12), completion.Content[0].Text);
+
+        // The dashboard row under the orchestrator counts the OpenAI calls open and queued (none now).
+        var row = await fixture.App.ResourceNotifications.WaitForResourceAsync(D8.AppHost.Gateway.GatewayLiveFigures.ResourceName,
+            e => e.Snapshot.Properties.Any(p => p.Name == "d8.openai.in_flight"), cts.Token);
+        Assert.Equal("0 calls in flight · 0 queued", row.Snapshot.State!.Text);
     }
 }
