@@ -176,6 +176,30 @@ public sealed class OpenAiGatewayTests(GatewayFleet fleet)
     }
 
     [Fact]
+    public async Task Idempotency_key_rejoins_one_task_and_priority_comes_from_the_header_or_metadata()
+    {
+        using var http = fleet.Http();
+        async Task<string> CallAsync(string body, params (string Name, string Value)[] headers)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "chat/completions") { Content = Json(body) };
+            foreach (var (name, value) in headers) request.Headers.Add(name, value);
+            using var response = await http.SendAsync(request);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return response.Headers.GetValues("x-d8-task-id").Single();
+        }
+        var body = $$"""{"model":"{{GatewayFleet.GroqModel}}","messages":[{"role":"user","content":"once"}]}""";
+        var key = Guid.NewGuid().ToString("N");
+
+        var first = await CallAsync(body, ("Idempotency-Key", key), ("x-d8-priority", "9"));
+        var again = await CallAsync(body, ("Idempotency-Key", key));
+        var viaMetadata = await CallAsync($$$"""{"model":"{{{GatewayFleet.GroqModel}}}","messages":[{"role":"user","content":"m"}],"metadata":{"d8_priority":"2"}}""");
+
+        Assert.Equal(first, again);
+        Assert.Equal(9, (await fleet.Fleet.Client.GetTaskAsync(first)).Priority);
+        Assert.Equal(2, (await fleet.Fleet.Client.GetTaskAsync(viaMetadata)).Priority);
+    }
+
+    [Fact]
     public async Task Metrics_carry_the_gateway_series()
     {
         await foreach (var _ in fleet.Chat(GatewayFleet.GroqModel).CompleteChatStreamingAsync([new UserChatMessage("metered")])) { }
