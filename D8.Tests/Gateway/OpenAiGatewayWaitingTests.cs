@@ -90,7 +90,7 @@ public sealed class OpenAiGatewayWaitingTests(GatewayFleet fleet)
         }
     }
 
-    [Fact(Skip = "Tokens reach the orchestrator only with the worker's stream relay (branch issue18stream); until it is merged the whole answer arrives at the end.")]
+    [Fact]
     public async Task Streamed_pieces_arrive_while_the_provider_still_produces_them()
     {
         var clock = Stopwatch.StartNew();
