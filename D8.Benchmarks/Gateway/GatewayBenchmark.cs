@@ -143,31 +143,8 @@ internal static class GatewayBenchmark
     private static ChatClient Chat(Uri endpoint, string key, string model) =>
         new(model, new ApiKeyCredential(key), new OpenAIClientOptions { Endpoint = endpoint, RetryPolicy = new ClientRetryPolicy(maxRetries: 0) });
 
-    private static ProcessHost Worker(OrchestratorProcess orch, string name, string provider, string url, string model, int concurrency)
-    {
-        var env = new Dictionary<string, string?>
-        {
-            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{FreePort.Next()}",
-            ["D8_ORCHESTRATOR_URL"] = orch.BaseUrl.ToString(),
-            ["D8_JOIN_TOKEN"] = orch.JoinToken,
-            ["D8_WORKER_NAME"] = name,
-            ["D8_PROVIDER"] = provider,
-            ["D8_MODEL"] = model,
-            ["D8_CONCURRENCY"] = concurrency.ToString(CultureInfo.InvariantCulture),
-            ["D8_RPM"] = "0",
-            ["D8_TPM"] = "0",
-            ["D8_RPD"] = "0",
-            ["Logging__LogLevel__Default"] = "Warning",
-            ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Warning",
-        };
-        if (provider == "ollama") env["D8_OLLAMA_URL"] = url;
-        else
-        {
-            env["D8_PROVIDER_BASE_URL"] = url;
-            env["D8_PROVIDER_API_KEY"] = Key;
-        }
-        return ProcessHost.Launch("D8.Worker", env, log: line => Console.Error.WriteLine(line), name: name, keepOutput: false);
-    }
+    private static ProcessHost Worker(OrchestratorProcess orch, string name, string provider, string url, string model, int concurrency) =>
+        orch.StartWorker(name, provider, url, concurrency, Key, model);
 
     private static Task WaitForWorkerAsync(OrchestratorClient d8, string name) =>
         UntilAsync(async () => (await d8.GetWorkersAsync()).Any(w => w.Name == name && w.Healthy && w.State == WorkerState.Online));
