@@ -1,5 +1,6 @@
 using D8.Benchmarks.Dispatch;
 using D8.Benchmarks.Evolve;
+using D8.Benchmarks.Fleet;
 using D8.Benchmarks.Schedule;
 using D8.Benchmarks.Soak;
 using D8.Benchmarks.Worker;
@@ -13,12 +14,13 @@ return args.FirstOrDefault() switch
     "tls" => await D8.Benchmarks.Tls.TlsBenchmark.RunAsync(args.Skip(1).ToArray()),
     "gateway" => await D8.Benchmarks.Gateway.GatewayBenchmark.RunAsync(args.Skip(1).ToArray()),
     "schedule" => await ScheduleBenchmark.RunAsync(args.Skip(1).ToArray()),
+    "fleet" => await FleetBenchmark.RunAsync(args.Skip(1).ToArray()),
     "engine" => await EngineOnlyBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 50_000) > 0 ? 0 : 1,
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.WriteLine("usage: dotnet run -c Release --project D8.Benchmarks -- dispatch [--tasks N] [--rate R] | soak [--tasks N] | worker [N] | evolve [--population P] [--generations G] | tls [N] | gateway [--calls N] [--waiting N] | schedule [--time-scale K] [--only tail,free-tier,storm,priority]");
+    Console.WriteLine("usage: dotnet run -c Release --project D8.Benchmarks -- dispatch [--tasks N] [--rate R] | soak [--tasks N] | worker [N] | evolve [--population P] [--generations G] | tls [N] | gateway [--calls N] [--waiting N] | schedule [--time-scale K] [--only tail,free-tier,storm,priority] | fleet [--sizes 1000,5000,10000] [--tasks T] [--usage both|yes|no] [--timeout S] [--http1] [--only fastest|fifo]");
     return 2;
 }

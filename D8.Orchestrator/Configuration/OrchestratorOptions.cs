@@ -1,5 +1,6 @@
 using System.Globalization;
 using D8.Orchestrator.Scheduling.Placement;
+using D8.Orchestrator.Security;
 
 namespace D8.Orchestrator.Configuration;
 
@@ -34,15 +35,19 @@ public sealed class OrchestratorOptions
     public TimeSpan RetentionInterval { get; init; } = TimeSpan.FromMinutes(1);
     /// <summary>Finished evolution runs (with their genomes) older than this (since they ended) are deleted.</summary>
     public TimeSpan EvolutionRetentionAge { get; init; } = TimeSpan.FromDays(30);
+    /// <summary>How long an evolution evaluation is reused from the evaluation cache (0 = no cache).</summary>
+    public TimeSpan EvalCacheAge { get; init; } = TimeSpan.FromDays(7);
     /// <summary>A repeated idempotency key names the same task if that task was created at most this long ago (or is live).</summary>
     public TimeSpan IdempotencyWindow { get; init; } = TimeSpan.FromHours(24);
     /// <summary>Workers offline or gone for longer than this leave the fleet view and the store.</summary>
     public TimeSpan ForgetWorkersAfter { get; init; } = TimeSpan.FromHours(24);
     /// <summary>How free slots get tasks: fastest (speed-aware placement and speculation) or fifo (first come, first served).</summary>
     public SchedulerKind Scheduler { get; init; } = SchedulerKind.Fastest;
-    /// <summary>How often a parked lease poll of the fastest scheduler looks again (a declined slow worker, an idle
-    /// fast one that may copy a straggler); changes of the fleet wake it sooner.</summary>
+    /// <summary>How often the fastest scheduler's recheck pass offers held tasks to the parked lease polls (a declined
+    /// slow worker, an idle fast one that may copy a straggler); a freed slot or refilled budget wakes a poll sooner.</summary>
     public TimeSpan SchedulerRecheck { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>D8_REVOKE_ON_JOIN_ROTATION: at start-up, workers registered under another join secret lose their tokens.</summary>
+    public bool RevokeWorkersOnJoinRotation { get; init; }
 
     /// <summary>
     /// Reads and validates every D8_* key. Throws <see cref="InvalidOperationException"/> naming each bad key, so a
@@ -81,6 +86,17 @@ public sealed class OrchestratorOptions
             }
         }
 
+        // Outside Development a guessable secret is refused: the guessing limit slows guessing, it cannot make "abc" safe.
+        var weak = new List<string>();
+        // The Development defaults are warned about above already.
+        if (join is not null && !(isDevelopment && join == DevJoinToken) && SecretStrength.Weakness("D8_JOIN_TOKEN", Contracts.Trust.JoinToken.SecretOf(join)) is { } weakJoin) weak.Add(weakJoin);
+        if (keys.Any(k => !(isDevelopment && k == DevApiKey) && SecretStrength.EstimateBits(k) < SecretStrength.MinimumBits))
+        {
+            weak.Add($"D8_API_KEYS holds a key that is too weak (under {SecretStrength.MinimumBits} bits of entropy): {SecretStrength.HowToMake}.");
+        }
+        if (isDevelopment) foreach (var w in weak) warnings.Add(w + " (allowed in Development only)");
+        else errors.AddRange(weak);
+
         var dbPath = config["D8_DB_PATH"];
         var options = new OrchestratorOptions
         {
@@ -99,10 +115,12 @@ public sealed class OrchestratorOptions
             RetentionBatch = (int)Number(config, "D8_RETENTION_BATCH", 500, 1, 100_000, errors),
             RetentionInterval = Seconds(config, "D8_RETENTION_INTERVAL_SECONDS", 60, 1, 86400, errors),
             EvolutionRetentionAge = TimeSpan.FromDays(Number(config, "D8_EVOLUTION_RETENTION_DAYS", 30, 0.001, 36500, errors)),
+            EvalCacheAge = TimeSpan.FromDays(Number(config, "D8_EVAL_CACHE_DAYS", 7, 0, 36500, errors)),
             IdempotencyWindow = TimeSpan.FromHours(Number(config, "D8_IDEMPOTENCY_WINDOW_HOURS", 24, 0, 876000, errors)),
             ForgetWorkersAfter = TimeSpan.FromHours(Number(config, "D8_WORKER_FORGET_HOURS", 24, 0.001, 876000, errors)),
             Scheduler = SchedulerOf(config["D8_SCHEDULER"], errors),
             SchedulerRecheck = TimeSpan.FromMilliseconds(Number(config, "D8_SCHEDULER_RECHECK_MS", 1000, 10, 60000, errors)),
+            RevokeWorkersOnJoinRotation = Flag(config, "D8_REVOKE_ON_JOIN_ROTATION", errors),
         };
 
         if (errors.Count == 0 && options.LeaseDuration <= options.HeartbeatInterval)
@@ -134,6 +152,15 @@ public sealed class OrchestratorOptions
                 errors.Add($"D8_SCHEDULER='{raw}' must be 'fastest' (speed-aware, the default) or 'fifo' (first come, first served).");
                 return SchedulerKind.Fastest;
         }
+    }
+
+    private static bool Flag(IConfiguration config, string key, List<string> errors)
+    {
+        var raw = config[key];
+        if (string.IsNullOrWhiteSpace(raw)) return false;
+        if (bool.TryParse(raw.Trim(), out var value)) return value;
+        errors.Add($"{key}='{raw}' must be true or false.");
+        return false;
     }
 
     private static TimeSpan Seconds(IConfiguration config, string key, double fallback, double min, double max, List<string> errors) =>

@@ -18,7 +18,7 @@ public sealed partial class EvolutionStore : IDisposable
     public EvolutionStore(string dbPath)
     {
         var full = Path.GetFullPath(dbPath);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        Storage.PrivateFolder.Create(Path.GetDirectoryName(full)!);
         _connection = new SqliteConnection(new SqliteConnectionStringBuilder
         {
             DataSource = full,
@@ -50,6 +50,7 @@ public sealed partial class EvolutionStore : IDisposable
                 PRIMARY KEY (run_id, key));
             """);
         AddFinishedAtColumn();
+        CreateCacheTable();
         Execute("""
             CREATE INDEX IF NOT EXISTS evolution_runs_state ON evolution_runs(state, created_at);
             CREATE INDEX IF NOT EXISTS evolution_runs_created ON evolution_runs(created_at);

@@ -29,6 +29,12 @@ public sealed class WorkerRecord
     /// <summary>Asked to drain: no new leases; told so in every heartbeat answer.</summary>
     public bool Drain { get; set; }
 
+    /// <summary>Revoked by an operator or a join-token rotation (shown as gone; the token no longer works).</summary>
+    public bool Revoked { get; set; }
+
+    /// <summary>Which join secret it registered under (a short hash of a hash, see SchedulingEngine.Trust.cs).</summary>
+    public string? JoinEpoch { get; init; }
+
     /// <summary>Remote address it registered from; with name, provider and host info it identifies a restart.</summary>
     public string? Address { get; init; }
 
@@ -40,6 +46,12 @@ public sealed class WorkerRecord
 
     /// <summary>Already in this lock region's change set.</summary>
     [JsonIgnore] internal bool Dirty { get; set; }
+
+    /// <summary>Its lease polls parked right now (see <see cref="ParkedPolls"/>).</summary>
+    [JsonIgnore] internal List<LeaseWaiter> Parked { get; } = [];
+
+    /// <summary>When it last asked for a lease: a worker that neither runs nor asks is not waited for.</summary>
+    [JsonIgnore] internal DateTimeOffset LastPollAt { get; set; }
 
     /// <summary>Ids of tasks this worker holds a lease on.</summary>
     [JsonIgnore] internal HashSet<string> Leases { get; } = [];
