@@ -1,6 +1,7 @@
 using D8.Contracts;
 using D8.Orchestrator.Configuration;
 using D8.Orchestrator.Evolution;
+using D8.Orchestrator.Gateway;
 using D8.Orchestrator.Hosting;
 using D8.Orchestrator.Http;
 using D8.Orchestrator.Scheduling;
@@ -39,6 +40,11 @@ public static partial class OrchestratorHostingExtensions
             throw StartupFailure.Refusal("invalid configuration: " + string.Join(" ", limitErrors));
         }
         services.AddSingleton(failureLimit);
+        services.AddOpenAiGateway(builder.Configuration, limitErrors);
+        if (limitErrors.Count > 0)
+        {
+            throw StartupFailure.Refusal("invalid configuration: " + string.Join(" ", limitErrors));
+        }
         services.AddSingleton<FailedCredentialLimiter>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ITaskStore>(sp =>
@@ -106,6 +112,7 @@ public static partial class OrchestratorHostingExtensions
         app.MapJoinCheckApi();
         app.MapEvolutionsApi();
         app.MapTlsApi();
+        app.MapOpenAiGateway();
         return app.MapOrchestratorOpenApi();
     }
 
