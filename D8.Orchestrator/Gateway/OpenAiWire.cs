@@ -47,7 +47,7 @@ public sealed record ChatCompletionRequest
 
     /// <summary>Keys OpenAI's API does not define either.</summary>
     [JsonExtensionData]
-    public Dictionary<string, JsonElement>? Unrecognized { get; init; }
+    public Dictionary<string, JsonElement>? Unrecognized { get; set; }
 }
 
 /// <summary>One message: <see cref="Content"/> is a string or an array of content parts.</summary>
