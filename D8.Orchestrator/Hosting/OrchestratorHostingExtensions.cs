@@ -2,6 +2,7 @@ using D8.Contracts;
 using D8.Orchestrator.Batches;
 using D8.Orchestrator.Configuration;
 using D8.Orchestrator.Evolution;
+using D8.Orchestrator.Gateway;
 using D8.Orchestrator.Http;
 using D8.Orchestrator.Scheduling;
 using D8.Orchestrator.Security;
@@ -35,6 +36,11 @@ public static partial class OrchestratorHostingExtensions
             throw new InvalidOperationException("Invalid D8 orchestrator configuration: " + string.Join(" ", limitErrors));
         }
         services.AddSingleton(failureLimit);
+        services.AddOpenAiGateway(builder.Configuration, limitErrors);
+        if (limitErrors.Count > 0)
+        {
+            throw new InvalidOperationException("Invalid D8 orchestrator configuration: " + string.Join(" ", limitErrors));
+        }
         services.AddSingleton<FailedCredentialLimiter>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ITaskStore>(sp =>
@@ -96,6 +102,7 @@ public static partial class OrchestratorHostingExtensions
         app.MapEvolutionsApi();
         app.MapBatchApi();
         app.MapTlsApi();
+        app.MapOpenAiGateway();
         return app.MapOrchestratorOpenApi();
     }
 
