@@ -19,7 +19,7 @@ public static class BatchHosting
         services.AddSingleton(sp => { GC.KeepAlive(sp.GetRequiredService<ITaskStore>()); return new BatchStore(options.DbPath, batchOptions.FilesPath); });
         services.AddSingleton<BatchResultWriter>();
         services.AddSingleton(sp => new BatchService(sp.GetRequiredService<BatchStore>(), sp.GetRequiredService<BatchResultWriter>(),
-            sp.GetRequiredService<SchedulingEngine>(), options, batchOptions, sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<SchedulingEngine>(), sp.GetRequiredService<D8.Orchestrator.Gateway.ModelCatalog>(), options, batchOptions, sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILoggerFactory>()));
         services.AddHostedService(sp => sp.GetRequiredService<BatchService>());
         return services;

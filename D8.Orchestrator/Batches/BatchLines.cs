@@ -5,6 +5,7 @@ using System.Text.Json.Serialization;
 using D8.Contracts;
 using D8.Contracts.OpenAi;
 using D8.Orchestrator.Gateway;
+using D8.Orchestrator.Tasks;
 
 namespace D8.Orchestrator.Batches;
 
@@ -27,8 +28,8 @@ internal sealed partial class BatchLineJsonContext : JsonSerializerContext;
 /// <summary>
 /// Reads an input file one line at a time (never the whole file) and maps each line's body with the gateway's
 /// <see cref="ChatRequestMapper"/>, so a batch line is refused exactly as the same body sent to
-/// <c>/v1/chat/completions</c> would be. Whether a worker serves the model and whether custom_id repeats are asked
-/// by the caller (they need the fleet and the whole file).
+/// <c>/v1/chat/completions</c> would be (mapping, then the task rules of <see cref="SubmitValidation"/>). Whether a
+/// worker serves the model and whether custom_id repeats are asked by the caller (they need the fleet and the whole file).
 /// </summary>
 public static class BatchLines
 {
@@ -48,7 +49,7 @@ public static class BatchLines
     }
 
     /// <summary>Parses and maps one line; <paramref name="endpoint"/> is the batch's (every line's url must equal it).</summary>
-    public static BatchLine Parse(int number, string text, string endpoint)
+    public static BatchLine Parse(int number, string text, string endpoint, DateTimeOffset now)
     {
         BatchLineEnvelope? envelope;
         try
@@ -93,6 +94,12 @@ public static class BatchLines
         if (mapped.Task.Stream)
         {
             return Bad(number, id, "invalid_value", $"Line {number}: stream is not available in a batch.", "body.stream");
+        }
+        // The same task rules as the chat endpoint applies after mapping.
+        if (SubmitValidation.Validate(mapped.Task, now) is { Count: > 0 } problems)
+        {
+            var (field, messages) = problems.First();
+            return Bad(number, id, "invalid_value", $"Line {number}: {string.Join(" ", messages)}", "body." + field);
         }
         return new BatchLine(number, id, mapped.Task, null);
     }

@@ -11,7 +11,8 @@ namespace D8.Orchestrator.Batches;
 /// <summary>
 /// Lines of the output and error files in OpenAI's format:
 /// <c>{"id", "custom_id", "response": {"status_code", "request_id", "body"}, "error"}</c>. A task that succeeded is a
-/// 200 with a <c>chat.completion</c> body (output file); a task that failed is a 500 with an OpenAI error body; a line
+/// 200 with a <c>chat.completion</c> body (output file); a task that failed has the status and OpenAI error body the
+/// chat endpoint would have answered (<see cref="ChatCall.ErrorOf"/>); a line
 /// that could not run (bad line, cancelled, expired) has <c>response: null</c> and <c>error: {code, message, param,
 /// line}</c> (both error file). <c>request_id</c> is the D8 task id.
 /// </summary>
@@ -23,7 +24,7 @@ public static class BatchOutput
         TaskState.Succeeded when task.Result is { } result => new(batchId, line, true, Write(batchId, line, customId, w =>
         {
             WriteResponse(w, 200, task.Id);
-            JsonSerializer.Serialize(w, CompletionOf(task, result), OpenAiWireContext.Default.ChatCompletion);
+            JsonSerializer.Serialize(w, ChatCall.CompletionOf(task, result, task.Model ?? ""), OpenAiWireContext.Default.ChatCompletion);
             w.WriteEndObject();
             w.WriteNull("error");
         })),
@@ -31,10 +32,9 @@ public static class BatchOutput
             "The batch was cancelled before this request finished."),
         _ => new(batchId, line, false, Write(batchId, line, customId, w =>
         {
-            WriteResponse(w, 500, task.Id);
-            JsonSerializer.Serialize(w, new OpenAiErrorBody(OpenAiErrors.Server(
-                task.Reason ?? $"The task ended {task.State.ToString().ToLowerInvariant()} after {task.Attempts} attempt(s).") with { Code = "task_failed" }),
-                OpenAiWireContext.Default.OpenAiErrorBody);
+            var (status, error, _) = ChatCall.ErrorOf(task);
+            WriteResponse(w, status, task.Id);
+            JsonSerializer.Serialize(w, new OpenAiErrorBody(error), OpenAiWireContext.Default.OpenAiErrorBody);
             w.WriteEndObject();
             w.WriteNull("error");
         })),
@@ -57,14 +57,6 @@ public static class BatchOutput
     /// <summary>A line the batch stopped before running (code batch_cancelled or batch_expired).</summary>
     public static ResultRow Stopped(string batchId, int line, string customId, string code, string message) =>
         Error(batchId, customId, new BatchError(code, message, null, line));
-
-    /// <summary>OpenAI's <c>chat.completion</c> for a succeeded task.</summary>
-    public static ChatCompletion CompletionOf(TaskView task, TaskResult result) =>
-        new("chatcmpl-" + task.Id, task.CreatedAt.ToUnixTimeSeconds(), result.Model ?? task.Model ?? "",
-            [new ChatChoice(0, new AssistantMessage(result.Content), result.FinishReason ?? "stop")],
-            result.Usage is { } u
-                ? new ChatUsage(u.PromptTokens ?? 0, u.CompletionTokens ?? 0, u.TotalTokens ?? (u.PromptTokens ?? 0) + (u.CompletionTokens ?? 0))
-                : null);
 
     private static void WriteResponse(Utf8JsonWriter w, int status, string taskId)
     {

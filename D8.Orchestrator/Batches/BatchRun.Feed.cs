@@ -36,7 +36,7 @@ public sealed partial class BatchRun
             lock (_gate) fedThrough = Record.FedThrough;
             await window.WaitAsync(ct).ConfigureAwait(false);
             if (number > fedThrough) MarkFed(number + FedAhead - 1);
-            var line = BatchLines.Parse(number, text, Record.Endpoint);
+            var line = BatchLines.Parse(number, text, Record.Endpoint, _time.GetUtcNow());
             if (line.Task is null)
             {
                 // Valid at validation, refused now (cannot happen with the same mapper; kept as an outcome, not lost).
@@ -146,7 +146,7 @@ public sealed partial class BatchRun
         await foreach (var (number, text) in BatchLines.ReadAsync(path, ct).ConfigureAwait(false))
         {
             if (done.Contains(number)) continue;
-            var customId = BatchLines.Parse(number, text, Record.Endpoint).CustomId ?? "";
+            var customId = BatchLines.Parse(number, text, Record.Endpoint, _time.GetUtcNow()).CustomId ?? "";
             pending.Add(SaveOutcome(BatchOutput.Stopped(Id, number, customId, code, message)));
             if (pending.Count >= ErrorFlushEvery)
             {

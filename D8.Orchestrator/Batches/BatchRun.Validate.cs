@@ -25,7 +25,7 @@ public sealed partial class BatchRun
             return false;
         }
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        var models = new Dictionary<(string?, string?), string?>();
+        var models = new Dictionary<(string?, string?), bool>();
         var pending = new List<Task<bool>>();
         int total = 0, bad = 0;
         await foreach (var (number, text) in BatchLines.ReadAsync(path, ct).ConfigureAwait(false))
@@ -36,7 +36,7 @@ public sealed partial class BatchRun
                     $"The input file has more than {BatchOptions.MaxRequests} requests; split it into several batches.", "input_file_id", number));
                 return false;
             }
-            var line = BatchLines.Parse(number, text, Record.Endpoint);
+            var line = BatchLines.Parse(number, text, Record.Endpoint, _time.GetUtcNow());
             var error = line.Error;
             if (line.CustomId is { } customId && !seen.Add(customId) && error is null)
             {
@@ -74,17 +74,11 @@ public sealed partial class BatchRun
     }
 
     /// <summary>The 404 the chat endpoint gives for a model no registered worker serves, or null when one does.</summary>
-    private OpenAiError? ModelProblem(SubmitTaskRequest task, Dictionary<(string?, string?), string?> cache)
+    private OpenAiError? ModelProblem(SubmitTaskRequest task, Dictionary<(string?, string?), bool> cache)
     {
         var key = (task.Provider, task.Model);
-        if (!cache.TryGetValue(key, out var reason))
-        {
-            cache[key] = reason = _engine.UnroutableReason(task.Kind ?? EvolutionTaskKinds.Chat, task.Provider, task.Model);
-        }
-        if (reason is null) return null;
-        var known = _engine.Workers().Where(w => w.State != WorkerState.Gone).SelectMany(w => w.Models).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
-        var model = task.Provider is null ? task.Model ?? "" : task.Provider + "/" + task.Model;
-        return OpenAiErrors.ModelNotFound(model, known);
+        if (!cache.TryGetValue(key, out var served)) cache[key] = served = _models.Serves(task.Provider, task.Model);
+        return served ? null : OpenAiErrors.ModelNotFound(task.Provider is null ? task.Model ?? "" : task.Provider + "/" + task.Model, _models.ExactIds());
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Batch {BatchId} validated: {Total} requests, {Bad} refused")]

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using D8.Contracts.OpenAi;
+using D8.Orchestrator.Gateway;
 using D8.Orchestrator.Scheduling;
 
 namespace D8.Orchestrator.Batches;
@@ -15,6 +16,7 @@ public sealed partial class BatchRun
 {
     private readonly Lock _gate = new();
     private readonly SchedulingEngine _engine;
+    private readonly ModelCatalog _models;
     private readonly BatchStore _store;
     private readonly BatchResultWriter _writer;
     private readonly BatchOptions _options;
@@ -24,11 +26,12 @@ public sealed partial class BatchRun
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentDictionary<int, string> _live = new();
 
-    public BatchRun(BatchRecord record, SchedulingEngine engine, BatchStore store, BatchResultWriter writer,
+    public BatchRun(BatchRecord record, SchedulingEngine engine, ModelCatalog models, BatchStore store, BatchResultWriter writer,
         BatchOptions options, TimeSpan retention, TimeProvider time, ILogger logger)
     {
         Record = record;
         _engine = engine;
+        _models = models;
         _store = store;
         _writer = writer;
         _options = options;

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using D8.Contracts.OpenAi;
 using D8.Orchestrator.Configuration;
+using D8.Orchestrator.Gateway;
 using D8.Orchestrator.Scheduling;
 
 namespace D8.Orchestrator.Batches;
@@ -12,7 +13,7 @@ namespace D8.Orchestrator.Batches;
 /// next start.
 /// </summary>
 public sealed partial class BatchService(
-    BatchStore store, BatchResultWriter writer, SchedulingEngine engine, OrchestratorOptions options, BatchOptions batchOptions,
+    BatchStore store, BatchResultWriter writer, SchedulingEngine engine, ModelCatalog models, OrchestratorOptions options, BatchOptions batchOptions,
     TimeProvider time, ILoggerFactory loggers) : IHostedService
 {
     /// <summary>The only completion window OpenAI offers (and D8 accepts).</summary>
@@ -126,7 +127,7 @@ public sealed partial class BatchService(
 
     private BatchRun Start(BatchRecord record)
     {
-        var run = new BatchRun(record, engine, store, writer, batchOptions, options.RetentionAge, time, _logger);
+        var run = new BatchRun(record, engine, models, store, writer, batchOptions, options.RetentionAge, time, _logger);
         _runs[run.Id] = run;
         var registered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using (ExecutionContext.SuppressFlow())

@@ -116,6 +116,7 @@ public sealed class BatchApiTests(ITestOutputHelper output)
         var unauthorized = await Assert.ThrowsAsync<ClientResultException>(() =>
             wrongKey.UploadFileAsync(BinaryData.FromString(BatchFleet.Line("x")), "x.jsonl", FileUploadPurpose.Batch));
         Assert.Equal(401, unauthorized.Status);
+        Assert.Contains("invalid_api_key", unauthorized.GetRawResponse()!.Content.ToString());
         var wrongBatches = new BatchClient(new ApiKeyCredential("wrong"), new BatchClientOptions { Endpoint = new Uri(fleet.Fleet.BaseUrl, "v1") });
         var listRefused = await Assert.ThrowsAsync<ClientResultException>(() =>
             wrongBatches.GetBatchAsync("batch_x", new System.ClientModel.Primitives.RequestOptions()));
