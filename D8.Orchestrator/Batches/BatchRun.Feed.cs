@@ -35,6 +35,12 @@ public sealed partial class BatchRun
             int fedThrough;
             lock (_gate) fedThrough = Record.FedThrough;
             await window.WaitAsync(ct).ConfigureAwait(false);
+            if (!stopping && _stop.IsCancellationRequested && number > resumeMark)
+            {
+                // Stopped while this line waited for a slot: it never had a task.
+                window.Release();
+                break;
+            }
             if (number > fedThrough) MarkFed(number + FedAhead - 1);
             var line = BatchLines.Parse(number, text, Record.Endpoint, _time.GetUtcNow());
             if (line.Task is null)
