@@ -33,6 +33,7 @@ public sealed record Problem
 [JsonSerializable(typeof(LeaseBatch))]
 [JsonSerializable(typeof(CompleteTaskRequest))]
 [JsonSerializable(typeof(FailTaskRequest))]
+[JsonSerializable(typeof(RelayRequest))]
 [JsonSerializable(typeof(WorkerView))]
 [JsonSerializable(typeof(IReadOnlyList<WorkerView>))]
 [JsonSerializable(typeof(StatsView))]

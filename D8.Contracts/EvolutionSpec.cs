@@ -5,7 +5,7 @@ namespace D8.Contracts;
 
 /// <summary>
 /// A prompt-evolution run as the user writes it (YAML or JSON, snake_case keys). Omitted numbers take the defaults
-/// the README lists; the orchestrator validates everything and lists every problem. Unknown keys are refused
+/// docs/evolution.md lists; the orchestrator validates everything and lists every problem. Unknown keys are refused
 /// (<see cref="Unknown"/> collects them so they can be named).
 /// </summary>
 public sealed record EvolutionSpec

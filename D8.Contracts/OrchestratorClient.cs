@@ -132,6 +132,11 @@ public sealed class OrchestratorClient(HttpClient http)
         SendAsync<FailTaskRequest, TaskView>(HttpMethod.Post, $"api/tasks/{Uri.EscapeDataString(taskId)}/fail",
             WorkerToken, request, D8JsonContext.Default.FailTaskRequest, null, ct);
 
+    /// <summary>Relays a piece of a streamed task's answer while it runs (204; 409 once the lease is stale).</summary>
+    public Task RelayAsync(string taskId, RelayRequest request, CancellationToken ct = default) =>
+        SendAsync<RelayRequest, object>(HttpMethod.Post, $"api/tasks/{Uri.EscapeDataString(taskId)}/relay",
+            WorkerToken, request, D8JsonContext.Default.RelayRequest, null, ct);
+
     /// <summary>Leaves the fleet; the orchestrator requeues the worker's leases at once.</summary>
     public Task DeregisterAsync(CancellationToken ct = default) =>
         SendAsync<object, object>(HttpMethod.Delete, $"api/workers/{RequireWorkerId()}", WorkerToken, null, null, null, ct);

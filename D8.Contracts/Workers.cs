@@ -115,6 +115,22 @@ public sealed record CompleteTaskRequest
     public double? TokensPerSecond { get; init; }
 }
 
+/// <summary>
+/// One piece of a streamed task's answer, relayed by the worker while it runs (<c>POST /api/tasks/{id}/relay</c>,
+/// docs/worker-protocol.md). Pieces of a lease are sent one after another; <see cref="Offset"/> is how many characters
+/// of the answer this lease relayed before this piece, so a lost or repeated piece is refused instead of garbling the
+/// stream.
+/// </summary>
+public sealed record RelayRequest
+{
+    /// <summary>Most characters one relay request may carry.</summary>
+    public const int MaxTextChars = 16_384;
+
+    public required string LeaseId { get; init; }
+    public required long Offset { get; init; }
+    public required string Text { get; init; }
+}
+
 /// <summary>Failure report; the orchestrator decides retry, another worker, or failure.</summary>
 public sealed record FailTaskRequest
 {

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using D8.Emulators.Server;
 
-// d8-emulators: one provider emulator per container (see README "Docker tests").
+// d8-emulators: one provider emulator per container (see docs/testing.md, Docker tests).
 //   ollama [PORT]              Ollama API on 0.0.0.0:PORT (11434); models kept in /root/.ollama
 //   openai [PORT] [NAME] [KEY] OpenAI-compatible API (Groq, Gemini, …) on 0.0.0.0:PORT (8080)
 //   health PORT                exit 0 when something listens on 127.0.0.1:PORT (compose health check)

@@ -6,7 +6,7 @@ namespace Microsoft.Extensions.Hosting;
 
 /// <summary>
 /// Keeps protocol chatter out of the trace list so a task's trace is easy to find. Never recorded: incoming /health,
-/// /alive, /metrics, the worker protocol's own calls (register, heartbeat, lease long-poll, deregister) and requests
+/// /alive, /metrics, the worker protocol's own calls (register, heartbeat, lease long-poll, deregister, relay) and requests
 /// whose caller marked them "not sampled"; outgoing calls made outside a recorded trace (a worker's heartbeats, lease
 /// polls, registration, provider probes and model pulls). A task stays one trace: submit → d8.task.lease (a span the
 /// orchestrator starts in the task's trace) → d8.worker.run → provider call (gen_ai.* spans) → complete. Metrics still
@@ -32,8 +32,9 @@ public static class TraceFilter
 
     /// <summary>
     /// Health probes, scrapes and the worker protocol's own calls: register (POST /api/workers), heartbeat, lease
-    /// long-poll, deregister (DELETE /api/workers/{id}). A worker sends these with a sampled traceparent even though its
-    /// own span is dropped, so the path decides. Task reports (complete, fail) run inside the task's trace and stay;
+    /// long-poll, deregister (DELETE /api/workers/{id}), and a streamed task's relay pieces (POST
+    /// /api/tasks/{id}/relay). A worker sends these with a sampled traceparent even though its own span is dropped, so
+    /// the path decides. Task reports (complete, fail) run inside the task's trace and stay;
     /// so do a client's GET /api/workers and an operator's drain.
     /// </summary>
     public static bool IsChatter(string method, PathString path)
@@ -45,6 +46,11 @@ public static class TraceFilter
             return true;
         }
         var value = path.Value?.TrimEnd('/');
+        if (value is not null && value.StartsWith("/api/tasks/", StringComparison.OrdinalIgnoreCase))
+        {
+            // A streamed task's relay: one request per piece of its answer, too many to be spans of its trace.
+            return HttpMethods.IsPost(method) && value.EndsWith("/relay", StringComparison.OrdinalIgnoreCase);
+        }
         if (value is null || !value.StartsWith("/api/workers", StringComparison.OrdinalIgnoreCase)) return false;
         if (value.Equals("/api/workers", StringComparison.OrdinalIgnoreCase)) return HttpMethods.IsPost(method);
         return value.EndsWith("/heartbeat", StringComparison.OrdinalIgnoreCase)

@@ -41,7 +41,7 @@ public sealed class SetupWorkerOptions
     public Option<string?> OllamaUrl { get; } = new("--ollama-url") { Description = "An Ollama already running to check (the worker-deepseek profile starts its own)" };
     public Option<string> EnvFile { get; } = new("--env-file") { Description = "The .env file to write", DefaultValueFactory = _ => ".env" };
     public Option<string> ComposeFile { get; } = new("--compose-file") { Description = "Compose file the start command uses", DefaultValueFactory = _ => SetupWorkerCommand.DefaultComposeFile };
-    public Option<string?> Registry { get; } = new("--registry") { Description = "Registry the D8 images come from, e.g. 192.168.1.10:5000 (default: images loaded on this host, see README)" };
+    public Option<string?> Registry { get; } = new("--registry") { Description = "Registry the D8 images come from, e.g. 192.168.1.10:5000 (default: images loaded on this host, see docs/deploy.md)" };
     public Option<string?> Tag { get; } = new("--tag") { Description = "Tag of the D8 images (default: latest)" };
     public Option<string?> WorkerName { get; } = new("--worker-name") { Description = "Name the worker registers with (default: <provider>-<host name>)" };
     public Option<bool> NonInteractive { get; } = new("--non-interactive", "-y") { Description = "Never prompt: take everything from flags, environment and the existing .env" };

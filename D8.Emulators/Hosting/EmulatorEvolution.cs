@@ -5,7 +5,7 @@ using System.Text.RegularExpressions;
 namespace D8.Emulators.Hosting;
 
 /// <summary>
-/// The emulator's faithful-but-useful behaviour for prompt evolution (see the README's "Provider emulators"):
+/// The emulator's faithful-but-useful behaviour for prompt evolution (see docs/testing.md, Provider emulators):
 /// a JSON-mode request whose last user message asks for a <c>{"prompt": …}</c> object gets a transformed prompt, one
 /// asking for <c>{"score": …}</c> gets a score, and a plain answer to a request with a system message echoes the
 /// system prompt's words. Requests without these shapes get the usual <see cref="EmulatorAnswer"/>.

@@ -7,6 +7,7 @@ using D8.Orchestrator.Http;
 using D8.Orchestrator.Scheduling;
 using D8.Orchestrator.Security;
 using D8.Orchestrator.Storage;
+using D8.Orchestrator.Streaming;
 using D8.Orchestrator.Tasks;
 using D8.Orchestrator.Telemetry;
 using D8.Orchestrator.Tls;
@@ -46,12 +47,17 @@ public static partial class OrchestratorHostingExtensions
         services.AddSingleton<ITaskStore>(sp =>
             new SqliteTaskStore(options.DbPath, sp.GetRequiredService<ILogger<SqliteTaskStore>>()));
         services.AddSingleton<OrchestratorTelemetry>();
-        services.AddSingleton<D8.Orchestrator.Streaming.TaskStreamHub>();
+        services.AddSingleton(new TaskStreamHub(TaskStreamLimits.Load(builder.Configuration)));
         services.AddOpenTelemetry().WithMetrics(m => m.AddInstrumentation(sp => new FleetGauges(
             sp.GetRequiredService<IMeterFactory>(), sp.GetRequiredService<SchedulingEngine>(), sp.GetRequiredService<TimeProvider>())));
-        services.AddSingleton<SchedulingEngine>(sp => new SchedulingEngine(
-            sp.GetRequiredService<ITaskStore>(), options, sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<OrchestratorTelemetry>(), sp.GetRequiredService<ILogger<SchedulingEngine>>()));
+        services.AddSingleton<SchedulingEngine>(sp =>
+        {
+            var engine = new SchedulingEngine(
+                sp.GetRequiredService<ITaskStore>(), options, sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<OrchestratorTelemetry>(), sp.GetRequiredService<ILogger<SchedulingEngine>>());
+            engine.StreamEnded += sp.GetRequiredService<TaskStreamHub>().End;
+            return engine;
+        });
         services.AddHostedService(sp => new StartupLog(sp.GetRequiredService<SchedulingEngine>(), warnings,
             sp.GetRequiredService<ILogger<StartupLog>>()));
         services.AddHostedService<EngineSweeper>();
@@ -97,6 +103,7 @@ public static partial class OrchestratorHostingExtensions
         app.MapDefaultEndpoints(prometheusByDefault: true);
         app.MapTasksApi();
         app.MapTaskReportsApi();
+        app.MapTaskRelayApi();
         app.MapWorkersApi();
         app.MapJoinCheckApi();
         app.MapEvolutionsApi();

@@ -27,7 +27,7 @@ public readonly record struct FailureDecision(
     string? Reason);
 
 /// <summary>
-/// The failure rules of README "Task states and rules" as one pure function: no clock, no store, no lock.
+/// The failure rules of docs/api.md "Task states and rules" as one pure function: no clock, no store, no lock.
 /// </summary>
 public static class FailurePolicy
 {
@@ -44,6 +44,30 @@ public static class FailurePolicy
         FailureKind.Permanent => new(FailureOutcome.Fail, false, true, true, TimeSpan.Zero, null, message),
         _ => RetryOrFail(attempts, maxAttempts, message, random, recordError: true),
     };
+
+    /// <summary>A lease taken back through no fault of the run (its worker left, or is gone after a restart): back in
+    /// the queue without counting the attempt.</summary>
+    public static FailureDecision TakenBack { get; } = new(FailureOutcome.Requeue, true, false, false, TimeSpan.Zero, null, null);
+
+    /// <summary>
+    /// A streamed task whose text already went out (<paramref name="contentRelayed"/>) cannot start over: a retry would
+    /// stream a second, different answer after the first one's beginning. Any decision to requeue becomes a failure
+    /// saying so (the worker's cooldown still applies); cancel and fail stand.
+    /// </summary>
+    public static FailureDecision AfterStreamedContent(FailureDecision decision, bool contentRelayed, string message) =>
+        contentRelayed && decision.Outcome == FailureOutcome.Requeue
+            ? decision with
+            {
+                Outcome = FailureOutcome.Fail,
+                GiveAttemptBack = false,
+                RecordError = true,
+                Delay = TimeSpan.Zero,
+                Reason = StreamedReason + message,
+            }
+            : decision;
+
+    /// <summary>How the reason of a task failed by <see cref="AfterStreamedContent"/> begins.</summary>
+    public const string StreamedReason = "not retried: content had already been streamed to the caller when the attempt failed: ";
 
     /// <summary>A counted failure (transient, or a lease that expired): retry after a backoff until attempts run out.</summary>
     public static FailureDecision RetryOrFail(int attempts, int maxAttempts, string message, Random random, bool recordError) =>

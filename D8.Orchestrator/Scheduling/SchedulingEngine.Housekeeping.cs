@@ -80,7 +80,8 @@ public sealed partial class SchedulingEngine
             var message = $"lease expired: no heartbeat from worker '{workerId}' for {_options.LeaseDuration.TotalSeconds:0} s";
             var error = new TaskAttemptError(task.Attempts, FailureKind.Transient, message, workerId, now);
             LogLeaseExpired(task.Id, workerId, task.Attempts);
-            Apply(task, worker, FailurePolicy.RetryOrFail(task.Attempts, task.MaxAttempts, message, _random, recordError: true), error, now);
+            Apply(task, worker, FailurePolicy.AfterStreamedContent(
+                FailurePolicy.RetryOrFail(task.Attempts, task.MaxAttempts, message, _random, recordError: true), task.ContentRelayed, message), error, now);
         }
     }
 

@@ -155,8 +155,8 @@ public sealed partial class SchedulingEngine
                 return;
             }
             var message = request.Message.Length > 4000 ? request.Message[..4000] : request.Message;
-            var decision = FailurePolicy.Decide(request.Kind, task.Attempts, task.MaxAttempts, message,
-                request.RetryAfterSeconds, _options.DefaultRetryAfter, _random);
+            var decision = FailurePolicy.AfterStreamedContent(FailurePolicy.Decide(request.Kind, task.Attempts, task.MaxAttempts,
+                message, request.RetryAfterSeconds, _options.DefaultRetryAfter, _random), task.ContentRelayed, message);
             Apply(task, worker, decision, new TaskAttemptError(task.Attempts, request.Kind, message, workerId, now), now);
         });
 

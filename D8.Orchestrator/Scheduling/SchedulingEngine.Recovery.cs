@@ -60,8 +60,7 @@ public sealed partial class SchedulingEngine
                 }
                 else
                 {
-                    task.Attempts--;
-                    Requeue(task, now, TimeSpan.Zero);
+                    TakeBack(task, now, $"worker '{task.LeasedBy}' is gone after the orchestrator restarted");
                 }
             }
             else if (task.NotBefore > now)

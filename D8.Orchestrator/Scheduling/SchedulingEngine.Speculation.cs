@@ -20,6 +20,7 @@ public sealed partial class SchedulingEngine
         foreach (var task in _tasks.InState(TaskState.Leased))
         {
             if (task.SpecLeaseId is not null || task.LeasedBy == worker.Id
+                || task.Stream // a streamed task's caller reads one run's tokens: never copied
                 || !worker.CanServe(task.Kind, task.Provider, task.Model)
                 || task.Deadline <= now
                 || EstimateSeconds(worker, task) is not { } copy

@@ -278,6 +278,10 @@ public sealed partial class SchedulingEngine
         {
             _changes.Signal(waiters);
         }
+        if (task.Stream)
+        {
+            StreamEnded?.Invoke(task.Id);
+        }
     }
 
     private void WakeWaitersOf(WorkerRecord worker)

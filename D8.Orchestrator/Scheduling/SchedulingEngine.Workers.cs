@@ -190,8 +190,7 @@ public sealed partial class SchedulingEngine
             }
             else
             {
-                task.Attempts--;
-                Requeue(task, now, TimeSpan.Zero);
+                TakeBack(task, now, $"worker '{worker.Id}' left the fleet");
             }
         }
         WakeWaitersOf(worker);

@@ -46,6 +46,12 @@ public sealed class TaskRecord
     public string? Reason { get; set; }
     public string? TraceParent { get; init; }
     public string? TraceState { get; init; }
+    /// <summary>Streamed text of this task reached the orchestrator (and so perhaps its caller): a failed attempt can
+    /// no longer start over unseen, so the task is not retried (<see cref="FailurePolicy.AfterStreamedContent"/>).</summary>
+    public bool ContentRelayed { get; set; }
+
+    /// <summary>Characters the current lease relayed so far (memory only: the next relay piece's expected offset).</summary>
+    [JsonIgnore] internal long RelayedChars { get; set; }
 
     /// <summary>The routing queue this task belongs to (same kind/provider/model requirement).</summary>
     [JsonIgnore] internal RoutingQueue? Queue { get; set; }

@@ -10,7 +10,7 @@ namespace D8.Tests.Docker.Infrastructure;
 /// optional extra override) in a temp folder, a unique project name, free host ports, fresh secrets. Disposing always
 /// runs `down -v --remove-orphans`, also when the test failed. The orchestrator serves HTTPS with its own CA (the committed
 /// default): the first <see cref="UpAsync"/> starts it alone, reads the pinned join token with
-/// `exec orchestrator /app/D8.Orchestrator join-token` and puts it in the .env before the workers start, as the README
+/// `exec orchestrator /app/D8.Orchestrator join-token` and puts it in the .env before the workers start, as docs/deploy.md
 /// tells an operator to; the test's client trusts the orchestrator through the same pin.
 /// </summary>
 public sealed class ComposeProject : IAsyncDisposable

@@ -22,7 +22,7 @@ public static class DockerEngine
     public static async Task RequireAsync()
     {
         if (await ProblemAsync() is not { } problem) return;
-        var message = $"{problem}. Prepare one with docker/test-engine/prepare.sh (see README, Docker tests).";
+        var message = $"{problem}. Prepare one with docker/test-engine/prepare.sh (see docs/testing.md, Docker tests).";
         if (UnderCi) Assert.Fail("CI is set but the Docker tests cannot run: " + message);
         Assert.Skip(message);
     }

@@ -6,7 +6,7 @@ using D8.Tests.Infrastructure;
 
 namespace D8.Tests.AppHost;
 
-/// <summary>The README's example evolution on the fleet the AppHost starts (providers emulated).</summary>
+/// <summary>The example evolution of docs/evolution.md on the fleet the AppHost starts (providers emulated).</summary>
 [Collection(AppHostCollection.Name)]
 public sealed class AppHostEvolutionTests(AppHostFixture fixture)
 {

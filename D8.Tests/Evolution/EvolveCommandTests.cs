@@ -8,7 +8,7 @@ using Xunit.Abstractions;
 
 namespace D8.Tests.Evolution;
 
-/// <summary>`d8 evolve …` against a real orchestrator; the README's example spec on an emulated fleet.</summary>
+/// <summary>`d8 evolve …` against a real orchestrator; the example spec of docs/evolution.md on an emulated fleet.</summary>
 public sealed class EvolveCommandTests(ITestOutputHelper output)
 {
     [Fact]

@@ -40,6 +40,7 @@ public sealed class AuthApiTests : IAsyncLifetime
         { "DELETE", "api/workers/{w}", "worker" },
         { "POST", "api/tasks/x/complete", "worker" },
         { "POST", "api/tasks/x/fail", "worker" },
+        { "POST", "api/tasks/x/relay", "worker" },
     };
 
     [Theory]

@@ -20,6 +20,7 @@ public sealed class TraceFilterTests
     [InlineData("POST", "/api/tasks/t1/complete", false)]
     [InlineData("POST", "/api/tasks/t1/fail", false)]
     [InlineData("GET", "/api/tasks/t1", false)]
+    [InlineData("POST", "/api/tasks/t1/relay", true)]
     public void Chatter_is_the_worker_protocol_and_the_probes(string method, string path, bool chatter) =>
         Assert.Equal(chatter, TraceFilter.IsChatter(method, new PathString(path)));
 

@@ -63,11 +63,23 @@ public sealed class WorkerFleet : IAsyncDisposable
     public (ProcessHost Process, string HealthUrl) StartWorker(string name, string provider, string providerUrl, IDictionary<string, string?>? env = null)
     {
         var port = FreePort.Next();
+        var settings = WorkerSettings(BaseUrl, JoinToken, port, name, provider, providerUrl);
+        foreach (var (k, v) in env ?? new Dictionary<string, string?>()) settings[k] = v;
+        var process = ProcessHost.Start("D8.Worker", settings, log: _log, name: name);
+        _workers.Add(process);
+        return (process, $"http://127.0.0.1:{port}/health");
+    }
+
+    /// <summary>A test worker's environment: <paramref name="orchestrator"/>, its /health on <paramref name="port"/>,
+    /// the provider at <paramref name="providerUrl"/> (an emulator; OpenAI-compatible ones with <see cref="EmulatorKey"/>).</summary>
+    public static Dictionary<string, string?> WorkerSettings(Uri orchestrator, string joinToken, int port, string name,
+        string provider, string providerUrl)
+    {
         var settings = new Dictionary<string, string?>
         {
             ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
-            ["D8_ORCHESTRATOR_URL"] = BaseUrl.ToString(),
-            ["D8_JOIN_TOKEN"] = JoinToken,
+            ["D8_ORCHESTRATOR_URL"] = orchestrator.ToString(),
+            ["D8_JOIN_TOKEN"] = joinToken,
             ["D8_WORKER_NAME"] = name,
             ["D8_PROVIDER"] = provider,
             ["D8_SHUTDOWN_GRACE_SECONDS"] = "30",
@@ -80,10 +92,7 @@ public sealed class WorkerFleet : IAsyncDisposable
             settings["D8_PROVIDER_BASE_URL"] = providerUrl;
             settings["D8_PROVIDER_API_KEY"] = EmulatorKey;
         }
-        foreach (var (k, v) in env ?? new Dictionary<string, string?>()) settings[k] = v;
-        var process = ProcessHost.Start("D8.Worker", settings, log: _log, name: name);
-        _workers.Add(process);
-        return (process, $"http://127.0.0.1:{port}/health");
+        return settings;
     }
 
     /// <summary>The API key the OpenAI emulators are started with.</summary>

@@ -9,7 +9,8 @@ namespace D8.Worker.Execution;
 public sealed class TaskRunner(ChatProvider provider, WorkerOptions options, TimeProvider time)
 {
     /// <summary>Runs <paramref name="lease"/>; provider errors propagate for <see cref="ErrorClassifier"/>.</summary>
-    public async Task<RunResult> RunAsync(TaskLease lease, CancellationToken cancellationToken)
+    /// <param name="onText">Gets each text delta as it arrives (the streaming relay); must not block.</param>
+    public async Task<RunResult> RunAsync(TaskLease lease, CancellationToken cancellationToken, Action<string>? onText = null)
     {
         var model = lease.Model ?? options.DefaultModel;
         var messages = lease.Messages.Select(m => new MEAI.ChatMessage(new MEAI.ChatRole(m.Role), m.Content)).ToList();
@@ -18,6 +19,7 @@ public sealed class TaskRunner(ChatProvider provider, WorkerOptions options, Tim
         await foreach (var update in provider.ChatFor(model).GetStreamingResponseAsync(messages, chatOptions, cancellationToken).ConfigureAwait(false))
         {
             meter.Observe(update);
+            if (onText is not null && update.Text is { Length: > 0 } text) onText(text);
             provider.Observe(update, meter);
         }
         meter.Finish();

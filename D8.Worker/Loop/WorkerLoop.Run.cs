@@ -5,6 +5,7 @@ using D8.Worker.Configuration;
 using D8.Worker.Execution;
 using D8.Worker.Health;
 using D8.Worker.RateLimits;
+using D8.Worker.Relay;
 using D8.Worker.Telemetry;
 
 namespace D8.Worker.Loop;
@@ -19,6 +20,7 @@ public sealed partial class WorkerLoop
     private async Task<TimeSpan> RunLeaseAsync(TaskLease lease, TaskCompletionSource? answered = null)
     {
         using var run = new InFlightRun(lease);
+        using var relay = lease.Stream ? new StreamRelay(session.Client, lease, StreamRelay.BufferChars, log) : null;
         _inFlight[lease.LeaseId] = run;
         var model = lease.Model ?? options.DefaultModel;
         using var activity = WorkerTelemetry.StartRun(lease, options.ProviderName, model);
@@ -43,7 +45,7 @@ public sealed partial class WorkerLoop
             RunResult result;
             try
             {
-                result = await runner.RunAsync(lease, timeout.Token).ConfigureAwait(false);
+                result = await runner.RunAsync(lease, timeout.Token, relay is null ? null : relay.Add).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (timeout.IsCancellationRequested && run.Reason == StopReason.None)
             {
@@ -52,6 +54,11 @@ public sealed partial class WorkerLoop
             if (result.TokensPerSecond is { } tps) _lastTokensPerSecond = tps;
             activity?.SetTag("gen_ai.usage.output_tokens", result.Usage?.CompletionTokens);
             answered?.TrySetResult();
+            if (relay is not null)
+            {
+                await relay.CloseAsync(StreamRelay.Drain, time).ConfigureAwait(false);
+                activity?.SetTag("d8.stream.relayed_chars", relay.Relayed);
+            }
             await ReportAsync(run, (client, ct) => client.CompleteAsync(lease.TaskId, new CompleteTaskRequest
             {
                 LeaseId = lease.LeaseId,
@@ -68,6 +75,7 @@ public sealed partial class WorkerLoop
         }
         catch (Exception) when (run.Reason != StopReason.None)
         {
+            relay?.Abandon();
             // Stopped (cancelled, lease lost, released): whatever the cut stream threw (a cancellation, or a provider
             // client's "stream ended early") is the stop's doing, not a provider failure.
             telemetry.Record(run.Reason.ToString().ToLowerInvariant(), null, null);
@@ -83,6 +91,7 @@ public sealed partial class WorkerLoop
         }
         catch (Exception e)
         {
+            relay?.Abandon();
             var failure = ErrorClassifier.Classify(e, time.GetUtcNow());
             activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, failure.Message);
             telemetry.Record(failure.Class.ToString().ToLowerInvariant(), null, null);

@@ -38,7 +38,7 @@ public sealed partial class ComposeFileCheck : IDoctorCheck
             if (yaml.Documents.Count == 0 || yaml.Documents[0].RootNode is not YamlMappingNode root
                 || !root.Children.TryGetValue(new YamlScalarNode("services"), out var s) || s is not YamlMappingNode map)
             {
-                return Outcome.Fail($"{path} has no services", "regenerate it from the AppHost (see README, Deploy with Docker Compose)");
+                return Outcome.Fail($"{path} has no services", "regenerate it from the AppHost (see docs/deploy.md)");
             }
             services = map;
         }

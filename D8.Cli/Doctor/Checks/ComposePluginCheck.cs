@@ -21,7 +21,7 @@ public sealed class ComposePluginCheck : IDoctorCheck
         if (standalone.ExitCode == 0 && Version.TryParse(standalone.StdOut.Trim().TrimStart('v'), out var version))
         {
             return version >= new Version(1, 28)
-                ? Outcome.Pass($"docker-compose {version} (use docker-compose where the README says docker compose)")
+                ? Outcome.Pass($"docker-compose {version} (use docker-compose where the docs say docker compose)")
                 : Outcome.Fail($"docker-compose {version} is too old for profiles (1.28+ needed)", Install);
         }
         return plugin.NotFound
