@@ -21,7 +21,7 @@ public sealed partial class BatchService(
     public const string ChatEndpoint = "/v1/chat/completions";
 
     private readonly ConcurrentDictionary<string, BatchRun> _runs = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, Task> _loops = new(StringComparer.Ordinal);
+    private readonly D8.Orchestrator.Hosting.DriverLoops _loops = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly ILogger _logger = loggers.CreateLogger("D8.Orchestrator.Batches");
     private ITimer? _retention;
@@ -46,7 +46,7 @@ public sealed partial class BatchService(
     {
         if (_retention is not null) await _retention.DisposeAsync().ConfigureAwait(false);
         await _stopping.CancelAsync().ConfigureAwait(false);
-        await Task.WhenAll(_loops.Values).WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _loops.WhenAll().WaitAsync(cancellationToken).ConfigureAwait(false);
         await writer.DisposeAsync().ConfigureAwait(false);
     }
 
@@ -99,8 +99,7 @@ public sealed partial class BatchService(
     }
 
     /// <summary>Completes when the batch's loop has ended (tests and the benchmark wait on this instead of polling).</summary>
-    public Task WhenEnded(string id) =>
-        _loops.TryGetValue(id, out var loop) ? loop.ContinueWith(static _ => { }, TaskScheduler.Default) : Task.CompletedTask;
+    public Task WhenEnded(string id) => _loops.WhenEnded(id);
 
     /// <summary>One retention pass: ended batches older than D8_RETENTION_DAYS and expired files, in small transactions.</summary>
     public (int Batches, int Files) Purge(CancellationToken ct)
@@ -129,27 +128,7 @@ public sealed partial class BatchService(
     {
         var run = new BatchRun(record, engine, models, store, writer, batchOptions, options.RetentionAge, time, _logger);
         _runs[run.Id] = run;
-        var registered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using (ExecutionContext.SuppressFlow())
-        {
-            _loops[run.Id] = Task.Run(async () =>
-            {
-                await registered.Task.ConfigureAwait(false);
-                try
-                {
-                    await run.RunAsync(_stopping.Token).ConfigureAwait(false);
-                }
-                finally
-                {
-                    if (run.IsTerminal)
-                    {
-                        _runs.TryRemove(run.Id, out _);
-                        _loops.TryRemove(run.Id, out _);
-                    }
-                }
-            });
-        }
-        registered.SetResult();
+        _loops.Start(run.Id, () => run.RunAsync(_stopping.Token), () => run.IsTerminal, () => _runs.TryRemove(run.Id, out _));
         return run;
     }
 

@@ -19,19 +19,7 @@ public sealed partial class BatchStore : IDisposable
     {
         FilesPath = filesPath;
         Directory.CreateDirectory(filesPath);
-        var full = Path.GetFullPath(dbPath);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        _connection = new SqliteConnection(new SqliteConnectionStringBuilder
-        {
-            DataSource = full,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = false,
-            DefaultTimeout = 30,
-        }.ToString());
-        _connection.Open();
-        Execute("PRAGMA journal_mode=WAL;");
-        Execute("PRAGMA synchronous=NORMAL;");
-        Execute("PRAGMA busy_timeout=5000;");
+        _connection = D8.Orchestrator.Storage.SideConnection.Open(dbPath);
         Execute("""
             CREATE TABLE IF NOT EXISTS openai_files (
                 seq        INTEGER PRIMARY KEY AUTOINCREMENT,
