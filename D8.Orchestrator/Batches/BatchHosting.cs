@@ -18,8 +18,9 @@ public static class BatchHosting
         // The task store opens (and creates) the database file first.
         services.AddSingleton(sp => { GC.KeepAlive(sp.GetRequiredService<ITaskStore>()); return new BatchStore(options.DbPath, batchOptions.FilesPath); });
         services.AddSingleton<BatchResultWriter>();
+        services.AddSingleton<BatchTelemetry>();
         services.AddSingleton(sp => new BatchService(sp.GetRequiredService<BatchStore>(), sp.GetRequiredService<BatchResultWriter>(),
-            sp.GetRequiredService<SchedulingEngine>(), sp.GetRequiredService<D8.Orchestrator.Gateway.ModelCatalog>(), options, batchOptions, sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<SchedulingEngine>(), sp.GetRequiredService<D8.Orchestrator.Gateway.ModelCatalog>(), options, batchOptions, sp.GetRequiredService<BatchTelemetry>(), sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILoggerFactory>()));
         services.AddHostedService(sp => sp.GetRequiredService<BatchService>());
         return services;

@@ -130,6 +130,7 @@ public sealed partial class BatchRun
     private async Task SaveOutcome(ResultRow row)
     {
         if (!await _writer.WriteAsync(row).ConfigureAwait(false)) return;
+        _telemetry.Line(row.Ok);
         lock (_gate)
         {
             if (row.Ok) Record.Completed++;

@@ -47,6 +47,7 @@ public sealed partial class BatchRun
             Record.ErrorFileId = failed > 0 ? files[^1].Id : null;
             _store.Finish(Record, files);
         }
+        _telemetry.Ended(Record.Status);
         LogEnded(Id, Record.Status, completed, failed);
     }
 

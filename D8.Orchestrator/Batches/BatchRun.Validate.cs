@@ -49,6 +49,7 @@ public sealed partial class BatchRun
             if (error is null) continue;
             bad++;
             pending.Add(_writer.WriteAsync(BatchOutput.Error(Id, line.CustomId, error)));
+            _telemetry.Line(ok: false);
             if (pending.Count >= ErrorFlushEvery)
             {
                 await Task.WhenAll(pending).ConfigureAwait(false);

@@ -20,6 +20,7 @@ public sealed partial class BatchRun
     private readonly BatchStore _store;
     private readonly BatchResultWriter _writer;
     private readonly BatchOptions _options;
+    private readonly BatchTelemetry _telemetry;
     private readonly TimeSpan _retention;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -27,7 +28,7 @@ public sealed partial class BatchRun
     private readonly ConcurrentDictionary<int, string> _live = new();
 
     public BatchRun(BatchRecord record, SchedulingEngine engine, ModelCatalog models, BatchStore store, BatchResultWriter writer,
-        BatchOptions options, TimeSpan retention, TimeProvider time, ILogger logger)
+        BatchOptions options, BatchTelemetry telemetry, TimeSpan retention, TimeProvider time, ILogger logger)
     {
         Record = record;
         _engine = engine;
@@ -35,6 +36,7 @@ public sealed partial class BatchRun
         _store = store;
         _writer = writer;
         _options = options;
+        _telemetry = telemetry;
         _retention = retention;
         _time = time;
         _logger = logger;
@@ -132,6 +134,7 @@ public sealed partial class BatchRun
             _store.ClearResults(Id);
             _store.Save(Record);
         }
+        _telemetry.Ended(BatchStatus.Failed);
     }
 
     private static TimeSpan Clamp(TimeSpan wait) => wait < TimeSpan.Zero ? TimeSpan.Zero : wait;

@@ -14,7 +14,7 @@ namespace D8.Orchestrator.Batches;
 /// </summary>
 public sealed partial class BatchService(
     BatchStore store, BatchResultWriter writer, SchedulingEngine engine, ModelCatalog models, OrchestratorOptions options, BatchOptions batchOptions,
-    TimeProvider time, ILoggerFactory loggers) : IHostedService
+    BatchTelemetry telemetry, TimeProvider time, ILoggerFactory loggers) : IHostedService
 {
     /// <summary>The only completion window OpenAI offers (and D8 accepts).</summary>
     public const string CompletionWindow = "24h";
@@ -33,6 +33,7 @@ public sealed partial class BatchService(
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
+        telemetry.Running = () => (_runs.Count, _runs.Values.Sum(r => r.LiveTasks));
         foreach (var record in store.LoadUnfinished())
         {
             (record.Completed, record.Failed) = store.CountResults(record.Id);
@@ -126,7 +127,7 @@ public sealed partial class BatchService(
 
     private BatchRun Start(BatchRecord record)
     {
-        var run = new BatchRun(record, engine, models, store, writer, batchOptions, options.RetentionAge, time, _logger);
+        var run = new BatchRun(record, engine, models, store, writer, batchOptions, telemetry, options.RetentionAge, time, _logger);
         _runs[run.Id] = run;
         _loops.Start(run.Id, () => run.RunAsync(_stopping.Token), () => run.IsTerminal, () => _runs.TryRemove(run.Id, out _));
         return run;

@@ -20,7 +20,7 @@ public sealed partial class BatchStore : IDisposable
         FilesPath = filesPath;
         Directory.CreateDirectory(filesPath);
         _connection = D8.Orchestrator.Storage.SideConnection.Open(dbPath);
-        Execute("""
+        D8.Orchestrator.Storage.SqliteSchema.Execute(_connection, """
             CREATE TABLE IF NOT EXISTS openai_files (
                 seq        INTEGER PRIMARY KEY AUTOINCREMENT,
                 id         TEXT NOT NULL UNIQUE,
@@ -137,14 +137,6 @@ public sealed partial class BatchStore : IDisposable
     }
 
     private static BatchRecord Read(string json) => JsonSerializer.Deserialize(json, BatchStoreJsonContext.Default.BatchRecord)!;
-
-    private int Execute(string sql, SqliteTransaction? tx = null)
-    {
-        using var cmd = _connection.CreateCommand();
-        cmd.Transaction = tx;
-        cmd.CommandText = sql;
-        return cmd.ExecuteNonQuery();
-    }
 
     public void Dispose()
     {

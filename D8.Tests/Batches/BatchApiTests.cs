@@ -46,6 +46,12 @@ public sealed class BatchApiTests(ITestOutputHelper output)
         var listed = await fleet.Files.GetFilesAsync();
         Assert.Contains(listed.Value, f => f.Id == done.InputFileId);
         Assert.Contains(listed.Value, f => f.Id == done.OutputFileId);
+
+        // /metrics counts the lines by outcome.
+        using var http = new HttpClient { BaseAddress = fleet.Fleet.BaseUrl };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", fleet.Fleet.ApiKey);
+        var metrics = await http.GetStringAsync("metrics");
+        Assert.Contains(metrics.Split('\n'), l => l.StartsWith("d8_batch_lines", StringComparison.Ordinal) && l.Contains("outcome=\"completed\"", StringComparison.Ordinal));
     }
 
     [Fact]
