@@ -10,6 +10,7 @@ using D8.Cli.Ollama;
 using D8.Cli.Setup;
 using D8.Cli.Status;
 using D8.Cli.Tasks;
+using D8.Cli.Workers;
 using D8.Contracts;
 
 namespace D8.Cli;
@@ -56,6 +57,7 @@ public static class CliApp
         root.Subcommands.Add(TasksCommand.Create(context));
         root.Subcommands.Add(TaskCommand.Create(context));
         root.Subcommands.Add(CancelCommand.Create(context));
+        root.Subcommands.Add(WorkersCommand.Create(context));
         root.Subcommands.Add(EvolveCommand.Create(context));
         root.Subcommands.Add(BatchCommand.Create(context));
         root.Subcommands.Add(BenchCommand.Create(context));
@@ -73,6 +75,7 @@ public static class CliApp
             CliException cli => (cli.Message, cli.ExitCode),
             OperationCanceledException when ct.IsCancellationRequested => ("cancelled", 130),
             OrchestratorException oe => (OrchestratorMessage(oe), 1),
+            D8.Contracts.Trust.PlainHttpRefusedException plain => (plain.Message, D8.Contracts.Trust.PlainHttp.ExitCode),
             HttpRequestException he when TrustMessage(he) is { } trust => (trust, 1),
             HttpRequestException he => ("cannot connect: " + FirstLine(he.Message), 1),
             OperationCanceledException or TimeoutException => ("timed out waiting for an answer", 1),

@@ -24,7 +24,7 @@ public sealed class CliContext(CliEnvironment env, TextWriter output, TextWriter
         var http = Env.HttpHandlerFactory is { } factory ? new HttpClient(factory(), disposeHandler: true) : new HttpClient();
         http.BaseAddress = baseAddress;
         http.Timeout = timeout;
-        http.DefaultRequestHeaders.UserAgent.ParseAdd("d8-cli/" + (typeof(CliContext).Assembly.GetName().Version?.ToString(3) ?? "0"));
+        http.DefaultRequestHeaders.UserAgent.ParseAdd(UserAgent);
         return http;
     }
 
@@ -38,26 +38,38 @@ public sealed class CliContext(CliEnvironment env, TextWriter output, TextWriter
     /// <summary>
     /// The typed orchestrator client for an explicit URL. With <paramref name="pin"/> the orchestrator's certificate
     /// must chain to the pinned CA (as a worker checks it); with <paramref name="healthOnly"/> and no pin the certificate
-    /// is not checked (only for GET /health, which carries no secret).
+    /// is not checked (only for GET /health, which carries no secret). A pin with an <c>http://</c> URL is refused, and
+    /// no credential goes over plain HTTP to a network address without D8_ALLOW_PLAINTEXT (<see cref="PlainHttp"/>).
     /// </summary>
     public OrchestratorClient CreateOrchestratorClient(Uri url, string? apiKey, TimeSpan? timeout = null, string? pin = null, bool healthOnly = false)
     {
         // Long-polls wait up to 30 s on the server, so the HTTP timeout must be well above that.
         var wait = timeout ?? TimeSpan.FromSeconds(100);
-        if (Env.HttpHandlerFactory is null && url.Scheme == Uri.UriSchemeHttps && (pin is not null || healthOnly))
+        if (pin is not null && url.Scheme == Uri.UriSchemeHttp && !healthOnly)
         {
-            HttpMessageHandler handler;
-            if (pin is not null) handler = new PinnedTrust(pin, Env.Time).CreateHandler();
-            else
-            {
-                var sockets = new SocketsHttpHandler();
-                sockets.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
-                handler = sockets;
-            }
-            return new OrchestratorClient(new HttpClient(handler, disposeHandler: true) { BaseAddress = url, Timeout = wait }) { ApiKey = apiKey };
+            throw new CliException($"{url.GetLeftPart(UriPartial.Authority)} is plain HTTP but a pin is set (D8_ORCHESTRATOR_PIN or a pinned D8_JOIN_TOKEN): " +
+                "the pin can only be checked over TLS; use https:// (same host and port)", PlainHttp.ExitCode);
         }
-        return new(CreateHttpClient(url, wait)) { ApiKey = apiKey };
+        HttpMessageHandler handler;
+        if (Env.HttpHandlerFactory is { } factory) handler = factory();
+        else if (url.Scheme == Uri.UriSchemeHttps && pin is not null) handler = new PinnedTrust(pin, Env.Time).CreateHandler();
+        else if (url.Scheme == Uri.UriSchemeHttps && healthOnly)
+        {
+            var sockets = new SocketsHttpHandler();
+            sockets.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
+            handler = sockets;
+        }
+        else handler = new SocketsHttpHandler();
+        var guarded = new PlainHttp.Guard(PlainHttpAllowed) { InnerHandler = handler };
+        var http = new HttpClient(guarded, disposeHandler: true) { BaseAddress = url, Timeout = wait };
+        http.DefaultRequestHeaders.UserAgent.ParseAdd(UserAgent);
+        return new OrchestratorClient(http) { ApiKey = apiKey };
     }
+
+    /// <summary>D8_ALLOW_PLAINTEXT=true: credentials may go over plain HTTP to a network address (warned about by the commands that check).</summary>
+    public bool PlainHttpAllowed => PlainHttp.IsAllowed(Env.Get(PlainHttp.AllowVariable));
+
+    private static string UserAgent => "d8-cli/" + (typeof(CliContext).Assembly.GetName().Version?.ToString(3) ?? "0");
 
     /// <summary>The CA pin for client commands: D8_ORCHESTRATOR_PIN, else the pin of D8_JOIN_TOKEN.</summary>
     public string? EnvironmentPin() =>

@@ -99,6 +99,10 @@ public sealed class OrchestratorClient(HttpClient http)
         SendAsync<object, EvolutionView>(HttpMethod.Post, $"api/evolutions/{Uri.EscapeDataString(id)}/stop", ApiKey, null, null,
             D8JsonContext.Default.EvolutionView, ct)!;
 
+    /// <summary>Revokes a worker with the API key: its token stops working, its leases go back to the queue (404 if unknown).</summary>
+    public Task RevokeWorkerAsync(string workerId, CancellationToken ct = default) =>
+        SendAsync<object, object>(HttpMethod.Delete, $"api/workers/{Uri.EscapeDataString(workerId)}", ApiKey, null, null, null, ct);
+
     // ---- worker protocol ----
 
     /// <summary>Registers with the join token and remembers the worker id and token for later calls.</summary>

@@ -27,6 +27,10 @@ public static partial class SpecFile
         {
             throw new CliException($"{source}: not valid YAML at line {e.Start.Line}, column {e.Start.Column}: {e.Message}");
         }
+        catch (SpecRefusedException e)
+        {
+            throw new CliException($"{source}: {e.Message}");
+        }
         catch (JsonException e)
         {
             throw new CliException($"{source}: not valid JSON: {e.Message}");
@@ -46,22 +50,59 @@ public static partial class SpecFile
         }
     }
 
-    /// <summary>The YAML document as JSON (one document; an empty file is an empty object).</summary>
+    /// <summary>Most nodes a spec may expand to (aliases included): a few aliases cannot make it billions (billion laughs).</summary>
+    public const int MaxNodes = 100_000;
+
+    /// <summary>The YAML document as JSON (one document; an empty file is an empty object). Duplicate keys are refused.</summary>
     public static JsonNode? YamlToJson(string yaml)
     {
         var stream = new YamlStream();
-        stream.Load(new StringReader(yaml));
-        return stream.Documents.Count == 0 ? new JsonObject() : Convert(stream.Documents[0].RootNode);
+        try
+        {
+            stream.Load(new StringReader(yaml));
+        }
+        catch (ArgumentException)
+        {
+            // YamlDotNet's mapping is a dictionary: a repeated key surfaces as "same key already added".
+            throw new SpecRefusedException("a mapping repeats a key (each key may appear once)");
+        }
+        var budget = MaxNodes;
+        return stream.Documents.Count == 0 ? new JsonObject() : Convert(stream.Documents[0].RootNode, ref budget);
     }
 
-    private static JsonNode? Convert(YamlNode node) => node switch
+    private static JsonNode? Convert(YamlNode node, ref int budget)
     {
-        YamlMappingNode map => new JsonObject(map.Children.Select(kv =>
-            KeyValuePair.Create(((YamlScalarNode)kv.Key).Value ?? "", Convert(kv.Value)))),
-        YamlSequenceNode seq => new JsonArray([.. seq.Children.Select(Convert)]),
-        YamlScalarNode s => Scalar(s),
-        _ => null,
-    };
+        if (--budget < 0)
+        {
+            throw new SpecRefusedException($"the spec expands to more than {MaxNodes} values (aliases repeated?)");
+        }
+        switch (node)
+        {
+            case YamlMappingNode map:
+                var obj = new JsonObject();
+                foreach (var (key, value) in map.Children)
+                {
+                    var name = ((YamlScalarNode)key).Value ?? "";
+                    if (obj.ContainsKey(name))
+                    {
+                        throw new SpecRefusedException($"line {key.Start.Line}: the key '{name}' appears twice in the same mapping");
+                    }
+                    obj[name] = Convert(value, ref budget);
+                }
+                return obj;
+            case YamlSequenceNode seq:
+                var array = new JsonArray();
+                foreach (var item in seq.Children) array.Add(Convert(item, ref budget));
+                return array;
+            case YamlScalarNode s:
+                return Scalar(s);
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>A spec refused before it is read: repeated keys, or more values than <see cref="MaxNodes"/>.</summary>
+    private sealed class SpecRefusedException(string message) : Exception(message);
 
     private static JsonNode? Scalar(YamlScalarNode s)
     {

@@ -55,10 +55,14 @@ public sealed class EnvFile
         if (dir is not null) Directory.CreateDirectory(dir);
         var text = string.Join('\n', _lines) + "\n";
         var temp = path + ".tmp";
-        File.WriteAllText(temp, text, new UTF8Encoding(false));
-        if (!OperatingSystem.IsWindows())
+        // Created 0600, never readable by others even for a moment (a chmod after writing leaves a window).
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        File.Delete(temp);
+        using (var stream = new FileStream(temp, options))
+        using (var writer = new StreamWriter(stream, new UTF8Encoding(false)))
         {
-            File.SetUnixFileMode(temp, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            writer.Write(text);
         }
         File.Move(temp, path, overwrite: true);
     }

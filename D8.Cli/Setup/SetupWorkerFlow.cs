@@ -3,6 +3,7 @@ using D8.Cli.Configuration;
 using D8.Cli.Doctor.Checks;
 using D8.Cli.Ollama;
 using D8.Cli.Verification;
+using D8.Contracts.Trust;
 using Spectre.Console;
 
 namespace D8.Cli.Setup;
@@ -39,6 +40,7 @@ internal sealed class SetupWorkerFlow(CliContext ctx, ParseResult parse, SetupWo
             async value =>
             {
                 var url = ConnectionSettings.ParseUrl(value, "--orchestrator-url");
+                RefusePlainHttp(url);
                 return (await OrchestratorProbe.ReachableAsync(ctx, url, ct)).Outcome;
             });
         var orchestratorUrl = ConnectionSettings.ParseUrl(orchestrator, "--orchestrator-url");
@@ -212,6 +214,15 @@ internal sealed class SetupWorkerFlow(CliContext ctx, ParseResult parse, SetupWo
             if (!outcome.Failed) return value;
             if (!interactive) throw new CliException($"setup stopped: {outcome.Message}");
             value = null;
+        }
+    }
+
+    /// <summary>Before the join token is asked for or sent: the worker would refuse this URL too (exit code 4).</summary>
+    private void RefusePlainHttp(Uri url)
+    {
+        if (PlainHttp.Refusal(url, ctx.PlainHttpAllowed) is { } refusal)
+        {
+            throw new CliException("setup stopped: --orchestrator-url " + refusal, PlainHttp.ExitCode);
         }
     }
 

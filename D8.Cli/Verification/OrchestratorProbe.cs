@@ -42,6 +42,7 @@ public static class OrchestratorProbe
         {
             return Outcome.Fail($"{url} is plain HTTP but the join token pins the orchestrator's certificate", "use https:// (same host and port)");
         }
+        if (PlainHttp.Refusal(url, ctx.PlainHttpAllowed) is { } refusal) return Outcome.Fail("join token not sent: " + refusal, PlainHttpFix);
         var client = ctx.CreateOrchestratorClient(url, null, Timeout, parsed.Pin);
         client.JoinToken = joinToken;
         try
@@ -52,6 +53,10 @@ public static class OrchestratorProbe
         catch (HttpRequestException e) when (PinnedTrust.Explain(e, url) is { } trust)
         {
             return Refused(trust);
+        }
+        catch (PlainHttpRefusedException e)
+        {
+            return Outcome.Fail("join token not sent: " + e.Message, PlainHttpFix);
         }
         catch (OrchestratorException e) when ((int)e.Status is 401 or 403)
         {
@@ -69,6 +74,8 @@ public static class OrchestratorProbe
         }
     }
 
+    private const string PlainHttpFix = "use https:// and the pinned join token; set D8_ALLOW_PLAINTEXT=true only on a network you trust";
+
     /// <summary>A refused certificate: one line per kind (wrong pin, foreign, expired, no TLS).</summary>
     private static Outcome Refused(TrustFailureException trust) =>
         Outcome.Fail($"the orchestrator's certificate was refused ({trust.Failure}): {trust.Message}",
@@ -77,11 +84,20 @@ public static class OrchestratorProbe
     /// <summary>GET /api/stats with the client API key.</summary>
     public static async Task<Outcome> ApiKeyAsync(CliContext ctx, Uri url, string apiKey, CancellationToken ct, string? pin = null)
     {
+        if (pin is not null && url.Scheme == Uri.UriSchemeHttp)
+        {
+            return Outcome.Fail($"{url} is plain HTTP but the join token pins the orchestrator's certificate", "use https:// (same host and port)");
+        }
+        if (PlainHttp.Refusal(url, ctx.PlainHttpAllowed) is { } refusal) return Outcome.Fail("API key not sent: " + refusal, PlainHttpFix);
         var client = ctx.CreateOrchestratorClient(url, apiKey, Timeout, pin);
         try
         {
             await client.GetStatsAsync(ct);
             return Outcome.Pass("API key accepted");
+        }
+        catch (PlainHttpRefusedException e)
+        {
+            return Outcome.Fail("API key not sent: " + e.Message, PlainHttpFix);
         }
         catch (OrchestratorException e) when ((int)e.Status is 401 or 403)
         {

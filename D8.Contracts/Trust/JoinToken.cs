@@ -57,6 +57,9 @@ public sealed record JoinToken(string? Pin, string Secret)
         return true;
     }
 
+    /// <summary>The secret of a pinned token, or the text itself when it is a bare secret (or malformed).</summary>
+    public static string SecretOf(string text) => TryParse(text, out var token, out _) ? token.Secret : text;
+
     /// <summary>True when <paramref name="text"/> is 64 hex digits.</summary>
     public static bool IsPin(string text) =>
         text.Length == 64 && text.All(c => char.IsAsciiHexDigit(c));

@@ -6,10 +6,12 @@ using System.Security.Cryptography.X509Certificates;
 namespace D8.Contracts.Trust;
 
 /// <summary>
-/// Verifies an orchestrator's TLS certificate against the CA fingerprint of a join token, before any request (and so
-/// any secret) is sent. The pinned CA must be in the chain the server presents (the orchestrator sends it) and the
-/// server certificate must be signed by it and be valid now. The host name is not checked: the pinned CA signs only
-/// this orchestrator's certificate, and a home network's addresses change.
+/// Verifies an orchestrator's TLS certificate against the pin of a join token, before any request (and so any secret)
+/// is sent. The pin is either the SHA-256 of the orchestrator's own CA certificate (self-made TLS: the server
+/// certificate must be signed by that CA) or the SHA-256 of the server certificate's public key, its SPKI (a
+/// certificate of your own, D8_TLS_CERT_FILE: the server must hold that very key, so another certificate from the same
+/// public CA does not pass). Certificates must be valid now. The host name is not checked: the pinned CA signs only
+/// this orchestrator's certificate, a pinned key belongs to this orchestrator only, and a home network's addresses change.
 /// </summary>
 public sealed class PinnedTrust(string pin, TimeProvider time)
 {
@@ -17,6 +19,9 @@ public sealed class PinnedTrust(string pin, TimeProvider time)
 
     /// <summary>Path of the orchestrator's CA certificate (PEM, anonymous: it is public), fetched once to check the pin.</summary>
     public const string CaPath = "tls/ca.pem";
+
+    /// <summary>Most bytes read from <see cref="CaPath"/>: a certificate is a few KB; a man in the middle cannot make a worker read forever.</summary>
+    public const int MaxCaBytes = 64 * 1024;
 
     // Set by EnsureCaAsync, read by the TLS callback on another thread.
     private volatile X509Certificate2? _ca;
@@ -48,15 +53,15 @@ public sealed class PinnedTrust(string pin, TimeProvider time)
         if (_ca is not null && !refresh) return;
         using var handler = new SocketsHttpHandler();
         handler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
-        using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(30) };
+        using var http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(30), MaxResponseContentBufferSize = MaxCaBytes };
         var url = new Uri(new Uri(orchestrator.GetLeftPart(UriPartial.Authority) + "/"), CaPath);
-        using var response = await http.GetAsync(url, ct).ConfigureAwait(false);
+        using var response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {
             throw new TrustFailureException(TrustFailure.NotTls,
                 $"{url} answered {(int)response.StatusCode}: this orchestrator does not serve its own CA (an old version, or not a D8 orchestrator)");
         }
-        var pem = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
+        var pem = await ReadCappedAsync(response.Content, url, ct).ConfigureAwait(false);
         X509Certificate2 ca;
         try
         {
@@ -67,7 +72,7 @@ public sealed class PinnedTrust(string pin, TimeProvider time)
             throw new TrustFailureException(TrustFailure.Foreign, $"{url} is not a PEM certificate: not a D8 orchestrator");
         }
         var fingerprint = Fingerprint(ca);
-        if (fingerprint != Pin)
+        if (fingerprint != Pin && SpkiFingerprint(ca) != Pin)
         {
             throw new TrustFailureException(TrustFailure.WrongPin,
                 $"the orchestrator's CA is sha256:{JoinToken.Short(fingerprint)} but the join token pins sha256:{JoinToken.Short(Pin)}: " +
@@ -93,14 +98,17 @@ public sealed class PinnedTrust(string pin, TimeProvider time)
         chain.ChainPolicy.CustomTrustStore.Add(ca);
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
         chain.ChainPolicy.VerificationFlags = X509VerificationFlags.IgnoreNotTimeValid;
-        if (Fingerprint(leaf) != Pin && (!chain.Build(leaf) || Fingerprint(chain.ChainElements[^1].Certificate) != Pin))
+        // Only the certificates at hand: no AIA fetches to URLs a presented certificate names.
+        chain.ChainPolicy.DisableCertificateDownloads = true;
+        var pinnedKey = SpkiFingerprint(leaf) == Pin;
+        if (!pinnedKey && Fingerprint(leaf) != Pin && (!chain.Build(leaf) || Fingerprint(chain.ChainElements[^1].Certificate) != Pin))
         {
             return new TrustFailureException(TrustFailure.Foreign,
                 $"the orchestrator's certificate ({leaf.Subject}) is not signed by the CA the join token pins (sha256:{JoinToken.Short(Pin)}): " +
                 "something else answers at this address (a man in the middle?), or the orchestrator uses a certificate of its own; check the URL");
         }
         var now = time.GetUtcNow();
-        foreach (var c in new[] { leaf, ca })
+        foreach (var c in pinnedKey ? [leaf] : new[] { leaf, ca })
         {
             if (now < c.NotBefore.ToUniversalTime() || now > c.NotAfter.ToUniversalTime())
             {
@@ -142,9 +150,31 @@ public sealed class PinnedTrust(string pin, TimeProvider time)
         }
     }
 
-    /// <summary>Lower-case hex SHA-256 of a certificate's DER encoding: the pin a join token carries.</summary>
+    /// <summary>Lower-case hex SHA-256 of a certificate's DER encoding: the pin a join token carries for a self-made CA.</summary>
     public static string Fingerprint(X509Certificate2 certificate) =>
         Convert.ToHexStringLower(SHA256.HashData(certificate.RawData));
+
+    /// <summary>Lower-case hex SHA-256 of a certificate's SubjectPublicKeyInfo: the pin for a certificate of your own (survives renewal with the same key).</summary>
+    public static string SpkiFingerprint(X509Certificate2 certificate) =>
+        Convert.ToHexStringLower(SHA256.HashData(certificate.PublicKey.ExportSubjectPublicKeyInfo()));
+
+    private static async Task<string> ReadCappedAsync(HttpContent content, Uri url, CancellationToken ct)
+    {
+        if (content.Headers.ContentLength > MaxCaBytes) throw TooLarge(url);
+        await using var stream = await content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+        var buffer = new byte[MaxCaBytes + 1];
+        var read = 0;
+        while (read < buffer.Length)
+        {
+            var n = await stream.ReadAsync(buffer.AsMemory(read), ct).ConfigureAwait(false);
+            if (n == 0) return System.Text.Encoding.ASCII.GetString(buffer, 0, read);
+            read += n;
+        }
+        throw TooLarge(url);
+    }
+
+    private static TrustFailureException TooLarge(Uri url) =>
+        new(TrustFailure.Foreign, $"{url} is larger than {MaxCaBytes / 1024} KB: not a D8 orchestrator's CA certificate");
 
     /// <summary>
     /// The trust failure behind an HTTP error, if that is what it was: a pin check that refused, or a TLS handshake

@@ -13,6 +13,8 @@ public enum TrustFailure
     Expired,
     /// <summary>The orchestrator does not speak TLS, or the URL is http:// while the token pins a CA.</summary>
     NotTls,
+    /// <summary>A credential would have crossed the network over plain HTTP (see <see cref="PlainHttp"/>).</summary>
+    PlainHttp,
 }
 
 /// <summary>The orchestrator's certificate was refused; <see cref="Exception.Message"/> is one line saying what to check.</summary>

@@ -18,7 +18,7 @@ public sealed partial class BatchStore : IDisposable
     public BatchStore(string dbPath, string filesPath)
     {
         FilesPath = filesPath;
-        Directory.CreateDirectory(filesPath);
+        D8.Orchestrator.Storage.PrivateFolder.Create(filesPath);
         _connection = D8.Orchestrator.Storage.SideConnection.Open(dbPath);
         D8.Orchestrator.Storage.SqliteSchema.Execute(_connection, """
             CREATE TABLE IF NOT EXISTS openai_files (

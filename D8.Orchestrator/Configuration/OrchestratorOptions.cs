@@ -1,5 +1,6 @@
 using System.Globalization;
 using D8.Orchestrator.Scheduling.Placement;
+using D8.Orchestrator.Security;
 
 namespace D8.Orchestrator.Configuration;
 
@@ -43,6 +44,8 @@ public sealed class OrchestratorOptions
     /// <summary>How often a parked lease poll of the fastest scheduler looks again (a declined slow worker, an idle
     /// fast one that may copy a straggler); changes of the fleet wake it sooner.</summary>
     public TimeSpan SchedulerRecheck { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>D8_REVOKE_ON_JOIN_ROTATION: at start-up, workers registered under another join secret lose their tokens.</summary>
+    public bool RevokeWorkersOnJoinRotation { get; init; }
 
     /// <summary>
     /// Reads and validates every D8_* key. Throws <see cref="InvalidOperationException"/> naming each bad key, so a
@@ -81,6 +84,17 @@ public sealed class OrchestratorOptions
             }
         }
 
+        // Outside Development a guessable secret is refused: the guessing limit slows guessing, it cannot make "abc" safe.
+        var weak = new List<string>();
+        // The Development defaults are warned about above already.
+        if (join is not null && !(isDevelopment && join == DevJoinToken) && SecretStrength.Weakness("D8_JOIN_TOKEN", Contracts.Trust.JoinToken.SecretOf(join)) is { } weakJoin) weak.Add(weakJoin);
+        if (keys.Any(k => !(isDevelopment && k == DevApiKey) && SecretStrength.EstimateBits(k) < SecretStrength.MinimumBits))
+        {
+            weak.Add($"D8_API_KEYS holds a key that is too weak (under {SecretStrength.MinimumBits} bits of entropy): {SecretStrength.HowToMake}.");
+        }
+        if (isDevelopment) foreach (var w in weak) warnings.Add(w + " (allowed in Development only)");
+        else errors.AddRange(weak);
+
         var dbPath = config["D8_DB_PATH"];
         var options = new OrchestratorOptions
         {
@@ -103,6 +117,7 @@ public sealed class OrchestratorOptions
             ForgetWorkersAfter = TimeSpan.FromHours(Number(config, "D8_WORKER_FORGET_HOURS", 24, 0.001, 876000, errors)),
             Scheduler = SchedulerOf(config["D8_SCHEDULER"], errors),
             SchedulerRecheck = TimeSpan.FromMilliseconds(Number(config, "D8_SCHEDULER_RECHECK_MS", 1000, 10, 60000, errors)),
+            RevokeWorkersOnJoinRotation = Flag(config, "D8_REVOKE_ON_JOIN_ROTATION", errors),
         };
 
         if (errors.Count == 0 && options.LeaseDuration <= options.HeartbeatInterval)
@@ -134,6 +149,15 @@ public sealed class OrchestratorOptions
                 errors.Add($"D8_SCHEDULER='{raw}' must be 'fastest' (speed-aware, the default) or 'fifo' (first come, first served).");
                 return SchedulerKind.Fastest;
         }
+    }
+
+    private static bool Flag(IConfiguration config, string key, List<string> errors)
+    {
+        var raw = config[key];
+        if (string.IsNullOrWhiteSpace(raw)) return false;
+        if (bool.TryParse(raw.Trim(), out var value)) return value;
+        errors.Add($"{key}='{raw}' must be true or false.");
+        return false;
     }
 
     private static TimeSpan Seconds(IConfiguration config, string key, double fallback, double min, double max, List<string> errors) =>

@@ -17,6 +17,12 @@ public static partial class Checkers
     public static readonly TimeSpan RegexTimeout = TimeSpan.FromSeconds(1);
     private static readonly ConcurrentDictionary<string, JsonSchema> Schemas = new(StringComparer.Ordinal);
 
+    /// <summary>Most parsed schemas kept at once.</summary>
+    public const int MaxCachedSchemas = 256;
+
+    /// <summary>Schemas held now (for tests).</summary>
+    internal static int CachedSchemas => Schemas.Count;
+
     /// <summary>The score of <paramref name="answer"/>, or null for a judge checker.</summary>
     public static double? Score(EvolutionChecker checker, string answer)
     {
@@ -54,6 +60,8 @@ public static partial class Checkers
     public static bool JsonSchemaValid(JsonElement schemaElement, string answer)
     {
         var text = schemaElement.GetRawText();
+        // Bounded: specs come from clients; past the bound the cache starts over rather than grow.
+        if (Schemas.Count >= MaxCachedSchemas && !Schemas.ContainsKey(text)) Schemas.Clear();
         var schema = Schemas.GetOrAdd(text, t => JsonSchema.FromText(t));
         if (ExtractJson(answer) is not { } json) return false;
         try

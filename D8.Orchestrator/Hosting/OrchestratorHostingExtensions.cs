@@ -80,11 +80,13 @@ public static partial class OrchestratorHostingExtensions
         services.AddAuthentication()
             .AddScheme<AuthenticationSchemeOptions, CredentialHandler>(AuthSchemes.ApiKey, null)
             .AddScheme<AuthenticationSchemeOptions, CredentialHandler>(AuthSchemes.JoinToken, null)
-            .AddScheme<AuthenticationSchemeOptions, CredentialHandler>(AuthSchemes.WorkerToken, null);
+            .AddScheme<AuthenticationSchemeOptions, CredentialHandler>(AuthSchemes.WorkerToken, null)
+            .AddScheme<AuthenticationSchemeOptions, CredentialHandler>(AuthSchemes.WorkerOrApiKey, null);
         services.AddAuthorizationBuilder()
             .AddPolicy(AuthSchemes.ApiKey, p => p.AddAuthenticationSchemes(AuthSchemes.ApiKey).RequireAuthenticatedUser())
             .AddPolicy(AuthSchemes.JoinToken, p => p.AddAuthenticationSchemes(AuthSchemes.JoinToken).RequireAuthenticatedUser())
             .AddPolicy(AuthSchemes.WorkerToken, p => p.AddAuthenticationSchemes(AuthSchemes.WorkerToken).RequireAuthenticatedUser())
+            .AddPolicy(AuthSchemes.WorkerOrApiKey, p => p.AddAuthenticationSchemes(AuthSchemes.WorkerOrApiKey).RequireAuthenticatedUser())
             // Anything not explicitly anonymous (health, OpenAPI) needs at least an API key, unknown routes included.
             .SetFallbackPolicy(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder(AuthSchemes.ApiKey)
                 .RequireAuthenticatedUser().Build());

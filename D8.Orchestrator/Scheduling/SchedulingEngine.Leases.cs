@@ -108,7 +108,7 @@ public sealed partial class SchedulingEngine
                 // The copy finished first: the original run loses its lease.
                 PromoteCopy(task, now, tellLoser: true, copyWon: true);
             }
-            LearnSpeed(task, worker, request);
+            LearnSpeed(task, worker, request, now);
             task.Result = new TaskResult
             {
                 Content = request.Content,

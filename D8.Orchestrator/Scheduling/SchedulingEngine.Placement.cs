@@ -182,10 +182,15 @@ public sealed partial class SchedulingEngine
         return eligible;
     }
 
-    /// <summary>Learns from a completion report.</summary>
-    private void LearnSpeed(TaskRecord task, WorkerRecord worker, CompleteTaskRequest request) =>
-        _speeds.Observe(worker.Id, ModelOn(task, worker), request.Usage?.CompletionTokens, request.TimeToFirstTokenMs,
-            request.DurationMs, request.TokensPerSecond);
+    /// <summary>Learns from a completion report: the time from lease to report, not the worker's own figures (<see cref="ObservedRun"/>).</summary>
+    private void LearnSpeed(TaskRecord task, WorkerRecord worker, CompleteTaskRequest request, DateTimeOffset now)
+    {
+        if (ObservedRun.Sample(now - (task.LeasedAt ?? now), request.Usage?.CompletionTokens, task.MaxTokens,
+                request.Content.Length, request.TimeToFirstTokenMs) is { } run)
+        {
+            _speeds.Observe(worker.Id, ModelOn(task, worker), run.Tokens, run.TimeToFirstTokenMs, run.DurationMs, run.TokensPerSecond);
+        }
+    }
 
     /// <summary>
     /// Expected seconds until the live work (ready, delayed and the rest of running tasks) is done by the measured,

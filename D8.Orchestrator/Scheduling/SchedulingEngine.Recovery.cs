@@ -74,6 +74,7 @@ public sealed partial class SchedulingEngine
                 task.InReadySet = true;
             }
         }
+        RevokeRotatedWorkers();
         RecomputeRoutability();
         _ = Flush();
         LogLoaded(live.Count, _tasks.CountOf(TaskState.Queued), _tasks.CountOf(TaskState.Leased), _workers.Count,

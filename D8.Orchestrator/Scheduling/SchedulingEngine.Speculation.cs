@@ -15,6 +15,7 @@ public sealed partial class SchedulingEngine
     /// <summary>Leases this worker a copy of the running task it would speed up the most, if any.</summary>
     private void TrySpeculate(WorkerRecord worker, DateTimeOffset now, List<TaskLease> leases)
     {
+        if (!MayTakeCopy(worker)) return;
         TaskRecord? best = null;
         var bestGain = 0.0;
         foreach (var task in _tasks.InState(TaskState.Leased))

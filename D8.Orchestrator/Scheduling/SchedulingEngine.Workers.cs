@@ -32,6 +32,7 @@ public sealed partial class SchedulingEngine
                 Host = request.Host,
                 Version = request.Version,
                 Address = address,
+                JoinEpoch = JoinEpoch,
                 TokenHash = hash,
                 State = WorkerState.Online,
                 RegisteredAt = now,

@@ -29,6 +29,12 @@ public sealed class WorkerRecord
     /// <summary>Asked to drain: no new leases; told so in every heartbeat answer.</summary>
     public bool Drain { get; set; }
 
+    /// <summary>Revoked by an operator or a join-token rotation (shown as gone; the token no longer works).</summary>
+    public bool Revoked { get; set; }
+
+    /// <summary>Which join secret it registered under (a short hash of a hash, see SchedulingEngine.Trust.cs).</summary>
+    public string? JoinEpoch { get; init; }
+
     /// <summary>Remote address it registered from; with name, provider and host info it identifies a restart.</summary>
     public string? Address { get; init; }
 

@@ -12,6 +12,9 @@ public static class AuthSchemes
     /// <summary>Per-worker token handed out by registration.</summary>
     public const string WorkerToken = "WorkerToken";
 
+    /// <summary>A worker's own token, or an operator's API key (DELETE /api/workers/{id}: leave, or revoke).</summary>
+    public const string WorkerOrApiKey = "WorkerOrApiKey";
+
     /// <summary>Claim carrying the authenticated worker's id.</summary>
     public const string WorkerIdClaim = "d8:worker";
 }

@@ -11,8 +11,9 @@ namespace D8.Orchestrator.Security;
 
 /// <summary>
 /// Authenticates one of the three credentials (the scheme name says which). Secrets are compared as SHA-256 hashes
-/// in constant time; a failed challenge answers 401 with problem details. Wrong credentials are counted per client
-/// address (<see cref="FailedCredentialLimiter"/>); an address over the limit gets 429 with Retry-After instead.
+/// in constant time; a failed challenge answers 401 with problem details. Wrong API keys and join secrets are counted
+/// per scheme and client address (<see cref="FailedCredentialLimiter"/>); an address over the limit gets 429 with
+/// Retry-After for that scheme instead. Worker tokens are never throttled (they are not guessable).
 /// </summary>
 public sealed class CredentialHandler(
     IOptionsMonitor<AuthenticationSchemeOptions> options,
@@ -25,38 +26,48 @@ public sealed class CredentialHandler(
 {
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        var presented = ReadCredential(Request, Scheme.Name == AuthSchemes.ApiKey);
+        var presented = ReadCredential(Request, Scheme.Name is AuthSchemes.ApiKey or AuthSchemes.WorkerOrApiKey);
         if (presented is null)
         {
             return Task.FromResult(AuthenticateResult.NoResult());
         }
         var address = Context.Connection.RemoteIpAddress;
-        if (limiter.Blocked(address) is { } wait)
+        var scheme = Scheme.Name;
+        // Worker tokens first and never throttled: 256 random bits are not guessable, and a guesser at a worker's
+        // address must not make its heartbeats, leases or reports fail.
+        if (scheme is AuthSchemes.WorkerToken or AuthSchemes.WorkerOrApiKey && engine.AuthenticateWorker(presented) is { } workerId)
+        {
+            return Success([new Claim(AuthSchemes.WorkerIdClaim, workerId)]);
+        }
+        if (scheme == AuthSchemes.WorkerToken)
+        {
+            return Task.FromResult(AuthenticateResult.Fail("invalid credential"));
+        }
+        var counted = scheme == AuthSchemes.WorkerOrApiKey ? AuthSchemes.ApiKey : scheme;
+        if (limiter.Blocked(counted, address) is { } wait)
         {
             Context.Items[RetryAfterKey] = wait;
             return Task.FromResult(AuthenticateResult.Fail("too many failed credentials"));
         }
-        if (Scheme.Name == AuthSchemes.JoinToken && JoinToken.TryParse(presented, out var token, out _))
+        if (scheme == AuthSchemes.JoinToken)
         {
             // The whole pinned token (D8J1-<pin>::<secret>) is accepted as well as its secret.
-            presented = token.Secret;
+            presented = JoinToken.SecretOf(presented);
         }
-        var claims = new List<Claim>();
-        switch (Scheme.Name)
+        var matches = counted == AuthSchemes.JoinToken
+            ? TokenHasher.MatchesAny(presented, hashes.JoinToken)
+            : TokenHasher.MatchesAny(presented, hashes.ApiKeys);
+        if (!matches)
         {
-            case AuthSchemes.ApiKey when TokenHasher.MatchesAny(presented, hashes.ApiKeys):
-            case AuthSchemes.JoinToken when TokenHasher.MatchesAny(presented, hashes.JoinToken):
-                break;
-            case AuthSchemes.WorkerToken when engine.AuthenticateWorker(presented) is { } workerId:
-                claims.Add(new Claim(AuthSchemes.WorkerIdClaim, workerId));
-                break;
-            default:
-                limiter.RecordFailure(address);
-                return Task.FromResult(AuthenticateResult.Fail("invalid credential"));
+            limiter.RecordFailure(counted, address);
+            return Task.FromResult(AuthenticateResult.Fail("invalid credential"));
         }
-        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, Scheme.Name));
-        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(principal, Scheme.Name)));
+        return Success([]);
     }
+
+    private Task<AuthenticateResult> Success(List<Claim> claims) =>
+        Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(
+            new ClaimsPrincipal(new ClaimsIdentity(claims, Scheme.Name)), Scheme.Name)));
 
     private const string RetryAfterKey = "d8:auth-retry-after";
 
@@ -73,6 +84,7 @@ public sealed class CredentialHandler(
         {
             AuthSchemes.JoinToken => "the join token (Authorization: Bearer <D8_JOIN_TOKEN>)",
             AuthSchemes.WorkerToken => "a worker token from registration (Authorization: Bearer <token>); register again if the orchestrator forgot you",
+            AuthSchemes.WorkerOrApiKey => "the worker's own token (to leave) or an API key (to revoke it)",
             _ => "an API key (Authorization: Bearer <key> or X-Api-Key)",
         };
         Response.Headers.WWWAuthenticate = "Bearer";

@@ -8,11 +8,11 @@ namespace D8.Orchestrator.Storage;
 /// </summary>
 public static class SideConnection
 {
-    /// <summary>Opens the file (creating it and its folder if needed) in WAL mode.</summary>
+    /// <summary>Opens the file (creating it, and its folder with mode 0700, if needed) in WAL mode.</summary>
     public static SqliteConnection Open(string dbPath)
     {
         var full = Path.GetFullPath(dbPath);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        PrivateFolder.Create(Path.GetDirectoryName(full)!);
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder
         {
             DataSource = full,

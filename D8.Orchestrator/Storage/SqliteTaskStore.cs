@@ -25,7 +25,7 @@ public sealed partial class SqliteTaskStore : ITaskStore
     {
         _logger = logger;
         var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        PrivateFolder.Create(Path.GetDirectoryName(full)!);
         _connection = new SqliteConnection(new SqliteConnectionStringBuilder
         {
             DataSource = full,

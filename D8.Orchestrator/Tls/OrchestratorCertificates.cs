@@ -10,20 +10,25 @@ namespace D8.Orchestrator.Tls;
 /// (ca.crt, ca.key) and a server certificate it signs (server.crt, server.key) are written to the TLS folder, keys
 /// with mode 0600. Later starts reuse them; the server certificate is renewed (same CA, so the pin does not change)
 /// when a third of its lifetime is left or the host got a name or address it does not cover. Or a user-provided PEM
-/// chain + key, where the pin is the last certificate of the chain.
+/// chain + key, where the pin is the server certificate's public key (SHA-256 of its SPKI): pinning the chain's root
+/// would let anyone holding a certificate from the same public CA stand in for the orchestrator.
 /// </summary>
 public sealed class OrchestratorCertificates
 {
     public const string CaCertFile = "ca.crt", CaKeyFile = "ca.key", ServerCertFile = "server.crt", ServerKeyFile = "server.key",
         JoinTokenFile = "join-token";
 
-    private OrchestratorCertificates(X509Certificate2 server, X509Certificate2Collection chain, string pin, string? note)
+    private OrchestratorCertificates(X509Certificate2 server, X509Certificate2Collection chain, X509Certificate2 pinned, string pin, string? note)
     {
         Server = server;
         Chain = chain;
+        Pinned = pinned;
         Pin = pin;
         Note = note;
     }
+
+    /// <summary>The public certificate <c>GET /tls/ca.pem</c> serves: the self-made CA, or your own server certificate.</summary>
+    public X509Certificate2 Pinned { get; }
 
     /// <summary>The server certificate with its private key.</summary>
     public X509Certificate2 Server { get; }
@@ -31,8 +36,14 @@ public sealed class OrchestratorCertificates
     /// <summary>Certificates sent after the server certificate (the CA, so a worker can check its pin).</summary>
     public X509Certificate2Collection Chain { get; }
 
-    /// <summary>Hex SHA-256 of the pinned CA's DER: what a join token carries.</summary>
+    /// <summary>What a join token carries: hex SHA-256 of the self-made CA's DER, or of your own server certificate's SPKI.</summary>
     public string Pin { get; }
+
+    /// <summary>Secret files others than the owner may read (for start-up warnings).</summary>
+    public IReadOnlyList<string> LooseFiles(TlsOptions options) =>
+        new[] { CaKeyFile, ServerKeyFile, JoinTokenFile }.Select(f => Path.Combine(options.Directory, f))
+            .Append(options.KeyFile ?? "").Where(f => f.Length > 0)
+            .Select(Storage.PrivateFolder.LooseModeWarning).OfType<string>().ToList();
 
     /// <summary>What was created or renewed at this start, for the start-up log (null: reused as they were).</summary>
     public string? Note { get; }
@@ -47,8 +58,8 @@ public sealed class OrchestratorCertificates
             all.ImportFromPemFile(certFile);
             var chain = new X509Certificate2Collection();
             foreach (var c in all.Skip(1)) chain.Add(c);
-            var anchor = chain.Count > 0 ? chain[^1] : server;
-            return new OrchestratorCertificates(server, chain, PinnedTrust.Fingerprint(anchor), null);
+            var publicServer = X509CertificateLoader.LoadCertificate(server.RawData);
+            return new OrchestratorCertificates(server, chain, publicServer, PinnedTrust.SpkiFingerprint(server), null);
         }
         return LoadSelfMade(options, time);
     }
@@ -56,7 +67,7 @@ public sealed class OrchestratorCertificates
     private static OrchestratorCertificates LoadSelfMade(TlsOptions options, TimeProvider time)
     {
         var dir = options.Directory;
-        Directory.CreateDirectory(dir);
+        Storage.PrivateFolder.Create(dir);
         var now = time.GetUtcNow();
         var notes = new List<string>();
 
@@ -100,14 +111,14 @@ public sealed class OrchestratorCertificates
         }
         // The CA's private key stays on disk only; the chain sent to clients is the public certificate.
         var publicCa = X509CertificateLoader.LoadCertificate(ca.RawData);
-        return new OrchestratorCertificates(server, [publicCa], PinnedTrust.Fingerprint(publicCa),
+        return new OrchestratorCertificates(server, [publicCa], publicCa, PinnedTrust.Fingerprint(publicCa),
             notes.Count > 0 ? string.Join("; ", notes) : null);
     }
 
     /// <summary>Writes the full join token (pin + secret) to the TLS folder, readable by the owner only; returns its path.</summary>
     public string WriteJoinToken(TlsOptions options, string secret)
     {
-        Directory.CreateDirectory(options.Directory);
+        Storage.PrivateFolder.Create(options.Directory);
         var path = Path.Combine(options.Directory, JoinTokenFile);
         CertificateFactory.WriteSecretFile(path, JoinToken.Format(Pin, secret) + "\n");
         return path;

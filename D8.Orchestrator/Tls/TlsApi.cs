@@ -3,13 +3,13 @@ using D8.Orchestrator.Http;
 
 namespace D8.Orchestrator.Tls;
 
-/// <summary>GET /tls/ca.pem (anonymous): the CA a join token pins. Public by nature; a client trusts it only if its fingerprint matches its pin.</summary>
+/// <summary>GET /tls/ca.pem (anonymous): the certificate a join token pins (the self-made CA, or your own server certificate). Public by nature; a client trusts it only if it matches its pin.</summary>
 public static class TlsApi
 {
     public static WebApplication MapTlsApi(this WebApplication app)
     {
         app.MapGet("/" + PinnedTrust.CaPath, (TlsState state) => state.Certificates is { } certs
-                ? Results.Text(CertificateFactory.CertificatePem(certs.Chain.Count > 0 ? certs.Chain[^1] : certs.Server), "application/x-pem-file")
+                ? Results.Text(CertificateFactory.CertificatePem(certs.Pinned), "application/x-pem-file")
                 : Problems.Result(StatusCodes.Status404NotFound, "Not Found", "TLS is off on this orchestrator (plain HTTP): there is no CA to pin."))
             .AllowAnonymous()
             .WithName("GetCaCertificate")

@@ -36,6 +36,7 @@ public static partial class TlsHosting
         var certificates = OrchestratorCertificates.Load(tls, TimeProvider.System);
         var secret = configured?.Secret ?? options.JoinToken;
         var tokenPath = secret.Length > 0 ? certificates.WriteJoinToken(tls, secret) : null;
+        foreach (var loose in certificates.LooseFiles(tls)) warnings.Add(loose);
         if (configured is { IsPinned: true } && configured.Pin != certificates.Pin)
         {
             warnings.Add($"D8_JOIN_TOKEN pins CA sha256:{JoinToken.Short(configured.Pin)} but this orchestrator's CA is " +
@@ -61,15 +62,16 @@ public static partial class TlsHosting
         public Task StartAsync(CancellationToken cancellationToken)
         {
             var certs = state.Certificates!;
-            LogHttps(state.Options.CertificateFile is null ? "its own CA" : state.Options.CertificateFile, certs.Pin,
+            LogHttps(state.Options.CertificateFile is null ? "its own CA" : state.Options.CertificateFile,
+                state.Options.CertificateFile is null ? "CA" : "server key (SPKI)", certs.Pin,
                 certs.Server.NotAfter.ToUniversalTime(), state.JoinTokenPath ?? "(no join token)", certs.Note ?? "certificates reused");
             return Task.CompletedTask;
         }
 
         public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-        [LoggerMessage(Level = LogLevel.Information, Message = "Serving HTTPS with a certificate from {Source}; CA pin sha256:{Pin}; " +
+        [LoggerMessage(Level = LogLevel.Information, Message = "Serving HTTPS with a certificate from {Source}; pin ({Pinned}) sha256:{Pin}; " +
             "server certificate valid until {NotAfter:u}; the join token for workers is in {TokenFile} (or run: D8.Orchestrator join-token); {Note}")]
-        private partial void LogHttps(string source, string pin, DateTime notAfter, string tokenFile, string note);
+        private partial void LogHttps(string source, string pinned, string pin, DateTime notAfter, string tokenFile, string note);
     }
 }

@@ -10,7 +10,7 @@ namespace D8.Orchestrator.Workers;
 
 /// <summary>
 /// Worker protocol (register with the join token; everything else with the worker's own token) plus the
-/// client's fleet view and drain call (API key). A worker's reports on its tasks (complete, fail) are with the task
+/// client's fleet view, drain and revoke calls (API key). A worker's reports on its tasks (complete, fail) are with the task
 /// routes, in Tasks/TaskReportsApi.cs.
 /// </summary>
 public static class WorkersApi
@@ -57,10 +57,13 @@ public static class WorkersApi
             .Produces<LeaseBatch>()
             .Produces(StatusCodes.Status204NoContent);
 
-        worker.MapDelete("/workers/{id}", DeregisterAsync)
+        api.MapDelete("/workers/{id}", DeregisterAsync)
+            .RequireAuthorization(AuthSchemes.WorkerOrApiKey)
             .WithName("DeregisterWorker")
-            .WithSummary("Leave the fleet; the worker's leases go back to the queue at once.")
-            .Produces(StatusCodes.Status204NoContent);
+            .WithSummary("With the worker's token: leave the fleet. With an API key: revoke the worker (its token stops working). " +
+                         "Either way its leases go back to the queue at once.")
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesProblem(StatusCodes.Status404NotFound);
 
         return app;
     }
@@ -127,6 +130,12 @@ public static class WorkersApi
 
     private static async Task<IResult> DeregisterAsync(string id, HttpContext context, SchedulingEngine engine)
     {
+        if (context.User.FindFirst(AuthSchemes.WorkerIdClaim) is null)
+        {
+            // An operator's API key: revoke.
+            await engine.RevokeAsync(id);
+            return TypedResults.NoContent();
+        }
         if (ForeignWorker(context, id) is { } forbidden) return forbidden;
         await engine.DeregisterAsync(id);
         return TypedResults.NoContent();

@@ -33,7 +33,7 @@ public sealed class AppHostFixture : IAsyncLifetime
     private readonly AppHostTestData _data = new();
 
     /// <summary>Client API key given to the orchestrator.</summary>
-    public const string ApiKey = "test-api-key-0123456789";
+    public const string ApiKey = "test-api-key-0123456789abcdef";
 
     /// <inheritdoc />
     public async Task InitializeAsync()

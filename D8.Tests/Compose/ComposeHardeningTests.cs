@@ -50,4 +50,16 @@ public sealed class ComposeHardeningTests(ComposeOutput output) : IClassFixture<
         }
         Assert.DoesNotContain("127.0.0.1", (string?)output.Services["orchestrator"]!["ports"]![0], StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Ollama_drops_capabilities_and_privilege_gain_and_the_dashboard_asks_for_its_token()
+    {
+        foreach (var name in new[] { "ollama", "ollama-pull" })
+        {
+            Assert.Equal(["ALL"], Strings(output.Services[name]!["cap_drop"]));
+            Assert.Equal(["no-new-privileges:true"], Strings(output.Services[name]!["security_opt"]));
+        }
+        // Other containers on the compose network reach the dashboard's port: its UI needs the token from its log.
+        Assert.Equal("BrowserToken", (string?)output.Services["aspire-dashboard"]!["environment"]!["DASHBOARD__FRONTEND__AUTHMODE"]);
+    }
 }

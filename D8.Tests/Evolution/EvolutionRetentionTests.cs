@@ -85,7 +85,7 @@ public sealed class EvolutionRetentionTests : IAsyncLifetime
         static D8.Orchestrator.Configuration.OrchestratorOptions Load(string? days) => D8.Orchestrator.Configuration.OrchestratorOptions.Load(
             new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
             {
-                ["D8_JOIN_TOKEN"] = "j", ["D8_API_KEYS"] = "k", ["D8_EVOLUTION_RETENTION_DAYS"] = days,
+                ["D8_JOIN_TOKEN"] = D8.Tests.Orchestrator.OptionsTests.Join, ["D8_API_KEYS"] = D8.Tests.Orchestrator.OptionsTests.KeyA, ["D8_EVOLUTION_RETENTION_DAYS"] = days,
             }).Build(), false, []);
         Assert.Equal(TimeSpan.FromDays(30), Load(null).EvolutionRetentionAge);
         Assert.Equal(TimeSpan.FromDays(90), Load("90").EvolutionRetentionAge);

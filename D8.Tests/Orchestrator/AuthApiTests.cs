@@ -37,7 +37,7 @@ public sealed class AuthApiTests : IAsyncLifetime
         { "POST", "api/workers", "join" },
         { "POST", "api/workers/{w}/heartbeat", "worker" },
         { "POST", "api/workers/{w}/leases", "worker" },
-        { "DELETE", "api/workers/{w}", "worker" },
+        { "DELETE", "api/workers/{w}", "worker-or-api" },
         { "POST", "api/tasks/x/complete", "worker" },
         { "POST", "api/tasks/x/fail", "worker" },
         { "POST", "api/tasks/x/relay", "worker" },
@@ -52,6 +52,7 @@ public sealed class AuthApiTests : IAsyncLifetime
         {
             "api" => _worker.WorkerToken,   // a worker token is not an API key
             "join" => _orch.ApiKey,         // an API key does not register workers
+            "worker-or-api" => _orch.JoinToken, // leaving takes the worker's token, revoking an API key: never the join token
             _ => _orch.ApiKey,              // nor act as a worker
         };
         foreach (var bearer in new string?[] { null, "wrong-" + Guid.NewGuid().ToString("N"), wrongKind, "" })

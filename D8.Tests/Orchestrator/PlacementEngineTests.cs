@@ -22,19 +22,21 @@ public class PlacementEngineTests
     private static async Task<string> SubmitAsync(EngineHarness h, int maxTokens, int priority = 5) =>
         (await h.Engine.SubmitAsync(new SubmitTaskRequest { Prompt = "p", MaxTokens = maxTokens, Priority = priority }, null, null)).View.Id;
 
-    /// <summary>A completion carrying speed figures: <paramref name="tokens"/> produced at <paramref name="tps"/>.</summary>
+    /// <summary>A completion of <paramref name="tokens"/> tokens reporting <paramref name="tps"/> (the engine learns
+    /// from the time since the lease, so callers that teach a speed let that time pass first).</summary>
     private static Task<TaskView> CompleteAsync(EngineHarness h, TaskLease lease, string workerId, int tokens, double tps) =>
         h.Engine.CompleteAsync(lease.TaskId, workerId, new CompleteTaskRequest
         {
-            LeaseId = lease.LeaseId, Content = "ok", Usage = new TokenUsage(5, tokens, tokens + 5),
+            LeaseId = lease.LeaseId, Content = new string('x', tokens), Usage = new TokenUsage(5, tokens, tokens + 5),
             TimeToFirstTokenMs = 0, DurationMs = tokens / tps * 1000, TokensPerSecond = tps,
         });
 
-    /// <summary>Runs one task of 200 tokens on the worker so the engine learns its speed.</summary>
+    /// <summary>Runs one task of 200 tokens on the worker, taking 200 / <paramref name="tps"/> seconds, so the engine learns its speed.</summary>
     private static async Task TeachAsync(EngineHarness h, string workerId, double tps)
     {
         await SubmitAsync(h, 200);
         var lease = await h.LeaseOneAsync(workerId);
+        h.Time.Advance(TimeSpan.FromSeconds(200 / tps));
         await CompleteAsync(h, lease, workerId, 200, tps);
     }
 
@@ -376,7 +378,7 @@ public class PlacementEngineTests
     public void Scheduler_key_is_validated()
     {
         IConfiguration Config(string value) => new ConfigurationBuilder().AddInMemoryCollection(
-            [KeyValuePair.Create("D8_JOIN_TOKEN", (string?)"j"), KeyValuePair.Create("D8_API_KEYS", (string?)"a"),
+            [KeyValuePair.Create("D8_JOIN_TOKEN", (string?)OptionsTests.Join), KeyValuePair.Create("D8_API_KEYS", (string?)OptionsTests.KeyA),
              KeyValuePair.Create("D8_SCHEDULER", (string?)value)]).Build();
 
         Assert.Equal(SchedulerKind.Fastest, OrchestratorOptions.Load(Config(""), false, []).Scheduler);

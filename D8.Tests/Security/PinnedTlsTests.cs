@@ -67,18 +67,17 @@ public sealed class PinnedTlsTests(ITestOutputHelper output)
         using var pinned = CertificateFactory.CreateCa("pinned", now.AddDays(-1), now.AddYears(1));
         using var attacker = CertificateFactory.CreateCa("attacker", now.AddDays(-1), now.AddYears(1));
         using var leaf = CertificateFactory.CreateServer(attacker, ["127.0.0.1"], now.AddDays(-1), now.AddDays(30));
-        var dir = Path.Combine(Path.GetTempPath(), "d8-tests", "foreign-" + Guid.NewGuid().ToString("N")[..8]);
-        // A man in the middle can copy the real CA's public certificate into its chain, but cannot sign with it.
-        var (cert, key) = TlsFleet.WritePem(dir, leaf, pinned);
+        // A man in the middle can copy the real CA's public certificate (it serves it at /tls/ca.pem), but cannot sign with it.
         await using var groq = await OpenAiEmulator.StartAsync(Groq("groq-foreign"));
-        await using var fleet = await TlsFleet.StartAsync(output, new Dictionary<string, string?> { ["D8_TLS_CERT_FILE"] = cert, ["D8_TLS_KEY_FILE"] = key });
+        await using var fleet = await TlsFleet.StartAsync(output);
+        await using var impostor = await ImpostorServer.StartAsync(leaf, pinned);
 
-        var worker = fleet.StartWorker("foreign", groq.BaseUrl + "/openai/v1", JoinToken.Format(PinnedTrust.Fingerprint(pinned), fleet.Secret));
+        var worker = fleet.StartWorker("foreign", groq.BaseUrl + "/openai/v1", JoinToken.Format(PinnedTrust.Fingerprint(pinned), fleet.Secret), impostor.Url);
 
         Assert.Equal(OrchestratorTrustGuard.TrustExitCode, await worker.WaitForExitAsync(TlsFleet.Timeout));
         Assert.Contains("(Foreign)", worker.Output, StringComparison.Ordinal);
         Assert.Contains("is not signed by the CA the join token pins", worker.Output, StringComparison.Ordinal);
-        Directory.Delete(dir, recursive: true);
+        Assert.All(impostor.Seen, line => Assert.Equal("GET /tls/ca.pem auth=False", line));
     }
 
     [Fact]
@@ -92,7 +91,8 @@ public sealed class PinnedTlsTests(ITestOutputHelper output)
         await using var groq = await OpenAiEmulator.StartAsync(Groq("groq-expired"));
         await using var fleet = await TlsFleet.StartAsync(output, new Dictionary<string, string?> { ["D8_TLS_CERT_FILE"] = cert, ["D8_TLS_KEY_FILE"] = key });
 
-        var worker = fleet.StartWorker("expired", groq.BaseUrl + "/openai/v1", JoinToken.Format(PinnedTrust.Fingerprint(ca), fleet.Secret));
+        // A certificate of your own is pinned by its key (SPKI), and still checked for validity.
+        var worker = fleet.StartWorker("expired", groq.BaseUrl + "/openai/v1", JoinToken.Format(PinnedTrust.SpkiFingerprint(leaf), fleet.Secret));
 
         Assert.Equal(OrchestratorTrustGuard.TrustExitCode, await worker.WaitForExitAsync(TlsFleet.Timeout));
         Assert.Contains("(Expired)", worker.Output, StringComparison.Ordinal);

@@ -70,10 +70,13 @@ public sealed class SecretLeakTests(ITestOutputHelper output)
             bodies.Add(await response.Content.ReadAsStringAsync());
             return response.StatusCode;
         }
-        await Refused("api/stats", HttpMethod.Get, fleet.ApiKey + "x");
         await Refused("api/workers/join-check", HttpMethod.Get, fleet.Secret + "x");
         await Refused($"api/workers/{manual.WorkerId}/heartbeat", HttpMethod.Post, workerToken);
-        // Three wrong ones reach the limit: now even the right key waits.
+        foreach (var nearMiss in new[] { fleet.ApiKey + "x", "x" + fleet.ApiKey, fleet.ApiKey[..^1] })
+        {
+            await Refused("api/stats", HttpMethod.Get, nearMiss);
+        }
+        // Three wrong API keys reach the limit (counted per scheme): now even the right key waits.
         Assert.Equal(HttpStatusCode.TooManyRequests, await Refused("api/stats", HttpMethod.Get, fleet.ApiKey));
 
         // Shutdown: the worker drains and deregisters, then the orchestrator stops; both flush their exporters.
@@ -96,7 +99,7 @@ public sealed class SecretLeakTests(ITestOutputHelper output)
         places.AddRange(otlp.Exports.Select((e, i) => ($"OTLP {e.Signal} export #{i}", e.Text)));
         places.AddRange(bodies.Select((b, i) => ($"problem body #{i}", b)));
         // The throttled address is logged once for its window, by address only.
-        Assert.Single(fleet.Orchestrator.Output.Split('\n'), l => l.Contains("wrong credentials within", StringComparison.Ordinal));
+        Assert.Single(fleet.Orchestrator.Output.Split('\n'), l => l.Contains("wrong credentials (ApiKey) within", StringComparison.Ordinal));
         var leaks = (from place in places from secret in secrets
                      where place.Text.Contains(secret.Value, StringComparison.Ordinal)
                      select $"{secret.Key} in {place.Where}").ToList();

@@ -79,7 +79,7 @@ public sealed class TelemetryHost : IAsyncDisposable
             ["D8_PROVIDER"] = "groq", ["D8_PROVIDER_API_KEY"] = "k", ["D8_PROVIDER_BASE_URL"] = providerUrl.ToString(),
             ["D8_WORKER_NAME"] = "telemetry-worker", ["D8_PROMETHEUS"] = "true",
         });
-        Assert.True(worker.AddWorker());
+        Assert.Equal(0, worker.AddWorker());
         var workerApp = worker.Build();
         workerApp.MapDefaultEndpoints();
         await host.StartAsync(workerApp, ct);

@@ -7,6 +7,8 @@ public sealed record WorkerOptions
     public required string JoinToken { get; init; }
     /// <summary>The CA fingerprint the join token pins (null: a bare secret, checked against the system's trust store on https).</summary>
     public string? OrchestratorPin { get; init; }
+    /// <summary>D8_ALLOW_PLAINTEXT: send credentials over plain HTTP to a network address anyway (default false: refused, exit code 4).</summary>
+    public bool AllowPlaintext { get; init; }
     public required string WorkerName { get; init; }
     public required ProviderKind Provider { get; init; }
     /// <summary>Models this worker serves; the first is the default.</summary>

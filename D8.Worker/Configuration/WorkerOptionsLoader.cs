@@ -118,6 +118,7 @@ public static class WorkerOptionsLoader
             OrchestratorUrl = orchestrator!,
             JoinToken = joinToken ?? "",
             OrchestratorPin = pin,
+            AllowPlaintext = Bool(Get(PlainHttp.AllowVariable), PlainHttp.AllowVariable, false, errors),
             WorkerName = Get("D8_WORKER_NAME") ?? $"{kind.ToString().ToLowerInvariant()}-{HostName(Get("D8_HOST_NAME_FILE"))}",
             Provider = kind,
             Models = models,

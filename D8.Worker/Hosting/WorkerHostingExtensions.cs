@@ -19,15 +19,23 @@ public static class WorkerHostingExtensions
     /// <summary>Name of the IHttpClientFactory client that talks to the orchestrator.</summary>
     public const string OrchestratorHttpClient = "orchestrator";
 
-    /// <summary>Validates the D8_* configuration and registers the worker; false (after one clear error line) when invalid.</summary>
-    public static bool AddWorker(this WebApplicationBuilder builder)
+    /// <summary>
+    /// Validates the D8_* configuration and registers the worker: 0, or the exit code after one clear error line —
+    /// 2 for invalid configuration, <see cref="PlainHttp.ExitCode"/> (4) for credentials that would cross the network in clear.
+    /// </summary>
+    public static int AddWorker(this WebApplicationBuilder builder)
     {
         var (options, errors) = WorkerOptionsLoader.Load(builder.Configuration);
         if (options is null)
         {
             // One line, before logging exists: the container log shows exactly what to fix.
             Console.Error.WriteLine("d8-worker: invalid configuration: " + string.Join(" ", errors));
-            return false;
+            return 2;
+        }
+        if (PlainHttp.Refusal(options.OrchestratorUrl, options.AllowPlaintext) is { } refusal)
+        {
+            Console.Error.WriteLine("d8-worker: D8_ORCHESTRATOR_URL " + refusal + ".");
+            return PlainHttp.ExitCode;
         }
 
         builder.AddServiceDefaults(useStandardResilience: false);
@@ -60,7 +68,9 @@ public static class WorkerHostingExtensions
                 ? new PinnedTrust(pin, sp.GetRequiredService<TimeProvider>()).CreateHandler()
                 : new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
             .AddHttpMessageHandler(sp => new OrchestratorTrustGuard(options, sp.GetRequiredService<IHostApplicationLifetime>(),
-                sp.GetRequiredService<ILogger<OrchestratorTrustGuard>>()));
+                sp.GetRequiredService<ILogger<OrchestratorTrustGuard>>()))
+            // Inside the trust guard: refuses a credential over plain HTTP to a network address, names an http:// port that speaks TLS.
+            .AddHttpMessageHandler(() => new PlainHttp.Guard(options.AllowPlaintext));
         services.AddHttpClient(ProviderFactory.ProviderHttpClient, c =>
             {
                 c.BaseAddress = options.ProviderUrl;
@@ -79,6 +89,6 @@ public static class WorkerHostingExtensions
         services.AddHostedService<ProviderMonitor>();
         services.AddHostedService<WorkerLoop>();
         services.AddHealthChecks().AddCheck<WorkerReadinessCheck>("worker");
-        return true;
+        return 0;
     }
 }

@@ -106,6 +106,7 @@ internal sealed class ComposeGenerator(DistributedApplicationModel model, Distri
         SetLimits(service, resource.Annotations.OfType<ComposeLimitsAnnotation>().FirstOrDefault());
         service.Set("logging", Logging());
         if (resource is ProjectResource) Harden(service);
+        else if (resource is OllamaResource) HardenOllama(service);
         var deploy = Deploy(resource);
         if (deploy is not null) service.Set("deploy", deploy);
         return service;
@@ -211,19 +212,22 @@ internal sealed class ComposeGenerator(DistributedApplicationModel model, Distri
             .Set("healthcheck", HealthCheck(compose.HealthCheck))
             .Set("depends_on", new YamlMappingNode().Set(parent.Name, new YamlMappingNode().Set("condition", Str("service_healthy"))));
         SetLimits(service, Limits("OLLAMA_PULL", PullServiceName(model), "0.5", "128m", "It only asks the ollama service to download."));
+        HardenOllama(service);
         return service.Set("logging", Logging());
     }
 
     private YamlMappingNode Dashboard()
     {
-        var port = _variables.Use("DASHBOARD_PORT", "Host port of the Aspire dashboard UI (profile 'dashboard'), on 127.0.0.1 only: it has no login and shows prompts. From another machine: ssh -L 18888:127.0.0.1:18888 <host>.", "18888");
+        var port = _variables.Use("DASHBOARD_PORT", "Host port of the Aspire dashboard UI (profile 'dashboard'), on 127.0.0.1 only: it shows prompts; log in with the URL in docker compose logs aspire-dashboard. From another machine: ssh -L 18888:127.0.0.1:18888 <host>.", "18888");
         var service = new YamlMappingNode()
             .Set("image", Str($"{DashboardImage[0]}:{_variables.Use("ASPIRE_DASHBOARD_TAG", "Tag of the standalone Aspire dashboard image (multi-arch).", DashboardImage[1])}"))
             .Set("profiles", Strs(["dashboard"]))
             .Set("restart", Str("unless-stopped"))
             .Set("stop_grace_period", Str("10s"))
-            .Set("environment", new YamlMappingNode().Set("DASHBOARD__FRONTEND__AUTHMODE", Str("Unsecured")).Set("DASHBOARD__OTLP__AUTHMODE", Str("Unsecured")))
-            // Loopback only: the UI has no login and traces hold prompts; OTLP senders are services on the compose network.
+            // The UI asks for the browser token printed in its log (docker compose logs aspire-dashboard): other containers
+            // on the network reach its port, and traces hold prompts. OTLP senders are the services on the compose network.
+            .Set("environment", new YamlMappingNode().Set("DASHBOARD__FRONTEND__AUTHMODE", Str("BrowserToken")).Set("DASHBOARD__OTLP__AUTHMODE", Str("Unsecured")))
+            // Published on loopback only as well; from another machine: ssh -L.
             .Set("ports", Strs([$"127.0.0.1:{port}:18888", "127.0.0.1:4317:18889"]))
             // The chiseled dashboard image has no shell, curl or probe command, and nothing depends on it.
             .Set("healthcheck", new YamlMappingNode().Set("disable", Bool(true)));
@@ -240,6 +244,14 @@ internal sealed class ComposeGenerator(DistributedApplicationModel model, Distri
         .Set("user", Str("1654:1654"))
         .Set("read_only", Bool(true))
         .Set("tmpfs", Strs(["/tmp:size=16m,mode=1777"]))
+        .Set("cap_drop", Strs(["ALL"]))
+        .Set("security_opt", Strs(["no-new-privileges:true"]));
+
+    /// <summary>
+    /// What the Ollama image tolerates: it runs as root and writes its own volume, so no user change or read-only
+    /// root; it needs no capability (port 11434, files it owns) and never gains privileges.
+    /// </summary>
+    private static void HardenOllama(YamlMappingNode service) => service
         .Set("cap_drop", Strs(["ALL"]))
         .Set("security_opt", Strs(["no-new-privileges:true"]));
 

@@ -1,5 +1,6 @@
 using D8.Cli.Setup;
 using D8.Cli.Verification;
+using D8.Contracts.Trust;
 
 namespace D8.Cli.Doctor.Checks;
 
@@ -36,9 +37,14 @@ public sealed class EnvFileCheck : IDoctorCheck
             return Task.FromResult(Outcome.Fail($"{string.Join(", ", placeholders)} still hold placeholder text",
                 "put the real values in (d8 setup worker)"));
         }
-        if (!Uri.TryCreate(Value(WorkerEnvNames.OrchestratorUrl), UriKind.Absolute, out _))
+        if (!Uri.TryCreate(Value(WorkerEnvNames.OrchestratorUrl), UriKind.Absolute, out var url))
         {
-            return Task.FromResult(Outcome.Fail($"{WorkerEnvNames.OrchestratorUrl} is not a URL", "write it as http://host:port"));
+            return Task.FromResult(Outcome.Fail($"{WorkerEnvNames.OrchestratorUrl} is not a URL", "write it as https://host:port"));
+        }
+        if (PlainHttp.Refusal(url, PlainHttp.IsAllowed(Value(PlainHttp.AllowVariable))) is { } refusal)
+        {
+            return Task.FromResult(Outcome.Fail($"{WorkerEnvNames.OrchestratorUrl}: {refusal}",
+                "write it as https://host:port with the pinned D8_JOIN_TOKEN (the worker refuses this URL, exit code 4)"));
         }
         return Task.FromResult(Outcome.Pass($"{doctor.EnvFilePath} has all {required.Count} required values for {provider?.Name}"));
     }
