@@ -1,5 +1,6 @@
 using D8.Benchmarks.Dispatch;
 using D8.Benchmarks.Evolve;
+using D8.Benchmarks.Fleet;
 using D8.Benchmarks.Schedule;
 using D8.Benchmarks.Soak;
 using D8.Benchmarks.Worker;
@@ -12,6 +13,7 @@ return args.FirstOrDefault() switch
     "evolve" => await EvolveBenchmark.RunAsync(args.Skip(1).ToArray()),
     "tls" => await D8.Benchmarks.Tls.TlsBenchmark.RunAsync(args.Skip(1).ToArray()),
     "schedule" => await ScheduleBenchmark.RunAsync(args.Skip(1).ToArray()),
+    "fleet" => await FleetBenchmark.RunAsync(args.Skip(1).ToArray()),
     // Temporary: the lead folds this line into `gateway` as its fourth.
     "gateway-batch" => await GatewayBatchAsync(args.Skip(1).ToArray()),
     "engine" => await EngineOnlyBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 50_000) > 0 ? 0 : 1,
@@ -27,6 +29,6 @@ static async Task<int> GatewayBatchAsync(string[] args)
 
 static int Usage()
 {
-    Console.WriteLine("usage: dotnet run -c Release --project D8.Benchmarks -- dispatch [--tasks N] [--rate R] | soak [--tasks N] | worker [N] | evolve [--population P] [--generations G] | tls [N] | schedule [--time-scale K] [--only tail,free-tier,storm,priority] | gateway-batch [N]");
+    Console.WriteLine("usage: dotnet run -c Release --project D8.Benchmarks -- dispatch [--tasks N] [--rate R] | soak [--tasks N] | worker [N] | evolve [--population P] [--generations G] | tls [N] | schedule [--time-scale K] [--only tail,free-tier,storm,priority] | gateway-batch [N] | fleet [--sizes 1000,5000,10000] [--tasks T] [--usage both|yes|no] [--timeout S] [--http1] [--only fastest|fifo]");
     return 2;
 }

@@ -24,8 +24,14 @@ public sealed record EvolutionSpec
     public double? CrossoverRate { get; init; }
     /// <summary>Chance that a crossover child is also mutated (in the same operator task).</summary>
     public double? MutationRate { get; init; }
-    /// <summary>tone_shift, specialise, shorten, add_constraint, free_rewrite (default: all).</summary>
+    /// <summary>tone_shift, specialise, shorten, add_constraint, free_rewrite, reflect (default: all).</summary>
     public IReadOnlyList<string>? MutationOperators { get; init; }
+    /// <summary>How parents are chosen: tournament (default) or pareto (per-case front, merge crossover).</summary>
+    public string? Selection { get; init; }
+    /// <summary>How many of the parent's weakest cases a reflect operator is shown (default 3).</summary>
+    public int? ReflectionCases { get; init; }
+    /// <summary>Most characters of case feedback (inputs, answers, verdicts) in one reflect task (default 4000).</summary>
+    public int? ReflectionMaxChars { get; init; }
     /// <summary>Who runs mutation and crossover tasks.</summary>
     public EvolutionTarget? Operators { get; init; }
     /// <summary>Who runs evaluation tasks.</summary>
@@ -33,7 +39,14 @@ public sealed record EvolutionSpec
     /// <summary>Who runs LLM-judge tasks (default: the evaluation target).</summary>
     public EvolutionTarget? Judge { get; init; }
     public IReadOnlyList<EvolutionCase>? Cases { get; init; }
+    /// <summary>Held-out cases scored only for each generation's best (train and validation fitness are reported).</summary>
+    public IReadOnlyList<EvolutionCase>? ValidationCases { get; init; }
     public EvolutionBudget? Budget { get; init; }
+
+    /// <summary>Cases a child is first scored on (0 = off); only a child that does not lose to its parent there is fully evaluated.</summary>
+    public int? MinibatchSize { get; init; }
+    /// <summary>Reuse evaluations from the evaluation cache: default only at temperature 0; true always; false never.</summary>
+    public bool? Cache { get; init; }
 
     [JsonExtensionData]
     public Dictionary<string, JsonElement>? Unknown { get; set; }

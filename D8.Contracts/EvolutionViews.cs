@@ -31,6 +31,18 @@ public sealed record GenomeView
     public double? Fitness { get; init; }
     /// <summary>Score per case (0 to 1), null where not scored yet.</summary>
     public IReadOnlyList<double?> Scores { get; init; } = [];
+    /// <summary>A reflect child: the parent's cases (indexes) its operator task was shown.</summary>
+    public IReadOnlyList<int>? ReflectedCases { get; init; }
+    /// <summary>The child lost to its parent on the minibatch: it holds the parent's prompt and scores now.</summary>
+    public bool StoppedAtMinibatch { get; init; }
+    /// <summary>The child's own score on its generation's minibatch (with minibatch_size on).</summary>
+    public double? MinibatchScore { get; init; }
+    /// <summary>The prompt of a child stopped at the minibatch.</summary>
+    public string? RejectedPrompt { get; init; }
+    /// <summary>Fitness on the held-out validation cases (a generation's best, or the same prompt), else null.</summary>
+    public double? ValidationFitness { get; init; }
+    /// <summary>Tasks the run had issued when this genome's fitness became known (null until then).</summary>
+    public long? TasksAtFitness { get; init; }
 }
 
 /// <summary>Fitness figures of one generation.</summary>
@@ -45,6 +57,8 @@ public sealed record GenerationSummary
     /// <summary>Mean pairwise Jaccard distance of the prompts' word sets (0: all alike, 1: nothing shared).</summary>
     public double? Diversity { get; init; }
     public string? BestGenomeId { get; init; }
+    /// <summary>The best genome's fitness on the validation cases, once scored (train is <see cref="Best"/>).</summary>
+    public double? BestValidation { get; init; }
 }
 
 /// <summary>A run as clients see it.</summary>
@@ -60,6 +74,14 @@ public sealed record EvolutionView
     public long TasksSubmitted { get; init; }
     public int TasksInFlight { get; init; }
     public long TokensUsed { get; init; }
+    /// <summary>tournament or pareto.</summary>
+    public string Selection { get; init; } = "tournament";
+    /// <summary>With pareto selection: genomes on the per-case front of the newest fully scored pool; else null.</summary>
+    public int? FrontSize { get; init; }
+    /// <summary>Evaluations answered from the evaluation cache instead of a task (see D8_EVAL_CACHE_DAYS).</summary>
+    public long CacheHits { get; init; }
+    /// <summary>Children stopped at the minibatch (each saved the evaluation of the other cases).</summary>
+    public int MinibatchRejections { get; init; }
     public EvolutionBudget? Budget { get; init; }
     public GenomeView? Best { get; init; }
     public IReadOnlyList<GenerationSummary> History { get; init; } = [];

@@ -66,6 +66,11 @@ public static class EvolutionLiveFigures
             new("d8.evolution.diversity", F(latest?.Diversity)),
             new("d8.evolution.tasks_in_flight", run.TasksInFlight.ToString(CultureInfo.InvariantCulture)),
             new("d8.evolution.tokens", run.TokensUsed.ToString(CultureInfo.InvariantCulture)),
+            new("d8.evolution.selection", run.Selection),
+            new("d8.evolution.front_size", run.FrontSize?.ToString(CultureInfo.InvariantCulture) ?? "–"),
+            new("d8.evolution.minibatch_rejections", run.MinibatchRejections.ToString(CultureInfo.InvariantCulture)),
+            new("d8.evolution.cache_hits", run.CacheHits.ToString(CultureInfo.InvariantCulture)),
+            new("d8.evolution.best_validation", F(run.Best?.ValidationFitness)),
             new("d8.evolution.unroutable", run.Unroutable is { Count: > 0 } u ? string.Join("; ", u.Select(w => $"{w.Tasks} tasks: {w.Reason}")) : "–"),
         ];
     }

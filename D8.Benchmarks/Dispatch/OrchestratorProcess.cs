@@ -12,17 +12,21 @@ internal sealed class OrchestratorProcess : IAsyncDisposable
     private readonly string _db;
     private readonly bool _ownsDb;
 
-    private OrchestratorProcess(ProcessHost host, string db, bool ownsDb, Uri baseUrl, string apiKey, string joinToken)
+    private OrchestratorProcess(ProcessHost host, string db, bool ownsDb, Uri baseUrl, Uri? http2Url, string apiKey, string joinToken)
     {
         _host = host;
         _db = db;
         _ownsDb = ownsDb;
         BaseUrl = baseUrl;
+        Http2Url = http2Url;
         ApiKey = apiKey;
         JoinToken = joinToken;
     }
 
     public Uri BaseUrl { get; }
+
+    /// <summary>A second loopback endpoint speaking HTTP/2 without TLS (prior knowledge), when asked for.</summary>
+    public Uri? Http2Url { get; }
     public string ApiKey { get; }
     public string JoinToken { get; }
     public int Pid => _host.Pid;
@@ -33,12 +37,14 @@ internal sealed class OrchestratorProcess : IAsyncDisposable
     /// <summary>
     /// Starts the orchestrator (build configuration of the benchmark itself) and waits until /health answers. With
     /// <paramref name="db"/> it uses (and keeps) that file, with the given credentials; otherwise a fresh temp file
-    /// deleted on dispose.
+    /// deleted on dispose. With <paramref name="http2"/> it also listens on a second port for HTTP/2 with prior knowledge
+    /// (many long-polls multiplexed over a few sockets).
     /// </summary>
     public static async Task<OrchestratorProcess> StartAsync(string? db = null, string? apiKey = null, string? joinToken = null,
-        IReadOnlyDictionary<string, string?>? settings = null)
+        IReadOnlyDictionary<string, string?>? settings = null, bool http2 = false)
     {
         var port = FreePort.Next();
+        var port2 = http2 ? FreePort.Next() : 0;
         var ownsDb = db is null;
         db ??= TempDatabase.NewPath("dispatch", "d8-bench");
         apiKey ??= "bench-key-" + Guid.NewGuid().ToString("N");
@@ -52,10 +58,18 @@ internal sealed class OrchestratorProcess : IAsyncDisposable
             ["Logging__LogLevel__Default"] = "Warning",
             ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Warning",
         };
+        if (http2)
+        {
+            // Configured endpoints replace ASPNETCORE_URLS, so the HTTP/1.1 one is named again.
+            environment["Kestrel__Endpoints__Http__Url"] = $"http://127.0.0.1:{port}";
+            environment["Kestrel__Endpoints__H2__Url"] = $"http://127.0.0.1:{port2}";
+            environment["Kestrel__Endpoints__H2__Protocols"] = "Http2";
+        }
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) environment[key] = value;
         var host = ProcessHost.Launch("D8.Orchestrator", environment, log: line => Console.Error.WriteLine(line),
             name: "orchestrator", keepOutput: false);
-        var orchestrator = new OrchestratorProcess(host, db, ownsDb, new Uri($"http://127.0.0.1:{port}/"), apiKey, join);
+        var orchestrator = new OrchestratorProcess(host, db, ownsDb, new Uri($"http://127.0.0.1:{port}/"),
+            http2 ? new Uri($"http://127.0.0.1:{port2}/") : null, apiKey, join);
         await host.WaitForHealthyAsync($"http://127.0.0.1:{port}/health", TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(20));
         return orchestrator;
     }

@@ -16,10 +16,11 @@ namespace D8.Benchmarks.Evolve;
 /// </summary>
 internal static class EvolveBenchmark
 {
-    private const string Key = "bench-provider-key";
+    internal const string Key = "bench-provider-key";
 
     public static async Task<int> RunAsync(string[] args)
     {
+        if (args.Contains("--compare")) return await EvolveCompare.RunAsync(args);
         var population = Arg(args, "--population", 16);
         var generations = Arg(args, "--generations", 8);
         await using var ollama = await OllamaEmulator.StartAsync(new() { Name = "pi", TokenDelay = TimeSpan.FromMilliseconds(4) });
@@ -35,12 +36,7 @@ internal static class EvolveBenchmark
         {
             using var http = new HttpClient { BaseAddress = orch.BaseUrl, Timeout = TimeSpan.FromSeconds(90) };
             var client = new OrchestratorClient(http) { ApiKey = orch.ApiKey };
-            var deadline = DateTime.UtcNow.AddSeconds(90);
-            while ((await client.GetWorkersAsync()).Count(w => w.Healthy && w.State == WorkerState.Online) < 3)
-            {
-                if (DateTime.UtcNow > deadline) throw new InvalidOperationException("the workers did not become ready");
-                await Task.Delay(100); // readiness poll with a deadline, before anything is measured
-            }
+            await WaitForWorkersAsync(client, workers.Count);
 
             var spec = Spec(population, generations);
             var clock = Stopwatch.StartNew();
@@ -57,6 +53,17 @@ internal static class EvolveBenchmark
         finally
         {
             foreach (var w in workers) await w.DisposeAsync();
+        }
+    }
+
+    /// <summary>Waits until <paramref name="count"/> workers are online and healthy (a readiness poll, before anything is measured).</summary>
+    internal static async Task WaitForWorkersAsync(OrchestratorClient client, int count)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while ((await client.GetWorkersAsync()).Count(w => w.Healthy && w.State == WorkerState.Online) < count)
+        {
+            if (DateTime.UtcNow > deadline) throw new InvalidOperationException("the workers did not become ready");
+            await Task.Delay(100);
         }
     }
 
@@ -160,13 +167,13 @@ internal static class EvolveBenchmark
         };
     }
 
-    private static int Arg(string[] args, string name, int fallback)
+    internal static int Arg(string[] args, string name, int fallback)
     {
         var i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
     }
 
-    private static ProcessHost StartWorker(OrchestratorProcess orch, string name, string provider, string url, int slots)
+    internal static ProcessHost StartWorker(OrchestratorProcess orch, string name, string provider, string url, int slots)
     {
         var env = new Dictionary<string, string?>
         {

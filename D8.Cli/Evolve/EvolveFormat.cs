@@ -19,7 +19,21 @@ public static class EvolveFormat
         return string.Create(CultureInfo.InvariantCulture,
             $"{v.Id} {EvolutionStateNames.Of(v.State)} · generation {v.Generation + 1}/{v.Generations} · best {F(v.Best?.Fitness)} · " +
             $"gen {latest?.Generation.ToString(CultureInfo.InvariantCulture) ?? "-"} best {F(latest?.Best)} mean {F(latest?.Mean)} diversity {F(latest?.Diversity)} · " +
-            $"in flight {v.TasksInFlight} · spent {string.Join(", ", budget)}") + Waiting(v);
+            $"in flight {v.TasksInFlight} · spent {string.Join(", ", budget)}") + Learning(v) + Waiting(v);
+    }
+
+    /// <summary>
+    /// " · validation 0.750 · front 3 · minibatch stopped 4 · cache hits 12": the parts that apply (validation once the
+    /// best is validated, the front with pareto selection, the others when not 0).
+    /// </summary>
+    public static string Learning(EvolutionView v)
+    {
+        var parts = new List<string>();
+        if (v.Best?.ValidationFitness is { } val) parts.Add("validation " + F(val));
+        if (v.FrontSize is { } front) parts.Add(string.Create(CultureInfo.InvariantCulture, $"front {front}"));
+        if (v.MinibatchRejections > 0) parts.Add(string.Create(CultureInfo.InvariantCulture, $"minibatch stopped {v.MinibatchRejections}"));
+        if (v.CacheHits > 0) parts.Add(string.Create(CultureInfo.InvariantCulture, $"cache hits {v.CacheHits}"));
+        return parts.Count == 0 ? "" : " · " + string.Join(" · ", parts);
     }
 
     /// <summary>" · waiting: 7 tasks: no registered worker serves kind 'evolve.mutate', provider 'ollama'", or "" when every task can be served.</summary>
@@ -43,11 +57,11 @@ public static class EvolveFormat
 
     public static IRenderable Status(EvolutionView v)
     {
-        var table = new Table().AddColumns("generation", "scored", "best", "mean", "diversity", "best genome");
+        var table = new Table().AddColumns("generation", "scored", "best", "validation", "mean", "diversity", "best genome");
         foreach (var h in v.History)
         {
             table.AddRow(h.Generation.ToString(CultureInfo.InvariantCulture) + (h.Complete ? "" : "*"),
-                h.Evaluated.ToString(CultureInfo.InvariantCulture), F(h.Best), F(h.Mean), F(h.Diversity), h.BestGenomeId ?? "-");
+                h.Evaluated.ToString(CultureInfo.InvariantCulture), F(h.Best), F(h.BestValidation), F(h.Mean), F(h.Diversity), h.BestGenomeId ?? "-");
         }
         var rows = new List<IRenderable> { new Text(ProgressLine(v)) };
         if (v.StopReason is { } why) rows.Add(new Text("reason: " + why));

@@ -47,7 +47,8 @@ public static partial class EmulatorEvolution
     /// <summary>
     /// The operator transform: the sentences of every <c>"""</c>-quoted block (first block first, repeats dropped),
     /// then the sentence "Be WORD." with WORD picked by the message's digest; a message containing "shorten" drops the
-    /// last sentence instead (when there are two or more).
+    /// last sentence instead (when there are two or more); a reflection with <c>expected: "TEXT"</c> lines adds
+    /// "Be TEXT." for each instead (so reflection helps exactly when the feedback shows what was expected).
     /// </summary>
     public static string Transform(string message)
     {
@@ -59,7 +60,17 @@ public static partial class EmulatorEvolution
                 if (!sentences.Contains(s, StringComparer.OrdinalIgnoreCase)) sentences.Add(s);
             }
         }
-        if (message.Contains("shorten", StringComparison.OrdinalIgnoreCase) && sentences.Count > 1)
+        var expected = Expected(message);
+        if (expected.Count > 0)
+        {
+            // A reflection that shows what was expected: the model takes the hint (each expected text as "Be TEXT.").
+            foreach (var text in expected)
+            {
+                var sentence = $"Be {text}.";
+                if (!sentences.Contains(sentence, StringComparer.OrdinalIgnoreCase)) sentences.Add(sentence);
+            }
+        }
+        else if (message.Contains("shorten", StringComparison.OrdinalIgnoreCase) && sentences.Count > 1)
         {
             sentences.RemoveAt(sentences.Count - 1);
         }
@@ -71,6 +82,11 @@ public static partial class EmulatorEvolution
         }
         return string.Join(' ', sentences);
     }
+
+    /// <summary>The texts of the message's <c>expected: "…"</c> lines (a reflect operator's feedback), in order.</summary>
+    public static IReadOnlyList<string> Expected(string message) =>
+        [.. ExpectedRegex().Matches(message).Select(m => JsonNode.Parse(m.Groups[1].Value)?.GetValue<string>()?.Trim())
+            .OfType<string>().Where(t => t.Length > 0).Distinct(StringComparer.OrdinalIgnoreCase)];
 
     /// <summary>
     /// The judge: the share of the first block's words (4+ letters) found in the last block, mapped onto the scale the
@@ -112,6 +128,9 @@ public static partial class EmulatorEvolution
 
     [GeneratedRegex(@"[^.!?]+[.!?]*")]
     private static partial Regex SentenceRegex();
+
+    [GeneratedRegex(@"^\s*expected: (""(?:[^""\\]|\\.)*"")\s*$", RegexOptions.Multiline)]
+    private static partial Regex ExpectedRegex();
 
     [GeneratedRegex(@"from\s+(-?\d+)\s+to\s+(-?\d+)", RegexOptions.IgnoreCase)]
     private static partial Regex ScaleRegex();

@@ -13,7 +13,7 @@ public static class BatchHosting
     {
         var errors = new List<string>();
         var batchOptions = BatchOptions.Load(config, options.DbPath, errors);
-        if (errors.Count > 0) throw new InvalidOperationException("Invalid D8 orchestrator configuration: " + string.Join(" ", errors));
+        if (errors.Count > 0) throw StartupFailure.Refusal("invalid configuration: " + string.Join(" ", errors));
         services.AddSingleton(batchOptions);
         // The task store opens (and creates) the database file first.
         services.AddSingleton(sp => { GC.KeepAlive(sp.GetRequiredService<ITaskStore>()); return new BatchStore(options.DbPath, batchOptions.FilesPath); });

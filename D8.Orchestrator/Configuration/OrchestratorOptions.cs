@@ -35,14 +35,16 @@ public sealed class OrchestratorOptions
     public TimeSpan RetentionInterval { get; init; } = TimeSpan.FromMinutes(1);
     /// <summary>Finished evolution runs (with their genomes) older than this (since they ended) are deleted.</summary>
     public TimeSpan EvolutionRetentionAge { get; init; } = TimeSpan.FromDays(30);
+    /// <summary>How long an evolution evaluation is reused from the evaluation cache (0 = no cache).</summary>
+    public TimeSpan EvalCacheAge { get; init; } = TimeSpan.FromDays(7);
     /// <summary>A repeated idempotency key names the same task if that task was created at most this long ago (or is live).</summary>
     public TimeSpan IdempotencyWindow { get; init; } = TimeSpan.FromHours(24);
     /// <summary>Workers offline or gone for longer than this leave the fleet view and the store.</summary>
     public TimeSpan ForgetWorkersAfter { get; init; } = TimeSpan.FromHours(24);
     /// <summary>How free slots get tasks: fastest (speed-aware placement and speculation) or fifo (first come, first served).</summary>
     public SchedulerKind Scheduler { get; init; } = SchedulerKind.Fastest;
-    /// <summary>How often a parked lease poll of the fastest scheduler looks again (a declined slow worker, an idle
-    /// fast one that may copy a straggler); changes of the fleet wake it sooner.</summary>
+    /// <summary>How often the fastest scheduler's recheck pass offers held tasks to the parked lease polls (a declined
+    /// slow worker, an idle fast one that may copy a straggler); a freed slot or refilled budget wakes a poll sooner.</summary>
     public TimeSpan SchedulerRecheck { get; init; } = TimeSpan.FromSeconds(1);
     /// <summary>D8_REVOKE_ON_JOIN_ROTATION: at start-up, workers registered under another join secret lose their tokens.</summary>
     public bool RevokeWorkersOnJoinRotation { get; init; }
@@ -113,6 +115,7 @@ public sealed class OrchestratorOptions
             RetentionBatch = (int)Number(config, "D8_RETENTION_BATCH", 500, 1, 100_000, errors),
             RetentionInterval = Seconds(config, "D8_RETENTION_INTERVAL_SECONDS", 60, 1, 86400, errors),
             EvolutionRetentionAge = TimeSpan.FromDays(Number(config, "D8_EVOLUTION_RETENTION_DAYS", 30, 0.001, 36500, errors)),
+            EvalCacheAge = TimeSpan.FromDays(Number(config, "D8_EVAL_CACHE_DAYS", 7, 0, 36500, errors)),
             IdempotencyWindow = TimeSpan.FromHours(Number(config, "D8_IDEMPOTENCY_WINDOW_HOURS", 24, 0, 876000, errors)),
             ForgetWorkersAfter = TimeSpan.FromHours(Number(config, "D8_WORKER_FORGET_HOURS", 24, 0.001, 876000, errors)),
             Scheduler = SchedulerOf(config["D8_SCHEDULER"], errors),
@@ -132,7 +135,7 @@ public sealed class OrchestratorOptions
         }
         if (errors.Count > 0)
         {
-            throw new InvalidOperationException("Invalid D8 orchestrator configuration: " + string.Join(" ", errors));
+            throw StartupFailure.Refusal("invalid configuration: " + string.Join(" ", errors));
         }
         return options;
     }

@@ -19,7 +19,29 @@ public sealed partial class EvolutionRun
         if (Record.State != EvolutionState.Running) return;
         var changed = new List<Genome>();
         var recordChanged = false;
+        // Changes made without a task (elites, twins, cache hits, minibatch verdicts) can unblock more: pass again.
+        int before;
+        do
+        {
+            before = changed.Count;
+            recordChanged |= Pass(changed, starts);
+        }
+        while (changed.Count > before && Record.State == EvolutionState.Running);
+        AdvanceValidation(starts);
+        // One transaction: the genomes filled here and the run row (generation timings) land together.
+        if (changed.Count > 0 || recordChanged) _store.Save(Record, changed.Distinct());
+        if (Record.State == EvolutionState.Running && _generations.All(gen => gen.All(x => x.Complete)) && ValidationComplete)
+        {
+            Finish(EvolutionState.Completed, $"all {Settings.Generations} generations evaluated");
+        }
+    }
+
+    /// <summary>One pass over the open generations; true when the run row changed (a generation finished).</summary>
+    private bool Pass(List<Genome> changed, List<Action> starts)
+    {
+        var recordChanged = false;
         var leads = Leads();
+        var rejected = _generations.SelectMany(x => x).Select(x => x.RejectedPrompt).OfType<string>().ToHashSet(StringComparer.Ordinal);
         // Generations before the first open one are complete: nothing in them can change.
         while (_firstOpen < _generations.Count && Record.GenerationFinished.ContainsKey(_firstOpen) && _generations[_firstOpen].All(x => x.Complete)) _firstOpen++;
         for (var g = _firstOpen; g < _generations.Count && Record.State == EvolutionState.Running; g++)
@@ -32,34 +54,39 @@ public sealed partial class EvolutionRun
                 {
                     Breed(genome, _plans[g][slot], changed, starts);
                 }
-                if (genome.Prompt is not null && !genome.Complete && leads.GetValueOrDefault(genome.Prompt) is { } lead && lead != genome)
+                if (genome.Prompt is not null && !genome.Complete && leads.GetValueOrDefault(genome.Prompt) is { } lead && lead != genome && lead.Prompt == genome.Prompt)
                 {
                     // A twin: the same prompt is (being) scored by another genome; copy its scores once it is done.
                     if (lead.Complete)
                     {
-                        genome.Scores = [.. lead.Scores];
+                        genome.CopyScoresFrom(lead);
+                        genome.TasksAtFitness = TasksIssued;
                         changed.Add(genome);
                     }
                 }
                 else if (genome.Prompt is not null && !genome.Complete)
                 {
-                    for (var c = 0; c < genome.Scores.Length; c++)
+                    foreach (var c in CasesToEvaluate(genome, rejected, changed))
                     {
                         if (genome.Scores[c] is null && !_pending.ContainsKey(EvaluateKey(genome, c)) && !_pending.ContainsKey(JudgeKey(genome, c)))
                         {
+                            if (FromCache(genome, c))
+                            {
+                                changed.Add(genome);
+                                continue;
+                            }
                             Issue(Purpose.Evaluate, genome, c, EvaluateKey(genome, c), EvaluateRequest(genome, c), starts);
                         }
                     }
                 }
             }
-            if (NoteGenerationDone(g)) recordChanged = true;
+            if (NoteGenerationDone(g))
+            {
+                recordChanged = true;
+                ChooseForValidation(g, changed);
+            }
         }
-        // One transaction: the genomes filled here and the run row (generation timings) land together.
-        if (changed.Count > 0 || recordChanged) _store.Save(Record, changed);
-        if (Record.State == EvolutionState.Running && _generations.All(gen => gen.All(x => x.Complete)))
-        {
-            Finish(EvolutionState.Completed, $"all {Settings.Generations} generations evaluated");
-        }
+        return recordChanged;
     }
 
     /// <summary>
@@ -95,16 +122,22 @@ public sealed partial class EvolutionRun
         switch (plan)
         {
             case SeedMutationSlot m:
-                Issue(Purpose.Operator, genome, -1, OperatorKey(genome), OperatorRequest(genome, EvolutionTaskKinds.Mutate,
-                    OperatorPrompts.Mutation(m.Operator, Settings.SeedPrompts[m.SeedIndex], genome.Id)), starts);
+                // A reflection needs its seed's answers and verdicts: it waits until the seed is scored.
+                var seed = _generations[0][m.SeedIndex];
+                if (m.Operator == MutationOperatorNames.Reflect && !seed.Complete) return;
+                Issue(Purpose.Operator, genome, -1, OperatorKey(genome), MutationRequest(genome, m.Operator, seed), starts);
                 break;
             case EliteSlot e when previous!.All(x => x.Complete):
                 var ranking = Selection.Ranking([.. previous!.Select(x => x.Fitness(Settings)!.Value)]);
                 var parent = previous![ranking[e.Rank]];
                 genome.Prompt = parent.Prompt;
-                genome.Scores = [.. parent.Scores];
+                genome.CopyScoresFrom(parent);
+                genome.TasksAtFitness = parent.TasksAtFitness;
                 genome.Parents = [parent.Id];
                 changed.Add(genome);
+                break;
+            case ChildSlot c when Settings.IsPareto:
+                BreedFromFront(genome, c, changed, starts);
                 break;
             case ChildSlot c:
                 var a = Winner(c.TournamentA, previous!);
@@ -116,10 +149,11 @@ public sealed partial class EvolutionRun
                     if (a == b && c.Crossover) genome.Operator = c.Operator; // both tournaments chose the same parent
                     changed.Add(genome);
                 }
+                if (genome.Parents.Count == 1 && c.Operator == MutationOperatorNames.Reflect && !previous![a.Value].Complete) return;
                 var request = genome.Parents.Count == 2
                     ? OperatorRequest(genome, EvolutionTaskKinds.Crossover, OperatorPrompts.Crossover(
                         previous![a.Value].Prompt!, previous[b.Value].Prompt!, c.MutateAfterCrossover ? c.Operator : null, genome.Id))
-                    : OperatorRequest(genome, EvolutionTaskKinds.Mutate, OperatorPrompts.Mutation(c.Operator, previous![a.Value].Prompt!, genome.Id));
+                    : MutationRequest(genome, c.Operator, previous![a.Value]);
                 Issue(Purpose.Operator, genome, -1, OperatorKey(genome), request, starts);
                 break;
         }
@@ -127,7 +161,7 @@ public sealed partial class EvolutionRun
 
     private int? Winner(IReadOnlyList<int> contestants, Genome[] previous)
     {
-        var winner = Selection.Tournament(contestants, i => previous[i].Bounds(Settings));
+        var winner = Selection.Tournament(contestants, i => BoundsOf(previous[i]));
         return winner is { } w && previous[w].Prompt is not null ? w : null;
     }
 
@@ -145,6 +179,20 @@ public sealed partial class EvolutionRun
         if (!Record.GenerationStarted.ContainsKey(genome.Generation)) Record.GenerationStarted[genome.Generation] = _time.GetUtcNow();
         _telemetry.TaskIssued(request.Kind!, known is not null);
         starts.Add(() => _ = SubmitAndWatchAsync(key, request, known));
+    }
+
+    /// <summary>A mutation of <paramref name="parent"/>; a reflect operator is shown the parent's weakest cases (recorded on the child).</summary>
+    private SubmitTaskRequest MutationRequest(Genome genome, string op, Genome parent)
+    {
+        if (op != MutationOperatorNames.Reflect)
+        {
+            return OperatorRequest(genome, EvolutionTaskKinds.Mutate, OperatorPrompts.Mutation(op, parent.Prompt!, genome.Id));
+        }
+        var (feedback, shown) = Reflection.Feedback(parent, Reflection.Weakest(parent, Settings), Settings);
+        genome.Reflected = [.. shown];
+        var passing = parent.Scores.Count(x => x >= 1);
+        return OperatorRequest(genome, EvolutionTaskKinds.Mutate,
+            OperatorPrompts.Reflect(parent.Prompt!, feedback, passing, parent.Scores.Length, genome.Id));
     }
 
     private SubmitTaskRequest OperatorRequest(Genome genome, string kind, IReadOnlyList<ChatMessage> messages) =>

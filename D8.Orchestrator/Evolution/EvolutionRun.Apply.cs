@@ -34,6 +34,8 @@ public sealed partial class EvolutionRun
                 {
                     case Purpose.Operator: OperatorDone(pending.Genome, content); break;
                     case Purpose.Evaluate: EvaluationDone(pending.Genome, pending.Case, content, why); break;
+                    case Purpose.Validate: ValidationDone(pending.Genome, pending.Case, content); break;
+                    case Purpose.ValidateJudge: ValidationJudged(pending.Genome, pending.Case, content); break;
                     default: JudgeDone(pending.Genome, pending.Case, content, why); break;
                 }
                 _store.Save(Record, [pending.Genome], f.View is { } view ? (f.Key, view.Id) : null);
@@ -70,7 +72,11 @@ public sealed partial class EvolutionRun
         }
         // The same prompt already scored elsewhere in the run: reuse its scores instead of evaluating it again.
         var twin = _generations.SelectMany(g => g).FirstOrDefault(x => x != genome && x.Complete && x.Prompt == genome.Prompt);
-        if (twin is not null) genome.Scores = [.. twin.Scores];
+        if (twin is not null)
+        {
+            genome.CopyScoresFrom(twin);
+            genome.TasksAtFitness = TasksIssued;
+        }
     }
 
     private string ParentPrompt(Genome genome)
@@ -87,9 +93,11 @@ public sealed partial class EvolutionRun
             Score(genome, c, 0, "evaluation " + why);
             return;
         }
+        (genome.Answers ??= [])[c] = Reflection.Trim(answer, Reflection.StoredAnswerChars);
         var checker = Settings.Cases[c].Checker!;
         if (Checkers.Score(checker, answer) is { } score)
         {
+            ToCache(genome, c, score);
             Score(genome, c, score, null);
             return;
         }
@@ -103,16 +111,38 @@ public sealed partial class EvolutionRun
     {
         if (reply is not null && OperatorPrompts.ReadScore(reply, Settings.Cases[c].Checker!) is { } score)
         {
+            if (OperatorPrompts.ReadReason(reply) is { } reason) (genome.Reasons ??= [])[c] = Reflection.Trim(reason, 500);
+            ToCache(genome, c, score);
             Score(genome, c, score, null);
             return;
         }
         Score(genome, c, 0, reply is null ? "judge " + why : "the judge's reply had no numeric score");
     }
 
-    private static void Score(Genome genome, int c, double score, string? note)
+    /// <summary>Scores a case from the evaluation cache (no task) when this run's settings allow it and it is there.</summary>
+    private bool FromCache(Genome genome, int c)
+    {
+        if (_cache is not { Enabled: true } || !EvaluationCache.Applies(Settings, Settings.Cases[c])) return false;
+        if (_cache.Get(EvaluationCache.Key(Settings, genome.Prompt!, Settings.Cases[c])) is not { } hit) return false;
+        (genome.Answers ??= [])[c] = hit.Answer;
+        if (hit.Reason is { } reason) (genome.Reasons ??= [])[c] = reason;
+        Record.CacheHits++;
+        Score(genome, c, hit.Score, null);
+        return true;
+    }
+
+    private void ToCache(Genome genome, int c, double score)
+    {
+        if (_cache is not { Enabled: true } || !EvaluationCache.Applies(Settings, Settings.Cases[c])) return;
+        _cache.Put(EvaluationCache.Key(Settings, genome.Prompt!, Settings.Cases[c]),
+            new CachedEvaluation(score, genome.Answers?.GetValueOrDefault(c) ?? "", genome.Reasons?.GetValueOrDefault(c)));
+    }
+
+    private void Score(Genome genome, int c, double score, string? note)
     {
         genome.Scores[c] = score;
         if (note is not null) (genome.Notes ??= [])[c] = note;
+        if (genome.Complete) genome.TasksAtFitness = TasksIssued;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Evolution {RunId}: genome {GenomeId}'s operator reply was not JSON with a prompt; asking once more")]

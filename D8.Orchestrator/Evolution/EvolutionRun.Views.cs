@@ -27,7 +27,10 @@ public sealed partial class EvolutionRun : IRunReader
     }
 
     /// <summary>Every task the run has issued; frozen (and stored on the run's row) once the run ends.</summary>
-    private long TasksSubmitted => Record.TasksSubmitted ?? _taskIds.Count + _unrecorded;
+    private long TasksSubmitted => Record.TasksSubmitted ?? TasksIssued;
+
+    /// <summary>Tasks issued so far (recorded ids and submits under way).</summary>
+    private long TasksIssued => _taskIds.Count + _unrecorded;
 
     /// <summary>The best scored genome so far (ties: the earliest), or null before any is complete.</summary>
     public GenomeView? Best()

@@ -21,6 +21,7 @@ public sealed partial class EvolutionRun
     private readonly TimeProvider _time;
     private readonly EvolutionTelemetry _telemetry;
     private readonly ILogger _logger;
+    private readonly EvaluationCache? _cache;
     private readonly List<Genome[]> _generations = [];
     private readonly List<IReadOnlyList<SlotPlan>> _plans = [];
     private readonly Dictionary<string, string> _taskIds;
@@ -30,7 +31,7 @@ public sealed partial class EvolutionRun
     private int _firstOpen;
     private bool _endStored;
 
-    private enum Purpose { Operator, Evaluate, Judge }
+    private enum Purpose { Operator, Evaluate, Judge, Validate, ValidateJudge }
 
     private sealed record Pending(Purpose Purpose, Genome Genome, int Case, SubmitTaskRequest Request);
 
@@ -40,9 +41,10 @@ public sealed partial class EvolutionRun
     private sealed record StopRequested(EvolutionState State, string Reason) : RunEvent;
 
     private EvolutionRun(RunRecord record, IReadOnlyList<Genome> genomes, Dictionary<string, string> taskIds,
-        SchedulingEngine engine, EvolutionStore store, TimeProvider time, EvolutionTelemetry telemetry, ILogger logger)
+        SchedulingEngine engine, EvolutionStore store, TimeProvider time, EvolutionTelemetry telemetry, ILogger logger, EvaluationCache? cache)
     {
         Record = record;
+        _cache = cache;
         Settings = EvolutionSettings.From(record.Spec);
         _taskIds = taskIds;
         _engine = engine;
@@ -78,9 +80,9 @@ public sealed partial class EvolutionRun
 
     /// <summary>A new run: every generation's genomes are laid out (seeds filled in) and stored before it starts.</summary>
     public static EvolutionRun Create(RunRecord record, SchedulingEngine engine, EvolutionStore store, TimeProvider time,
-        EvolutionTelemetry telemetry, ILogger logger)
+        EvolutionTelemetry telemetry, ILogger logger, EvaluationCache? cache = null)
     {
-        var run = new EvolutionRun(record, [], new Dictionary<string, string>(StringComparer.Ordinal), engine, store, time, telemetry, logger);
+        var run = new EvolutionRun(record, [], new Dictionary<string, string>(StringComparer.Ordinal), engine, store, time, telemetry, logger, cache);
         for (var g = 0; g < run.Settings.Generations; g++)
         {
             for (var slot = 0; slot < run.Settings.PopulationSize; slot++)
@@ -94,8 +96,8 @@ public sealed partial class EvolutionRun
 
     /// <summary>A run read back from the store after a restart.</summary>
     public static EvolutionRun Restore(RunRecord record, EvolutionStore store, SchedulingEngine engine, TimeProvider time,
-        EvolutionTelemetry telemetry, ILogger logger) =>
-        new(record, store.LoadGenomes(record.Id), store.LoadTasks(record.Id), engine, store, time, telemetry, logger);
+        EvolutionTelemetry telemetry, ILogger logger, EvaluationCache? cache = null) =>
+        new(record, store.LoadGenomes(record.Id), store.LoadTasks(record.Id), engine, store, time, telemetry, logger, cache);
 
     private Genome NewGenome(int generation, int slot, SlotPlan plan)
     {
@@ -109,6 +111,7 @@ public sealed partial class EvolutionRun
                 SeedSlot => "seed",
                 EliteSlot => "elite",
                 SeedMutationSlot m => m.Operator,
+                ChildSlot { Crossover: true } when Settings.IsPareto => "merge",
                 ChildSlot { Crossover: true, MutateAfterCrossover: true } c => "crossover+" + c.Operator,
                 ChildSlot { Crossover: true } => "crossover",
                 ChildSlot c => c.Operator,

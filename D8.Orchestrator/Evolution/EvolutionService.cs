@@ -26,6 +26,7 @@ public sealed partial class EvolutionService(
     private readonly D8.Orchestrator.Hosting.DriverLoops _loops = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly ILogger _logger = loggers.CreateLogger("D8.Orchestrator.Evolution");
+    private readonly EvaluationCache _cache = new(store, time, options.EvalCacheAge);
 
     /// <summary>Runs held in memory (the running ones).</summary>
     public int RunsInMemory => _runs.Count;
@@ -34,7 +35,7 @@ public sealed partial class EvolutionService(
     {
         foreach (var record in store.LoadRunning())
         {
-            var run = EvolutionRun.Restore(record, store, engine, time, telemetry, _logger);
+            var run = EvolutionRun.Restore(record, store, engine, time, telemetry, _logger, _cache);
             _runs[run.Id] = run;
             Start(run);
         }
@@ -59,7 +60,7 @@ public sealed partial class EvolutionService(
             CreatedAt = now,
             UpdatedAt = now,
         };
-        var run = EvolutionRun.Create(record, engine, store, time, telemetry, _logger);
+        var run = EvolutionRun.Create(record, engine, store, time, telemetry, _logger, _cache);
         _runs[run.Id] = run;
         Start(run);
         return run.View();
@@ -111,6 +112,11 @@ public sealed partial class EvolutionService(
             if (rows == 0) break;
         }
         if (runs > 0) LogPurged(runs, options.EvolutionRetentionAge.TotalDays);
+        // Expired evaluation-cache entries go in the same pass.
+        while (!ct.IsCancellationRequested && options.EvalCacheAge > TimeSpan.Zero
+               && store.PurgeCache(time.GetUtcNow() - options.EvalCacheAge, options.RetentionBatch) > 0)
+        {
+        }
         return runs;
     }
 

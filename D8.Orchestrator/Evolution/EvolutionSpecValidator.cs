@@ -57,6 +57,9 @@ public static class EvolutionSpecValidator
                 }
             }
         }
+        if (s.Selection is { } sel && !EvolutionSettings.SelectionNames.Contains(sel)) Add("selection", $"selection must be one of {string.Join(", ", EvolutionSettings.SelectionNames)}.");
+        if (s.ReflectionCases is { } rc && (rc < 1 || rc > 50)) Add("reflection_cases", "reflection_cases must be from 1 to 50.");
+        if (s.ReflectionMaxChars is { } rm && (rm < 200 || rm > 100_000)) Add("reflection_max_chars", "reflection_max_chars must be from 200 to 100000.");
         Target("operators", s.Operators, Add, Unknown);
         Target("evaluation", s.Evaluation, Add, Unknown);
         Target("judge", s.Judge, Add, Unknown);
@@ -71,7 +74,10 @@ public static class EvolutionSpecValidator
         else
         {
             for (var i = 0; i < s.Cases.Count; i++) Case($"cases[{i}]", s.Cases[i], Add, Unknown);
+            if (s.MinibatchSize is { } mb && (mb < 0 || mb >= s.Cases.Count)) Add("minibatch_size", $"minibatch_size must be from 0 (off) to the number of cases - 1 ({s.Cases.Count - 1}).");
         }
+        if (s.ValidationCases is { Count: > 200 }) Add("validation_cases", "at most 200 validation cases.");
+        else for (var i = 0; i < (s.ValidationCases?.Count ?? 0); i++) Case($"validation_cases[{i}]", s.ValidationCases![i], Add, Unknown);
         if (s.Budget is { } b)
         {
             Unknown("budget", b.Unknown);

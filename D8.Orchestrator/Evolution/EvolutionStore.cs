@@ -38,6 +38,7 @@ public sealed partial class EvolutionStore : IDisposable
                 PRIMARY KEY (run_id, key));
             """);
         AddFinishedAtColumn();
+        CreateCacheTable();
         Execute("""
             CREATE INDEX IF NOT EXISTS evolution_runs_state ON evolution_runs(state, created_at);
             CREATE INDEX IF NOT EXISTS evolution_runs_created ON evolution_runs(created_at);

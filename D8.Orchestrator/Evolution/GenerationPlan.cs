@@ -15,10 +15,13 @@ public sealed record SeedMutationSlot(int SeedIndex, string Operator) : SlotPlan
 /// <summary>
 /// A child: tournament A's winner mutated with <see cref="Operator"/>, or (with <see cref="Crossover"/>) crossed with
 /// tournament B's winner, then also mutated when <see cref="MutateAfterCrossover"/>. Contestants are slots of the
-/// previous generation.
+/// previous generation. With pareto selection there are no tournaments: <see cref="PickA"/> and <see cref="PickB"/>
+/// (uniform in [0, 1)) choose the parents from the front by weight (<see cref="ParetoFront"/>), and a crossover is a
+/// merge of two front members that lead on different cases.
 /// </summary>
 public sealed record ChildSlot(
-    bool Crossover, IReadOnlyList<int> TournamentA, IReadOnlyList<int>? TournamentB, string Operator, bool MutateAfterCrossover) : SlotPlan;
+    bool Crossover, IReadOnlyList<int> TournamentA, IReadOnlyList<int>? TournamentB, string Operator, bool MutateAfterCrossover,
+    double PickA = 0, double PickB = 0) : SlotPlan;
 
 /// <summary>
 /// Every random draw of a run, made per generation from (seed, generation) alone: which operator, which contestants.
@@ -47,6 +50,13 @@ public static class GenerationPlan
                 slots.Add(new EliteSlot(i));
                 continue;
             }
+            if (s.IsPareto)
+            {
+                var merge = rng.NextDouble() < s.CrossoverRate;
+                double pickA = rng.NextDouble(), pickB = rng.NextDouble();
+                slots.Add(new ChildSlot(merge, [], null, s.MutationOperators[rng.Next(s.MutationOperators.Count)], false, pickA, pickB));
+                continue;
+            }
             var crossover = rng.NextDouble() < s.CrossoverRate;
             var a = Draw(rng, s.PopulationSize, s.TournamentSize);
             var b = Draw(rng, s.PopulationSize, s.TournamentSize);
@@ -55,6 +65,17 @@ public static class GenerationPlan
             slots.Add(new ChildSlot(crossover, a, crossover ? b : null, op, crossover && then));
         }
         return slots;
+    }
+
+    /// <summary>
+    /// The generation's minibatch: minibatch_size distinct case indexes (ascending), drawn from (seed, generation) on a
+    /// stream of its own (the other draws are the same with or without it); null when minibatches are off.
+    /// </summary>
+    public static IReadOnlyList<int>? Minibatch(EvolutionSettings s, int generation)
+    {
+        if (s.MinibatchSize <= 0 || s.MinibatchSize >= s.Cases.Count) return null;
+        var rng = new Random(SeedFor(s.Seed ^ 0x6D696E69L, generation));
+        return [.. Draw(rng, s.Cases.Count, s.MinibatchSize).Order()];
     }
 
     /// <summary>k distinct slots out of n (partial Fisher–Yates).</summary>

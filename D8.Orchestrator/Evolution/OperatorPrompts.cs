@@ -52,6 +52,50 @@ public static class OperatorPrompts
             """"),
     ];
 
+    /// <summary>
+    /// The reflect operator: the parent prompt and its weakest cases (<see cref="Reflection.Feedback"/>), asking for a
+    /// prompt that fixes them without breaking the cases it passes. Only the parent is between <c>"""</c> lines.
+    /// </summary>
+    public static IReadOnlyList<ChatMessage> Reflect(string parent, string feedback, int passing, int total, string variant) =>
+    [
+        new("system", OperatorSystem),
+        new("user", $""""
+            The system prompt below was given to a model for each case that follows; it passes {passing} of {total} cases.
+            Read the failing cases: the input, the answer the model gave, the checker's verdict and what was expected.
+            Work out why the prompt led to these answers, then write an improved system prompt that fixes these failures
+            without breaking the cases it passes. Keep what works; add general instructions, not answers to single cases
+            unless a case demands exact content.
+            Prompt:
+            """
+            {parent}
+            """
+            {(feedback.Length == 0 ? "It passes every case: make it clearer and shorter without losing any of them." : "Failing cases (weakest first):\n" + feedback)}
+            Variant: {variant}
+            Reply as JSON: {"{"}"prompt": "<the improved system prompt>"{"}"}
+            """"),
+    ];
+
+    /// <summary>Pareto merge: two front members that are best on different cases, combined into one prompt.</summary>
+    public static IReadOnlyList<ChatMessage> Merge(string a, IReadOnlyCollection<int> leadsA, string b, IReadOnlyCollection<int> leadsB, string variant) =>
+    [
+        new("system", OperatorSystem),
+        new("user", $""""
+            Merge the two system prompts below into one that keeps what makes each of them best on its cases: parent A is
+            best on cases {string.Join(", ", leadsA.Order())}, parent B on cases {string.Join(", ", leadsB.Order())}. Keep every instruction
+            that serves those cases, drop repeats, and resolve conflicts in favour of the more specific instruction.
+            Parent A:
+            """
+            {a}
+            """
+            Parent B:
+            """
+            {b}
+            """
+            Variant: {variant}
+            Reply as JSON: {"{"}"prompt": "<the merged system prompt>"{"}"}
+            """"),
+    ];
+
     public static IReadOnlyList<ChatMessage> Judge(EvolutionChecker checker, string question, string answer)
     {
         var min = checker.ScaleMin ?? 1;
@@ -86,6 +130,10 @@ public static class OperatorPrompts
         var prompt = v.GetValue<string>().Trim();
         return prompt.Length is > 0 and <= EvolutionSpecValidator.MaxPromptLength ? prompt : null;
     }
+
+    /// <summary>A judge reply's "reason" string, or null.</summary>
+    public static string? ReadReason(string reply) =>
+        Checkers.Property(reply, "reason") is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : null;
 
     /// <summary>A judge reply's score mapped to 0..1 (clamped), or null if the reply has no numeric "score".</summary>
     public static double? ReadScore(string reply, EvolutionChecker checker)

@@ -12,6 +12,8 @@ public sealed class RunRecord
     public EvolutionState State { get; set; }
     public string? StopReason { get; set; }
     public long TokensUsed { get; set; }
+    /// <summary>Evaluations answered from the evaluation cache (no task).</summary>
+    public long CacheHits { get; set; }
     public DateTimeOffset CreatedAt { get; init; }
     public DateTimeOffset UpdatedAt { get; set; }
     public DateTimeOffset? FinishedAt { get; set; }

@@ -33,8 +33,12 @@ internal static class RunViews
             TasksSubmitted = tasksSubmitted,
             TasksInFlight = tasksInFlight,
             TokensUsed = record.TokensUsed,
+            Selection = settings.Selection,
+            CacheHits = record.CacheHits,
+            MinibatchRejections = generations.Sum(g => g.Count(x => x is { MinibatchPassed: false })),
+            FrontSize = settings.IsPareto ? FrontOf(generations).Members.Count : null,
             Budget = record.Spec.Budget,
-            Best = BestGenome(settings, generations)?.View(settings),
+            Best = Best(settings, generations),
             History = history,
             CreatedAt = record.CreatedAt,
             UpdatedAt = record.UpdatedAt,
@@ -44,12 +48,23 @@ internal static class RunViews
         };
     }
 
+    /// <summary>The per-case front of every fully scored genome of the run (one per distinct prompt).</summary>
+    public static ParetoFront FrontOf(List<Genome[]> generations) =>
+        ParetoFront.Of([.. EvolutionRun.Distinct(generations.SelectMany(g => g).Where(g => g is not null))
+            .Select(x => (IReadOnlyList<double>)[.. x.Scores.Select(v => v!.Value)])]);
+
     public static GenomeView? Best(EvolutionSettings settings, List<Genome[]> generations) =>
-        BestGenome(settings, generations)?.View(settings);
+        BestGenome(settings, generations) is { } best ? best.View(settings, ValidationOf(settings, generations, best)) : null;
+
+    /// <summary>The validation fitness of a genome's prompt (validated on this genome or another with the same prompt).</summary>
+    private static double? ValidationOf(EvolutionSettings settings, List<Genome[]> generations, Genome genome) =>
+        settings.ValidationCases.Count == 0 || genome.Prompt is null ? null
+        : generations.SelectMany(g => g).Where(x => x.ValidationScores is not null && x.Prompt == genome.Prompt)
+            .Select(x => x.ValidationFitness(settings)).FirstOrDefault(v => v is not null);
 
     public static LineageView Lineage(RunRecord record, EvolutionSettings settings, List<Genome[]> generations)
     {
-        var genomes = generations.SelectMany(g => g).Where(g => g.Prompt is not null || g.Parents.Count > 0).Select(g => g.View(settings)).ToList();
+        var genomes = generations.SelectMany(g => g).Where(g => g.Prompt is not null || g.Parents.Count > 0).Select(g => g.View(settings, ValidationOf(settings, generations, g))).ToList();
         return new LineageView(record.Id, record.State, genomes, [.. Enumerable.Range(0, generations.Count).Select(g => Summary(settings, generations, g))]);
     }
 
@@ -73,6 +88,7 @@ internal static class RunViews
             Mean = scored.Count > 0 ? scored.Average(x => x.Fitness(settings)!.Value) : null,
             Diversity = prompts.Count > 1 ? Selection.Diversity(prompts) : null,
             BestGenomeId = best?.Id,
+            BestValidation = best is null ? null : ValidationOf(settings, generations, best),
         };
     }
 }

@@ -25,12 +25,13 @@ public sealed partial class SchedulingEngine
                 var now = Now;
                 var worker = RequireLiveWorker(workerId);
                 Touch(worker, now);
+                worker.LastPollAt = now;
                 PromoteDue(now);
                 TakeEligible(worker, max, now, leases, tokenBudget);
                 if (leases.Count == 0 && now < deadline)
                 {
-                    waiter = new LeaseWaiter(worker, max) { TokenBudget = Fastest ? tokenBudget : null };
-                    _waiters.Add(waiter);
+                    waiter = new LeaseWaiter(worker, max, _nextWaiterSeq++) { TokenBudget = Fastest ? tokenBudget : null };
+                    Park(waiter);
                 }
                 commit = Flush();
                 sleep = deadline - now;
@@ -38,11 +39,8 @@ public sealed partial class SchedulingEngine
                 {
                     sleep = until - now;
                 }
-                if (Fastest && _options.SchedulerRecheck < sleep)
-                {
-                    // A declined slow worker, or an idle fast one that may copy a straggler, looks again.
-                    sleep = _options.SchedulerRecheck;
-                }
+                // No recheck of its own: the engine's recheck pass (SchedulingEngine.Recheck.cs) offers held tasks and
+                // copies of stragglers to the parked polls, best first, without waking the others.
             }
             if (waiter is null)
             {
@@ -63,7 +61,7 @@ public sealed partial class SchedulingEngine
                 // The caller went away: whatever was handed to it goes straight back to the queue.
                 lock (_gate)
                 {
-                    _waiters.Remove(waiter);
+                    _parked.Remove(waiter);
                     foreach (var lease in waiter.Leases)
                     {
                         if (_tasks.TryGet(lease.TaskId, out var copied) && IsCopyLease(copied, workerId, lease.LeaseId))
@@ -83,7 +81,7 @@ public sealed partial class SchedulingEngine
 
             lock (_gate)
             {
-                _waiters.Remove(waiter);
+                _parked.Remove(waiter);
                 leases = waiter.Leases;
                 commit = waiter.Commit;
             }

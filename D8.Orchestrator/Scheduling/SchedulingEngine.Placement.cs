@@ -14,6 +14,7 @@ public sealed partial class SchedulingEngine
     private const int ShorterTaskScan = 32;
 
     private readonly SpeedModel _speeds = new();
+    private readonly SpeedIndex _speedIndex = new();
     private long _speculations;
     private long _speculationsWon;
 
@@ -91,22 +92,36 @@ public sealed partial class SchedulingEngine
         }
     }
 
-    /// <summary>The workers that could run this task and are measured faster than <paramref name="mySeconds"/>.</summary>
+    /// <summary>The workers that could run this task and are measured faster than <paramref name="mySeconds"/>
+    /// (read from the <see cref="SpeedIndex"/>: only those that may be faster, never the whole fleet).</summary>
     private List<PoolMember> FasterPool(WorkerRecord me, TaskRecord task, double mySeconds, DateTimeOffset now)
     {
         var pool = new List<PoolMember>();
-        foreach (var f in _workers.Values)
+        foreach (var f in _speedIndex.MaybeFaster(task.Model, WorkEstimate.OutputTokens(task), mySeconds))
         {
             if (f == me || !f.CanServe(task.Kind, task.Provider, task.Model)) continue;
+            // Strictly faster only: an equally fast worker never holds a task back from another.
             if (Member(f, task, now) is { } member && member.Seconds < mySeconds) pool.Add(member.Member);
         }
         return pool;
+    }
+
+    /// <summary>The fastest worker strictly faster than <paramref name="me"/> for this task, for the task's reason.</summary>
+    private WorkerRecord? FastestOther(WorkerRecord me, TaskRecord task, double mySeconds, DateTimeOffset now)
+    {
+        foreach (var f in _speedIndex.MaybeFaster(task.Model, WorkEstimate.OutputTokens(task), mySeconds))
+        {
+            if (f != me && f.CanServe(task.Kind, task.Provider, task.Model) && Member(f, task, now) is { } m && m.Seconds < mySeconds) return f;
+        }
+        return null;
     }
 
     /// <summary>A worker as placement sees it for a task of this size; null if it is not taking work or unmeasured.</summary>
     private (PoolMember Member, double Seconds)? Member(WorkerRecord f, TaskRecord task, DateTimeOffset now)
     {
         if (f.State != WorkerState.Online || !f.Healthy || f.Drain) return null;
+        // A worker that neither runs a task nor has asked for one lately is not waited for (its poll loop may be gone).
+        if (f.Leases.Count == 0 && f.Parked.Count == 0 && now - f.LastPollAt > _options.SchedulerRecheck) return null;
         var tokens = WorkEstimate.OutputTokens(task);
         if (_speeds.Of(f.Id, ModelOn(task, f)) is not { } speed) return null;
         var seconds = speed.SecondsFor(tokens);
@@ -145,23 +160,30 @@ public sealed partial class SchedulingEngine
 
     private static DateTimeOffset? Max(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a > b ? a : b;
 
-    /// <summary>The fastest waiting long-poll that may take this task now (unmeasured workers first: they get measured).</summary>
+    /// <summary>
+    /// The fastest parked long-poll that may take this task now (unmeasured workers first: they get measured), if it
+    /// helps by taking it. Looks at the first eligible poll of each group of parked polls that can run the task.
+    /// </summary>
     private LeaseWaiter? BestWaiter(TaskRecord task, DateTimeOffset now)
     {
         LeaseWaiter? best = null;
         var bestSeconds = double.MaxValue;
-        foreach (var waiter in _waiters)
+        foreach (var group in _parked.Groups)
         {
-            if (waiter.Leases.Count >= waiter.Max || !CanLeaseNow(waiter.Worker, now)
-                || !waiter.Worker.CanServe(task.Kind, task.Provider, task.Model)
-                || !Fits(task, waiter.TokenBudget)
-                // A request-bound worker picks the longest ready task itself when its poll looks again.
-                || RequestBound(waiter.Worker, task)) continue;
-            var seconds = EstimateSeconds(waiter.Worker, task) ?? 0;
-            if (seconds < bestSeconds)
+            if (!group.Sample.CanServe(task.Kind, task.Provider, task.Model)) continue;
+            foreach (var waiter in group.InOrder())
             {
-                best = waiter;
-                bestSeconds = seconds;
+                if (waiter.Leases.Count >= waiter.Max || !CanLeaseNow(waiter.Worker, now)
+                    || !Fits(task, waiter.TokenBudget)
+                    // A request-bound worker picks the longest ready task itself (its poll, or the recheck pass).
+                    || RequestBound(waiter.Worker, task)) continue;
+                var seconds = EstimateSeconds(waiter.Worker, task) ?? 0;
+                if (seconds < bestSeconds)
+                {
+                    best = waiter;
+                    bestSeconds = seconds;
+                }
+                break; // the first eligible poll is the group's fastest
             }
         }
         if (best is null)
@@ -169,7 +191,55 @@ public sealed partial class SchedulingEngine
             return null;
         }
         var eligible = EligibleQueues(best.Worker) ?? [];
-        return Helps(best.Worker, eligible, task, now) ? best : null;
+        if (Helps(best.Worker, eligible, task, now))
+        {
+            return best;
+        }
+        Hold(task, best.Worker, now);
+        return null;
+    }
+
+    /// <summary>Hands a ready task to a parked poll (fifo: the first that can take it; fastest: <see cref="BestWaiter"/>).</summary>
+    private bool PlaceOnParked(TaskRecord task, DateTimeOffset now)
+    {
+        if (Fastest)
+        {
+            if (BestWaiter(task, now) is not { } chosen)
+            {
+                return false;
+            }
+            GrantTo(chosen, task, now);
+            return true;
+        }
+        foreach (var group in _parked.Groups)
+        {
+            if (!group.Sample.CanServe(task.Kind, task.Provider, task.Model)) continue;
+            foreach (var waiter in group.InOrder())
+            {
+                if (waiter.Leases.Count < waiter.Max && CanLeaseNow(waiter.Worker, now))
+                {
+                    GrantTo(waiter, task, now);
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private void GrantTo(LeaseWaiter waiter, TaskRecord task, DateTimeOffset now)
+    {
+        Grant(task, waiter.Worker, now, waiter.Leases);
+        _changes.Wake(waiter);
+        if (waiter.Leases.Count >= waiter.Max) _parked.Remove(waiter);
+    }
+
+    /// <summary>Parks a poll; the fastest scheduler's recheck pass will look at it.</summary>
+    private void Park(LeaseWaiter waiter)
+    {
+        _parked.Park(waiter, Fastest && _speeds.Of(waiter.Worker.Id, waiter.Worker.Models[0]) is { } speed
+            ? speed.SecondsFor(WorkEstimate.DefaultOutputTokens)
+            : null);
+        if (Fastest) ArmRecheck();
     }
 
     private List<RoutingQueue>? EligibleQueues(WorkerRecord worker)
@@ -190,6 +260,7 @@ public sealed partial class SchedulingEngine
         {
             _speeds.Observe(worker.Id, ModelOn(task, worker), run.Tokens, run.TimeToFirstTokenMs, run.DurationMs, run.TokensPerSecond);
         }
+        _speedIndex.Update(worker, _speeds);
     }
 
     /// <summary>

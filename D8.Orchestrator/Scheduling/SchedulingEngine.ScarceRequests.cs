@@ -43,7 +43,7 @@ public sealed partial class SchedulingEngine
     private HashSet<TaskRecord>? Reserved(WorkerRecord worker, List<RoutingQueue> eligible, TaskRecord head)
     {
         var requests = 0L;
-        foreach (var w in _workers.Values)
+        foreach (var w in _budgeted)
         {
             if (w == worker || w.State != WorkerState.Online || !w.Healthy || w.Drain
                 || !w.CanServe(head.Kind, head.Provider, head.Model) || !RequestBound(w, head)) continue;

@@ -12,10 +12,17 @@ namespace D8.Orchestrator.Scheduling;
 /// </summary>
 public sealed partial class SchedulingEngine
 {
+    /// <summary>Until then no poll scans the running tasks for a straggler again (the last scan found none).</summary>
+    private DateTimeOffset _speculationQuietUntil;
+
     /// <summary>Leases this worker a copy of the running task it would speed up the most, if any.</summary>
     private void TrySpeculate(WorkerRecord worker, DateTimeOffset now, List<TaskLease> leases)
     {
         if (!MayTakeCopy(worker)) return;
+        if (now < _speculationQuietUntil)
+        {
+            return; // a look at every running task found nothing to copy a moment ago
+        }
         TaskRecord? best = null;
         var bestGain = 0.0;
         foreach (var task in _tasks.InState(TaskState.Leased))
@@ -30,8 +37,14 @@ public sealed partial class SchedulingEngine
                 continue;
             }
             var elapsed = (now - (task.LeasedAt ?? now)).TotalSeconds;
-            double? remaining = EstimateSeconds(holder, task) is { } expected && expected > elapsed ? expected - elapsed : null;
-            if (!PlacementPolicy.ShouldSpeculate(copy, remaining, elapsed)) continue;
+            var expected = EstimateSeconds(holder, task);
+            double? remaining = expected > elapsed ? expected - elapsed : null;
+            // A run is presumed stuck only after a recheck interval (unmeasured holder), or a heartbeat interval and
+            // twice its own expected time (a measured one running late): not for the round trips around a short task.
+            var stuckAfter = expected is { } e
+                ? Math.Max(_options.HeartbeatInterval.TotalSeconds, PlacementPolicy.UnknownStuckFactor * e)
+                : _options.SchedulerRecheck.TotalSeconds;
+            if (!PlacementPolicy.ShouldSpeculate(copy, remaining, elapsed, stuckAfter)) continue;
             var gain = (remaining ?? elapsed) - copy;
             if (best is null || gain > bestGain)
             {
@@ -41,6 +54,7 @@ public sealed partial class SchedulingEngine
         }
         if (best is null)
         {
+            _speculationQuietUntil = now + _options.SchedulerRecheck;
             return;
         }
         best.SpecLeaseId = WorkerTokens.NewId();
@@ -69,6 +83,7 @@ public sealed partial class SchedulingEngine
             if (copyWon && task.LeasedAt is { } at)
             {
                 _speeds.Bound(loser.Id, ModelOn(task, loser), WorkEstimate.OutputTokens(task), now - at);
+                _speedIndex.Update(loser, _speeds);
             }
             RemoveLease(loser, task.Id);
             if (tellLoser) loser.LostLeases.Add(task.LeaseId!);

@@ -128,6 +128,7 @@ public sealed partial class SchedulingEngine
             {
                 if (chosen is null)
                 {
+                    Hold(head, worker, now);
                     return; // better left to faster workers (or nothing fits the token budget): the poll parks
                 }
                 head = chosen;
@@ -148,6 +149,7 @@ public sealed partial class SchedulingEngine
         task.LeaseExpiresAt = now + _options.LeaseDuration;
         task.UpdatedAt = now;
         task.NotBefore = null;
+        task.Reason = null;
         _tasks.SetState(task, TaskState.Leased);
         worker.Leases.Add(task.Id);
         _telemetry.Dispatched(now - task.ReadyAt);
@@ -165,31 +167,13 @@ public sealed partial class SchedulingEngine
         }
         task.NotBefore = null;
         task.ReadyAt = now;
-        if (Fastest)
+        if (PlaceOnParked(task, now))
         {
-            if (BestWaiter(task, now) is { } chosen)
-            {
-                Grant(task, chosen.Worker, now, chosen.Leases);
-                _changes.Wake(chosen);
-                return;
-            }
-            task.Queue!.Ready.Add(task);
-            task.InReadySet = true;
             return;
-        }
-        foreach (var waiter in _waiters)
-        {
-            if (waiter.Leases.Count < waiter.Max
-                && CanLeaseNow(waiter.Worker, now)
-                && waiter.Worker.CanServe(task.Kind, task.Provider, task.Model))
-            {
-                Grant(task, waiter.Worker, now, waiter.Leases);
-                _changes.Wake(waiter);
-                return;
-            }
         }
         task.Queue!.Ready.Add(task);
         task.InReadySet = true;
+        if (Fastest && _parked.Count > 0) ArmRecheck();
     }
 
     private void PromoteDue(DateTimeOffset now)
@@ -286,10 +270,7 @@ public sealed partial class SchedulingEngine
 
     private void WakeWaitersOf(WorkerRecord worker)
     {
-        foreach (var waiter in _waiters)
-        {
-            if (waiter.Worker == worker) _changes.Wake(waiter);
-        }
+        foreach (var waiter in worker.Parked) _changes.Wake(waiter);
     }
 
     private RoutingQueue QueueFor(string kind, string? provider, string? model)

@@ -46,6 +46,7 @@ public sealed partial class SchedulingEngine
             Leave(worker, Now);
             worker.Revoked = true;
             _speeds.Forget(worker.Id);
+            _speedIndex.Remove(worker);
             _changes.Worker(worker);
             RecomputeRoutability();
             commit = Flush();

@@ -108,6 +108,8 @@ public sealed partial class SchedulingEngine
             worker.Status = request.Status;
             var wasWaitingForBudget = worker.BudgetReadyAt > now;
             worker.Budget = request.Budget ?? [];
+            if (worker.Budget.Count > 0) _budgeted.Add(worker);
+            else _budgeted.Remove(worker);
             worker.BudgetReadyAt = request.BudgetReadyAt > now ? request.BudgetReadyAt : null;
 
             var expires = now + _options.LeaseDuration;
@@ -203,6 +205,8 @@ public sealed partial class SchedulingEngine
         worker.State = WorkerState.Gone;
         _workers.Remove(worker.Id);
         _speeds.Forget(worker.Id);
+        _speedIndex.Remove(worker);
+        _budgeted.Remove(worker);
         _changes.ForgetWorker(worker.Id);
     }
 

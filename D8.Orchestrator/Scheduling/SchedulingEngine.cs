@@ -30,7 +30,10 @@ public sealed partial class SchedulingEngine
     private readonly Dictionary<string, RoutingQueue> _queues = new(StringComparer.Ordinal);
     private readonly SortedSet<TaskRecord> _delayed = new(NotBeforeOrder.Instance);
     private readonly Dictionary<string, WorkerRecord> _workers = new(StringComparer.Ordinal);
-    private readonly List<LeaseWaiter> _waiters = [];
+    private readonly ParkedPolls _parked = new();
+    /// <summary>Workers whose last heartbeat reported budget windows (the only ones that can be request-bound).</summary>
+    private readonly HashSet<WorkerRecord> _budgeted = [];
+    private long _nextWaiterSeq;
     private readonly Dictionary<string, List<TaskCompletionSource<Task>>> _terminalWaiters = new(StringComparer.Ordinal);
     private readonly ChangeSet _changes;
 
@@ -74,7 +77,7 @@ public sealed partial class SchedulingEngine
     {
         lock (_gate)
         {
-            return (_waiters.Count, _terminalWaiters.Values.Sum(l => l.Count));
+            return (_parked.Count, _terminalWaiters.Values.Sum(l => l.Count));
         }
     }
 

@@ -47,6 +47,12 @@ public sealed class WorkerRecord
     /// <summary>Already in this lock region's change set.</summary>
     [JsonIgnore] internal bool Dirty { get; set; }
 
+    /// <summary>Its lease polls parked right now (see <see cref="ParkedPolls"/>).</summary>
+    [JsonIgnore] internal List<LeaseWaiter> Parked { get; } = [];
+
+    /// <summary>When it last asked for a lease: a worker that neither runs nor asks is not waited for.</summary>
+    [JsonIgnore] internal DateTimeOffset LastPollAt { get; set; }
+
     /// <summary>Ids of tasks this worker holds a lease on.</summary>
     [JsonIgnore] internal HashSet<string> Leases { get; } = [];
 

@@ -105,7 +105,7 @@ public sealed class EvolutionEndToEndTests(ITestOutputHelper output)
         Assert.True(byTokens.TokensUsed >= 300);
     }
 
-    private static async Task StartWorkersAsync(WorkerFleet fleet, OllamaEmulator ollama, OpenAiEmulator groq)
+    internal static async Task StartWorkersAsync(WorkerFleet fleet, OllamaEmulator ollama, OpenAiEmulator groq)
     {
         fleet.StartWorker("pi-1", "ollama", ollama.BaseUrl, new Dictionary<string, string?> { ["D8_CONCURRENCY"] = "4" });
         fleet.StartWorker("groq-1", "groq", groq.BaseUrl + "/openai/v1", new Dictionary<string, string?> { ["D8_RPM"] = "0", ["D8_TPM"] = "0", ["D8_RPD"] = "0" });
@@ -121,7 +121,7 @@ public sealed class EvolutionEndToEndTests(ITestOutputHelper output)
     }
 
     /// <summary>The message lists of the chat calls a model answered (Ollama's load calls without messages left out).</summary>
-    private static IEnumerable<string> ChatCalls(EmulatorHost emulator) =>
+    internal static IEnumerable<string> ChatCalls(EmulatorHost emulator) =>
         emulator.Requests.Snapshot()
             .Where(r => r.Path.EndsWith("/chat", StringComparison.Ordinal) || r.Path.EndsWith("/chat/completions", StringComparison.Ordinal))
             .Select(r =>

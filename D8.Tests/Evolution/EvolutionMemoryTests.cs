@@ -88,7 +88,7 @@ public sealed class EvolutionMemoryTests : IAsyncLifetime
             return TestWorker.Success("precise");
         }, [EvolutionTaskKinds.Evaluate], provider: "groq");
         var submitted = await _client.SubmitEvolutionAsync(EvolutionSpecs.Words(seed: 4, generations: 2, operatorsProvider: "ollama",
-            evaluationProvider: "groq", population: 4));
+            evaluationProvider: "groq", population: 4) with { MutationOperators = ["add_constraint"] }); // reflect would wait for the seed's scores
         // The seed's evaluation is issued in the same step as the generation's mutations.
         await evaluating.Task.WaitAsync(TimeSpan.FromSeconds(30));
 

@@ -86,12 +86,14 @@ public static class PlacementPolicy
     /// <summary>
     /// Whether an idle worker expected to need <paramref name="copySeconds"/> should run a copy of a task another worker
     /// runs, expected to need <paramref name="holderRemainingSeconds"/> more (null when the holder's speed is unknown:
-    /// then it counts as stuck once <paramref name="elapsedSeconds"/> exceeds <see cref="UnknownStuckFactor"/> times the copy).
+    /// then it counts as stuck once <paramref name="elapsedSeconds"/> exceeds <see cref="UnknownStuckFactor"/> times the copy
+    /// and <paramref name="stuckAfterSeconds"/>).
     /// </summary>
-    public static bool ShouldSpeculate(double copySeconds, double? holderRemainingSeconds, double elapsedSeconds)
+    public static bool ShouldSpeculate(double copySeconds, double? holderRemainingSeconds, double elapsedSeconds,
+        double stuckAfterSeconds = 0)
     {
         var remaining = holderRemainingSeconds
-            ?? (elapsedSeconds > UnknownStuckFactor * copySeconds ? double.PositiveInfinity : 0);
+            ?? (elapsedSeconds > Math.Max(UnknownStuckFactor * copySeconds, stuckAfterSeconds) ? double.PositiveInfinity : 0);
         return remaining > SpeculationFactor * copySeconds;
     }
 

@@ -1,0 +1,162 @@
+using System.Diagnostics;
+using System.Globalization;
+using D8.Benchmarks.Dispatch;
+using D8.Contracts;
+
+namespace D8.Benchmarks.Fleet;
+
+/// <summary>
+/// `fleet [--sizes 1000,5000,10000] [--tasks T] [--usage both|yes|no] [--timeout S] [--http1] [--only fastest|fifo]`:
+/// a large fleet of simulated workers (<see cref="SimulatedFleet"/>) on one orchestrator process, the batch submitted
+/// from 16 callers, under fifo and then under fastest (a fresh orchestrator each). Tasks per second are counted from
+/// the first submit to the last completion; a run that has not finished when the timeout ends says so (stalled) with
+/// what is still queued. Both schedulers run the same simulator, so fifo's rate, with the CPU each side used per task,
+/// shows what the simulator can drive.
+/// </summary>
+internal static class FleetBenchmark
+{
+    private const int Submitters = 16;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        int[] sizes = [1000, 5000, 10_000];
+        var tasks = 10_000;
+        bool[] usages = [false, true];
+        var timeout = TimeSpan.FromSeconds(60);
+        var http2 = true;
+        string[] schedulers = ["fifo", "fastest"];
+        for (var i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--sizes" when i + 1 < args.Length:
+                    sizes = args[++i].Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+                    break;
+                case "--tasks" when i + 1 < args.Length:
+                    tasks = int.Parse(args[++i], CultureInfo.InvariantCulture);
+                    break;
+                case "--usage" when i + 1 < args.Length:
+                    usages = args[++i] switch { "yes" => [true], "no" => [false], _ => [false, true] };
+                    break;
+                case "--timeout" when i + 1 < args.Length:
+                    timeout = TimeSpan.FromSeconds(double.Parse(args[++i], CultureInfo.InvariantCulture));
+                    break;
+                case "--http1":
+                    http2 = false;
+                    break;
+                case "--only" when i + 1 < args.Length:
+                    schedulers = [args[++i]];
+                    break;
+                default:
+                    Console.Error.WriteLine("usage: fleet [--sizes 1000,5000,10000] [--tasks T] [--usage both|yes|no] [--timeout S] [--http1] [--only fastest|fifo]");
+                    return 2;
+            }
+        }
+        Console.WriteLine($"fleet: {Environment.ProcessorCount} cores, load average {LoadAverage()}, simulator and orchestrator " +
+                          $"share them; {(http2 ? "HTTP/2 (prior knowledge), 64 client handlers" : "HTTP/1.1, a handler per worker")}, " +
+                          $"timeout {timeout.TotalSeconds:F0} s per run");
+        foreach (var size in sizes)
+        {
+            foreach (var usage in usages)
+            {
+                var outcomes = new Dictionary<string, Outcome>();
+                foreach (var scheduler in schedulers)
+                {
+                    outcomes[scheduler] = await RunOnceAsync(size, tasks, scheduler, usage, timeout, http2);
+                    var o = outcomes[scheduler];
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"  {size} workers, {(usage ? "usage" : "no usage")}, {scheduler}: {o.Done}/{tasks} in {o.Seconds:F1} s{(o.Done < tasks ? $" (STALLED: {o.Submitted} submitted; {o.Queued} queued, {o.Leased} leased at the end)" : "")}; " +
+                        $"register {o.RegisterSeconds:F1} s; RSS {o.BaselineRssMb:F0} MB before, {o.ParkedRssMb:F0} MB parked " +
+                        $"({(o.ParkedRssMb - o.BaselineRssMb) * 1024 / size:F1} KB a worker), peak {o.PeakRssMb:F0} MB; CPU per task " +
+                        $"orchestrator {o.OrchestratorCpu.TotalMilliseconds * 1000 / Math.Max(1, o.Done):F0} µs, simulator " +
+                        $"{o.SimulatorCpu.TotalMilliseconds * 1000 / Math.Max(1, o.Done):F0} µs; {o.Errors} errors{(o.Errors > 0 ? $" ({o.ErrorKinds})" : "")}"));
+                }
+                var fastest = outcomes.GetValueOrDefault("fastest");
+                var fifo = outcomes.GetValueOrDefault("fifo");
+                var main = fastest ?? fifo!;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"fleet: {size} workers, {tasks} tasks, {(usage ? "usage" : "no usage")}, " +
+                    $"fastest {(fastest is null ? "-" : fastest.Rate.ToString("F0", CultureInfo.InvariantCulture))} tasks/s " +
+                    $"(fifo {(fifo is null ? "-" : fifo.Rate.ToString("F0", CultureInfo.InvariantCulture))} tasks/s" +
+                    $"{(fastest is not null && fifo is not null ? $", ratio {fastest.Rate / fifo.Rate:F2}" : "")}), " +
+                    $"peak RSS {main.PeakRssMb:F0} MB, {main.Errors} errors{(main.Done < tasks ? ", STALLED" : "")}"));
+            }
+        }
+        Console.WriteLine($"fleet: load average after {LoadAverage()}");
+        return 0;
+    }
+
+    private sealed record Outcome(int Done, double Seconds, double RegisterSeconds, double BaselineRssMb, double ParkedRssMb,
+        double PeakRssMb, long Errors, TimeSpan OrchestratorCpu, TimeSpan SimulatorCpu, int Submitted, long Queued, long Leased, string ErrorKinds)
+    {
+        public double Rate => Done / Seconds;
+    }
+
+    private static async Task<Outcome> RunOnceAsync(int size, int tasks, string scheduler, bool usage, TimeSpan timeout, bool http2)
+    {
+        await using var orch = await OrchestratorProcess.StartAsync(http2: http2, settings: new Dictionary<string, string?>
+        {
+            ["D8_SCHEDULER"] = scheduler,
+        });
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = Submitters })
+        {
+            BaseAddress = orch.BaseUrl, Timeout = TimeSpan.FromSeconds(90),
+        };
+        var client = new OrchestratorClient(http) { ApiKey = orch.ApiKey };
+        await client.GetStatsAsync();
+        var baseline = orch.RssMb();
+
+        var register = Stopwatch.StartNew();
+        await using var fleet = await SimulatedFleet.StartAsync(orch.Http2Url ?? orch.BaseUrl, orch.JoinToken, size, usage, http2);
+        while (fleet.Polling < size)
+        {
+            await Task.Delay(50); // start-up polling
+        }
+        register.Stop();
+        // Let every first poll reach the orchestrator and park.
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var parked = orch.RssMb();
+
+        var cpu0 = orch.CpuTime();
+        var self0 = Process.GetCurrentProcess().TotalProcessorTime;
+        var clock = Stopwatch.StartNew();
+        var next = 0;
+        long submitErrors = 0;
+        var accepted = 0;
+        var submitters = Enumerable.Range(0, Submitters).Select(_ => Task.Run(async () =>
+        {
+            // A stalled run stops submitting at the timeout rather than queueing the rest behind it.
+            while (clock.Elapsed < timeout && Interlocked.Increment(ref next) <= tasks)
+            {
+                try
+                {
+                    await client.SubmitAsync(new SubmitTaskRequest { Prompt = "fleet", MaxTokens = SimulatedFleet.OutputTokens });
+                    Interlocked.Increment(ref accepted);
+                }
+                catch (Exception)
+                {
+                    Interlocked.Increment(ref submitErrors);
+                }
+            }
+        })).ToArray();
+        while (fleet.Completed < tasks && clock.Elapsed < timeout)
+        {
+            await Task.Delay(10); // progress polling
+        }
+        var seconds = clock.Elapsed.TotalSeconds;
+        var done = (int)Math.Min(tasks, fleet.Completed);
+        var orchCpu = orch.CpuTime() - cpu0;
+        var selfCpu = Process.GetCurrentProcess().TotalProcessorTime - self0;
+        var errors = fleet.Errors + Interlocked.Read(ref submitErrors);
+        var errorKinds = fleet.ErrorKinds + (submitErrors > 0 ? $", submit: {submitErrors}" : "");
+        var submitted = Volatile.Read(ref accepted);
+        var stats = done < tasks ? await client.GetStatsAsync() : null;
+        var peak = orch.PeakRssMb();
+        await Task.WhenAll(submitters);
+        return new Outcome(done, seconds, register.Elapsed.TotalSeconds, baseline, parked, peak, errors, orchCpu, selfCpu,
+            submitted, stats?.Tasks.GetValueOrDefault("queued") ?? 0, stats?.Tasks.GetValueOrDefault("leased") ?? 0, errorKinds);
+    }
+
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
+}
