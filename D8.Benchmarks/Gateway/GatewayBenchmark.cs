@@ -30,6 +30,7 @@ internal static class GatewayBenchmark
     {
         var calls = Option(args, "--calls", 200);
         var waiting = Option(args, "--waiting", 2000);
+        var batch = Option(args, "--batch", 50_000);
         Console.WriteLine($"machine: {Environment.ProcessorCount} cores, load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
         await using var fast = await OpenAiEmulator.StartAsync(new OpenAiEmulatorOptions
         {
@@ -66,6 +67,7 @@ internal static class GatewayBenchmark
             $"gateway: {waiting} concurrent waiting calls, {errors} errors, peak RSS {orch.PeakRssMb():F0} MB"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  ({waiting} calls queued behind one busy slow worker, then all answered within {seconds:F1} s of a fast worker joining; peak RSS is the orchestrator's VmHWM over the whole run)"));
+        if (batch > 0) Console.WriteLine(await BatchThroughput.RunAsync(batch));
         return 0;
     }
 

@@ -115,6 +115,11 @@ internal sealed class ChatCall(ChatGateway gateway, HttpContext http, ChatComple
 
     public static string CompletionId(string taskId) => "chatcmpl-" + taskId;
 
+    /// <summary>OpenAI's <c>chat.completion</c> for a succeeded task (a call's answer, and a batch output line's body).</summary>
+    public static ChatCompletion CompletionOf(TaskView view, TaskResult result, string requestedModel) =>
+        new(CompletionId(view.Id), view.CreatedAt.ToUnixTimeSeconds(), result.Model ?? requestedModel,
+            [new ChatChoice(0, new AssistantMessage(result.Content), FinishReason(result.FinishReason))], UsageOf(result.Usage));
+
     /// <summary>OpenAI's finish reasons; the SDKs refuse any other spelling, so a provider's own (Ollama's "unload"…) reads as stop.</summary>
     public static string FinishReason(string? reason) => reason switch
     {

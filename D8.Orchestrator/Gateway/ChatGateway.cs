@@ -133,10 +133,7 @@ public sealed partial class ChatGateway(
         {
             call.Gateway.Telemetry.Waited(call.Elapsed - TimeSpan.FromMilliseconds(result.DurationMs ?? 0), stream: false);
             call.Http.Response.Headers[WorkerHeader] = result.WorkerName ?? result.WorkerId ?? "";
-            var completion = new ChatCompletion(
-                ChatCall.CompletionId(view.Id), view.CreatedAt.ToUnixTimeSeconds(), result.Model ?? call.Body.Model!,
-                [new ChatChoice(0, new AssistantMessage(result.Content), ChatCall.FinishReason(result.FinishReason))],
-                ChatCall.UsageOf(result.Usage));
+            var completion = ChatCall.CompletionOf(view, result, call.Body.Model!);
             await TypedResults.Json(completion, OpenAiWireContext.Default.ChatCompletion).ExecuteAsync(call.Http);
             return "ok";
         }

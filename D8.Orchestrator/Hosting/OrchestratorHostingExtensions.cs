@@ -1,4 +1,5 @@
 using D8.Contracts;
+using D8.Orchestrator.Batches;
 using D8.Orchestrator.Configuration;
 using D8.Orchestrator.Evolution;
 using D8.Orchestrator.Gateway;
@@ -69,6 +70,7 @@ public static partial class OrchestratorHostingExtensions
         services.AddSingleton<EvolutionService>();
         services.AddHostedService(sp => sp.GetRequiredService<EvolutionService>());
         services.AddHostedService<EvolutionRetention>();
+        services.AddBatches(builder.Configuration, options);
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
 
         services.Configure<KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = options.MaxBodyBytes);
@@ -111,6 +113,7 @@ public static partial class OrchestratorHostingExtensions
         app.MapWorkersApi();
         app.MapJoinCheckApi();
         app.MapEvolutionsApi();
+        app.MapBatchApi();
         app.MapTlsApi();
         app.MapOpenAiGateway();
         return app.MapOrchestratorOpenApi();
