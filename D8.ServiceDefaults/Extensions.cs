@@ -31,11 +31,16 @@ public static class ServiceDefaultsExtensions
     /// Add the standard resilience handler to every HttpClient. Services whose own protocol already owns retries
     /// (the worker's provider calls) pass false and add it per client instead.
     /// </param>
-    public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder, bool useStandardResilience = true)
+    /// <param name="prometheusByDefault">
+    /// Whether /metrics is served when D8_PROMETHEUS is unset (pass what the app gives <see cref="MapDefaultEndpoints"/>).
+    /// Metrics are collected only when something reads them: /metrics served, or an OTLP endpoint set.
+    /// </param>
+    public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder, bool useStandardResilience = true, bool prometheusByDefault = true)
         where TBuilder : IHostApplicationBuilder
     {
-        builder.ConfigureOpenTelemetry();
+        builder.ConfigureOpenTelemetry(prometheusByDefault);
         builder.QuietRequestLogging();
+        builder.AddStartupFailureLine();
         builder.AddDefaultHealthChecks();
         builder.Services.AddServiceDiscovery();
         builder.Services.ConfigureHttpClientDefaults(http =>
@@ -50,22 +55,23 @@ public static class ServiceDefaultsExtensions
     }
 
     /// <summary>Logs, metrics and traces through OpenTelemetry; exported over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set.</summary>
-    public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder, bool prometheusByDefault = true)
+        where TBuilder : IHostApplicationBuilder
     {
-        builder.Logging.AddOpenTelemetry(logging =>
-        {
-            logging.IncludeFormattedMessage = true;
-            logging.IncludeScopes = true;
-        });
+        var otlp = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        var prometheus = builder.Configuration.GetValue(PrometheusSetting, prometheusByDefault);
 
+        if (MetricsAreRead(builder.Configuration, prometheusByDefault))
+        {
+            // Without a reader the instruments would still be aggregated in memory for nobody (idle worker RSS).
+            builder.Services.AddOpenTelemetry().WithMetrics(metrics =>
+            {
+                metrics.AddAspNetCoreInstrumentation().AddHttpClientInstrumentation().AddRuntimeInstrumentation().AddMeter("D8.*");
+                // Pull-based: costs nothing until /metrics is scraped.
+                if (prometheus) metrics.AddPrometheusExporter();
+            });
+        }
         builder.Services.AddOpenTelemetry()
-            .WithMetrics(metrics => metrics
-                .AddAspNetCoreInstrumentation()
-                .AddHttpClientInstrumentation()
-                .AddRuntimeInstrumentation()
-                .AddMeter("D8.*")
-                // Pull-based: costs nothing until /metrics is mapped and scraped.
-                .AddPrometheusExporter())
             .WithTracing(tracing => tracing
                 .AddSource(builder.Environment.ApplicationName)
                 .AddSource("D8.*")
@@ -73,12 +79,23 @@ public static class ServiceDefaultsExtensions
                 .AddAspNetCoreInstrumentation(o => o.Filter = TraceFilter.ShouldTrace)
                 .AddHttpClientInstrumentation(o => o.FilterHttpRequestMessage = TraceFilter.ShouldTraceOutgoing));
 
-        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        if (otlp)
         {
+            // Logs through OpenTelemetry only when they are exported: the console has them anyway.
+            builder.Logging.AddOpenTelemetry(logging =>
+            {
+                logging.IncludeFormattedMessage = true;
+                logging.IncludeScopes = true;
+            });
             builder.Services.AddOpenTelemetry().UseOtlpExporter();
         }
         return builder;
     }
+
+    /// <summary>Whether anything reads metrics: /metrics served (D8_PROMETHEUS, else the app's default) or an OTLP endpoint set.</summary>
+    public static bool MetricsAreRead(IConfiguration configuration, bool prometheusByDefault) =>
+        configuration.GetValue(PrometheusSetting, prometheusByDefault)
+        || !string.IsNullOrWhiteSpace(configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
 
     /// <summary>A "self" liveness check tagged "live"; services add their own readiness checks.</summary>
     public static TBuilder AddDefaultHealthChecks<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder

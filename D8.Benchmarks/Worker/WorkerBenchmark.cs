@@ -37,6 +37,8 @@ internal static class WorkerBenchmark
         // Idle: registered, long-polling, heartbeating; let start-up garbage settle.
         await Task.Delay(TimeSpan.FromSeconds(5));
         var idleRss = Status(worker.Pid, "VmRSS:");
+        var idleFiles = new Dictionary<string, double>();
+        var idleParts = RssParts(worker.Pid, idleFiles);
 
         var chat = new OpenAIClient(new ApiKeyCredential(Key), new OpenAIClientOptions
         {
@@ -77,7 +79,9 @@ internal static class WorkerBenchmark
         var medianDirect = Median(direct);
         var medianD8 = Median(viaD8);
         Console.WriteLine($"machine: {Environment.ProcessorCount} cores, load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
-        Console.WriteLine($"worker idle RSS: {idleRss:F1} MB (VmRSS after registering and idling 5 s)");
+        Console.WriteLine($"worker idle RSS: {idleRss:F1} MB (VmRSS after registering and idling 5 s; goal < 80 MB)");
+        Console.WriteLine("  of which: " + string.Join(", ", idleParts.OrderByDescending(p => p.Value).Select(p => $"{p.Key} {p.Value:F1} MB")));
+        Console.WriteLine("  largest files: " + string.Join(", ", idleFiles.OrderByDescending(p => p.Value).Take(12).Select(p => $"{p.Key} {p.Value:F1}")));
         Console.WriteLine($"direct call median: {medianDirect:F2} ms; submit→result through orchestrator+worker median: {medianD8:F2} ms ({tasks} sequential tasks)");
         Console.WriteLine($"orchestrator+worker overhead per task (median difference): {medianD8 - medianDirect:F2} ms");
         Console.WriteLine($"worker peak RSS after the run: {Status(worker.Pid, "VmHWM:"):F1} MB");
@@ -114,6 +118,39 @@ internal static class WorkerBenchmark
             }
         }
         return double.NaN;
+    }
+
+    /// <summary>
+    /// Resident memory by kind of mapping (/proc/pid/smaps): what dominates an idle worker. Anonymous memory is the GC
+    /// heap, thread stacks and the runtime's own allocations; JIT-compiled code lives in the memfd "doublemapper"
+    /// mappings (write-xor-execute); mapped .dll files are managed
+    /// assemblies (pages of IL and ReadyToRun code actually touched); .so files the native runtime and libraries.
+    /// </summary>
+    private static Dictionary<string, double> RssParts(int pid, Dictionary<string, double>? files = null)
+    {
+        var parts = new Dictionary<string, double>();
+        var kind = "anonymous (GC heap, JIT code, stacks, runtime)";
+        var file = "";
+        foreach (var line in File.ReadLines($"/proc/{pid}/smaps"))
+        {
+            var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (fields.Length >= 5 && fields[0].Contains('-', StringComparison.Ordinal) && !fields[0].EndsWith(':'))
+            {
+                var path = fields.Length >= 6 ? fields[5] : "";
+                file = Path.GetFileName(path);
+                kind = path.Contains("doublemapper", StringComparison.Ordinal) ? "JIT-compiled code and stubs (W^X double mapping)"
+                    : path.EndsWith(".dll", StringComparison.Ordinal) ? "managed assemblies (.dll)"
+                    : path.Contains(".so", StringComparison.Ordinal) ? "native libraries (.so)"
+                    : path.StartsWith('/') ? "other files" : "anonymous (GC heap, JIT code, stacks, runtime)";
+            }
+            else if (fields.Length >= 2 && fields[0] == "Rss:")
+            {
+                var mb = long.Parse(fields[1], CultureInfo.InvariantCulture) / 1024.0;
+                parts[kind] = parts.GetValueOrDefault(kind) + mb;
+                if (files is not null && file.Length > 0) files[file] = files.GetValueOrDefault(file) + mb;
+            }
+        }
+        return parts;
     }
 
     private static double Median(List<double> values)

@@ -135,7 +135,7 @@ public sealed class OrchestratorOptions
         }
         if (errors.Count > 0)
         {
-            throw new InvalidOperationException("Invalid D8 orchestrator configuration: " + string.Join(" ", errors));
+            throw StartupFailure.Refusal("invalid configuration: " + string.Join(" ", errors));
         }
         return options;
     }

@@ -1,6 +1,9 @@
 using D8.Contracts;
+using D8.Orchestrator.Batches;
 using D8.Orchestrator.Configuration;
 using D8.Orchestrator.Evolution;
+using D8.Orchestrator.Gateway;
+using D8.Orchestrator.Hosting;
 using D8.Orchestrator.Http;
 using D8.Orchestrator.Scheduling;
 using D8.Orchestrator.Security;
@@ -27,14 +30,22 @@ public static partial class OrchestratorHostingExtensions
         var options = OrchestratorOptions.Load(builder.Configuration, builder.Environment.IsDevelopment(), warnings);
         var services = builder.Services;
         services.AddSingleton(options);
+        // Before anything is written there (TLS files, the database): a writable folder, one orchestrator per file.
+        var dataLock = DataFolderLock.Acquire(options.DbPath);
+        services.AddSingleton(_ => dataLock);
         builder.AddOrchestratorTls(options, warnings);
         var limitErrors = new List<string>();
         var failureLimit = FailureLimitOptions.Load(builder.Configuration, limitErrors);
         if (limitErrors.Count > 0)
         {
-            throw new InvalidOperationException("Invalid D8 orchestrator configuration: " + string.Join(" ", limitErrors));
+            throw StartupFailure.Refusal("invalid configuration: " + string.Join(" ", limitErrors));
         }
         services.AddSingleton(failureLimit);
+        services.AddOpenAiGateway(builder.Configuration, limitErrors);
+        if (limitErrors.Count > 0)
+        {
+            throw StartupFailure.Refusal("invalid configuration: " + string.Join(" ", limitErrors));
+        }
         services.AddSingleton<FailedCredentialLimiter>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ITaskStore>(sp =>
@@ -51,7 +62,7 @@ public static partial class OrchestratorHostingExtensions
             engine.StreamEnded += sp.GetRequiredService<TaskStreamHub>().End;
             return engine;
         });
-        services.AddHostedService(sp => new StartupLog(sp.GetRequiredService<SchedulingEngine>(), warnings,
+        services.AddHostedService(sp => new StartupLog(sp.GetRequiredService<SchedulingEngine>(), sp.GetRequiredService<DataFolderLock>(), warnings,
             sp.GetRequiredService<ILogger<StartupLog>>()));
         services.AddHostedService<EngineSweeper>();
         services.AddSingleton(sp => { GC.KeepAlive(sp.GetRequiredService<ITaskStore>()); return new EvolutionStore(options.DbPath); });
@@ -59,6 +70,7 @@ public static partial class OrchestratorHostingExtensions
         services.AddSingleton<EvolutionService>();
         services.AddHostedService(sp => sp.GetRequiredService<EvolutionService>());
         services.AddHostedService<EvolutionRetention>();
+        services.AddBatches(builder.Configuration, options);
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
 
         services.Configure<KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = options.MaxBodyBytes);
@@ -101,7 +113,9 @@ public static partial class OrchestratorHostingExtensions
         app.MapWorkersApi();
         app.MapJoinCheckApi();
         app.MapEvolutionsApi();
+        app.MapBatchApi();
         app.MapTlsApi();
+        app.MapOpenAiGateway();
         return app.MapOrchestratorOpenApi();
     }
 
@@ -137,11 +151,13 @@ public static partial class OrchestratorHostingExtensions
     }
 
     /// <summary>Loads the engine (so a broken store fails start-up) and logs configuration warnings.</summary>
-    private sealed partial class StartupLog(SchedulingEngine engine, IReadOnlyList<string> warnings, ILogger<StartupLog> logger)
-        : IHostedService
+    private sealed partial class StartupLog(SchedulingEngine engine, DataFolderLock dataLock, IReadOnlyList<string> warnings,
+        ILogger<StartupLog> logger) : IHostedService
     {
         public Task StartAsync(CancellationToken cancellationToken)
         {
+            // Resolved here so the container owns the lock and releases it when the app is disposed.
+            GC.KeepAlive(dataLock);
             GC.KeepAlive(engine);
             foreach (var warning in warnings)
             {

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.NetworkInformation;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using D8.Contracts.Trust;
 
@@ -53,9 +54,18 @@ public sealed class OrchestratorCertificates
     {
         if (options.CertificateFile is { } certFile && options.KeyFile is { } keyFile)
         {
-            var server = X509Certificate2.CreateFromPemFile(certFile, keyFile);
+            X509Certificate2 server;
             var all = new X509Certificate2Collection();
-            all.ImportFromPemFile(certFile);
+            try
+            {
+                server = X509Certificate2.CreateFromPemFile(certFile, keyFile);
+                all.ImportFromPemFile(certFile);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
+            {
+                throw StartupFailure.Refusal($"cannot read the TLS certificate D8_TLS_CERT_FILE={certFile} with its key " +
+                    $"D8_TLS_KEY_FILE={keyFile} ({e.Message.TrimEnd('.')}): point both to PEM files (certificate chain, private key) this orchestrator's user may read.", e);
+            }
             var chain = new X509Certificate2Collection();
             foreach (var c in all.Skip(1)) chain.Add(c);
             var publicServer = X509CertificateLoader.LoadCertificate(server.RawData);

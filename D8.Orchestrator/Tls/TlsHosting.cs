@@ -18,7 +18,7 @@ public static partial class TlsHosting
         var tls = TlsOptions.Load(builder.Configuration, options.DbPath, errors);
         if (errors.Count > 0)
         {
-            throw new InvalidOperationException("Invalid D8 orchestrator configuration: " + string.Join(" ", errors));
+            throw StartupFailure.Refusal("invalid configuration: " + string.Join(" ", errors));
         }
         JoinToken.TryParse(options.JoinToken, out var configured, out _);
         if (!tls.Enabled)

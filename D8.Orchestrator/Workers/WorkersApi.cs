@@ -52,10 +52,11 @@ public static class WorkersApi
 
         worker.MapPost("/workers/{id}/leases", LeaseAsync)
             .WithName("LeaseTasks")
-            .WithSummary("Long-poll for up to max tasks (?wait=S); 200 with leases, 204 when the wait ends with none.")
+            .WithSummary("Long-poll for up to max tasks (?wait=S); 200 with leases, 204 when the wait ends with none or the orchestrator starts to stop, 503 while it stops.")
             .Accepts<LeaseRequest>("application/json")
             .Produces<LeaseBatch>()
-            .Produces(StatusCodes.Status204NoContent);
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         api.MapDelete("/workers/{id}", DeregisterAsync)
             .RequireAuthorization(AuthSchemes.WorkerOrApiKey)
@@ -92,9 +93,19 @@ public static class WorkersApi
         return TypedResults.Json(await engine.HeartbeatAsync(id, body), D8JsonContext.Default.HeartbeatResponse);
     }
 
-    private static async Task<IResult> LeaseAsync(string id, HttpContext context, SchedulingEngine engine, OrchestratorOptions options)
+    private static async Task<IResult> LeaseAsync(string id, HttpContext context, SchedulingEngine engine, OrchestratorOptions options,
+        IHostApplicationLifetime lifetime)
     {
         if (ForeignWorker(context, id) is { } forbidden) return forbidden;
+        var stopping = lifetime.ApplicationStopping;
+        if (stopping.IsCancellationRequested)
+        {
+            // A poll that arrives while the orchestrator stops is refused (the worker backs off) rather than answered
+            // 204 at once, which the worker would follow with the next poll straight away.
+            context.Response.Headers.RetryAfter = "5";
+            return Problems.Result(StatusCodes.Status503ServiceUnavailable, "Stopping",
+                "The orchestrator is stopping; lease again once it is back.");
+        }
         var wait = RequestReader.Wait(context.Request, options.MaxWait);
         var body = await RequestReader.ReadAsync(context.Request, D8JsonContext.Default.LeaseRequest, new LeaseRequest());
         var errors = WorkerValidation.Validate(body);
@@ -103,13 +114,21 @@ public static class WorkersApi
             return Problems.Validation(errors);
         }
         IReadOnlyList<TaskLease> leases;
+        // A parked poll ends when the worker goes away or when the orchestrator starts to stop: the web server waits
+        // for open requests before it stops, so a poll held to the end of its wait would hold the stop as long.
+        using var poll = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
         try
         {
-            leases = await engine.LeaseAsync(id, body.Max, wait, context.RequestAborted, body.TokenBudget);
+            leases = await engine.LeaseAsync(id, body.Max, wait, poll.Token, body.TokenBudget);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
             return TypedResults.Empty;
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            // Whatever the engine had handed to this poll went back to the queue with the cancellation.
+            return TypedResults.NoContent();
         }
         if (leases.Count == 0)
         {

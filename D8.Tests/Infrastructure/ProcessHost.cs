@@ -60,8 +60,13 @@ public sealed partial class ProcessHost : IAsyncDisposable
         {
             psi.ArgumentList.Add(a);
         }
-        // Child processes must not inherit the test host's telemetry exporter or launch profile settings.
+        // Child processes must not inherit the test host's telemetry exporter or launch profile settings, nor a D8_*
+        // setting or provider key of the shell that runs the tests: a child sees only what its test gives it.
         psi.Environment.Remove("OTEL_EXPORTER_OTLP_ENDPOINT");
+        foreach (var key in psi.Environment.Keys.Where(Inherited).ToList())
+        {
+            psi.Environment.Remove(key);
+        }
         psi.Environment["DOTNET_NOLOGO"] = "1";
         psi.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         psi.Environment["Logging__Console__FormatterName"] = "simple";
@@ -102,6 +107,21 @@ public sealed partial class ProcessHost : IAsyncDisposable
         {
             throw new TimeoutException($"{_name} did not write '{text}' within {timeout}. Output:\n{Tail()}");
         }
+    }
+
+    /// <summary>
+    /// The first address an ASP.NET Core child says it listens on ("Now listening on: …", logged by
+    /// Microsoft.Hosting.Lifetime at Information): start children on port 0 (ASPNETCORE_URLS=http://127.0.0.1:0) and
+    /// read the port they got here, so no port is released by the test and taken by someone else before the child binds it.
+    /// </summary>
+    public async Task<Uri> WaitForListeningAsync(TimeSpan timeout)
+    {
+        const string marker = "Now listening on: ";
+        await WaitForOutputAsync(marker, timeout);
+        var text = Output;
+        var start = text.IndexOf(marker, StringComparison.Ordinal) + marker.Length;
+        var end = text.IndexOfAny(['\r', '\n', ' '], start);
+        return new Uri(text[start..(end < 0 ? text.Length : end)]);
     }
 
     /// <summary>Polls <paramref name="url"/> until it answers 2xx, failing early if the process exits.</summary>
@@ -226,6 +246,12 @@ public sealed partial class ProcessHost : IAsyncDisposable
         }
         _log?.Invoke($"[{_name}] {line}");
     }
+
+    /// <summary>Variables of the runner's environment a child must not see: D8 settings and provider keys.</summary>
+    private static bool Inherited(string key) =>
+        key.StartsWith("D8_", StringComparison.OrdinalIgnoreCase)
+        || key.EndsWith("_API_KEY", StringComparison.OrdinalIgnoreCase)
+        || key is "ASPNETCORE_URLS" or "ASPNETCORE_HTTP_PORTS" or "HTTP_PORTS" or "ASPNETCORE_HTTPS_PORTS" or "HTTPS_PORTS";
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int SysKill(int pid, int signal);

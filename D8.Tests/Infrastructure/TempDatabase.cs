@@ -10,10 +10,10 @@ public static class TempDatabase
     public static string NewPath(string prefix, string folder = "d8-tests") =>
         Path.Combine(Path.GetTempPath(), folder, $"{prefix}-{Guid.NewGuid():N}.db");
 
-    /// <summary>Deletes the database and its -wal/-shm files; best effort (a file may still be open on failure paths).</summary>
+    /// <summary>Deletes the database and its -wal/-shm files and the orchestrator's .lock; best effort (a file may still be open on failure paths).</summary>
     public static void Delete(string path)
     {
-        foreach (var suffix in new[] { "", "-wal", "-shm" })
+        foreach (var suffix in new[] { "", "-wal", "-shm", ".lock" })
         {
             try { File.Delete(path + suffix); } catch (IOException) { /* best effort */ }
         }

@@ -1,3 +1,6 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using D8.Contracts;
 using D8.Emulators.Hosting;
 using D8.Emulators.Ollama;
@@ -56,7 +59,9 @@ public sealed class ProviderEndToEndTests(ITestOutputHelper output)
         fleet.StartWorker(provider + "-1", provider, emulator.BaseUrl + basePath, env);
         var worker = await fleet.WaitForWorkerAsync(provider + "-1");
 
-        var submitted = await fleet.Client.SubmitAsync(new SubmitTaskRequest { Prompt = "hi " + provider, Provider = provider });
+        // Submitted inside a trace of the test's own: the provider call must carry the same trace id.
+        var traceId = ActivityTraceId.CreateRandom();
+        var submitted = await SubmitInTraceAsync(fleet, new SubmitTaskRequest { Prompt = "hi " + provider, Provider = provider }, traceId);
         var task = await fleet.WaitForTerminalAsync(submitted.Id);
 
         Assert.Equal(TaskState.Succeeded, task.State);
@@ -70,7 +75,22 @@ public sealed class ProviderEndToEndTests(ITestOutputHelper output)
         var call = Assert.Single(emulator.Requests.Snapshot(), r => r.Path.EndsWith("/chat/completions", StringComparison.Ordinal));
         Assert.StartsWith(basePath.TrimEnd('/'), call.Path, StringComparison.Ordinal);
         Assert.Equal(model, call.Model);
-        // The run continues the submitting request's trace: the provider call carries a traceparent.
+        // The run continues the submitting request's trace: the provider call carries its trace id.
         Assert.NotNull(call.TraceParent);
+        Assert.Equal(traceId.ToHexString(), call.TraceParent.Split('-')[1]);
+    }
+
+    private static async Task<SubmitTaskResponse> SubmitInTraceAsync(WorkerFleet fleet, SubmitTaskRequest submit, ActivityTraceId traceId)
+    {
+        using var http = new HttpClient { BaseAddress = fleet.BaseUrl };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "api/tasks")
+        {
+            Content = JsonContent.Create(submit, D8JsonContext.Default.SubmitTaskRequest),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", fleet.ApiKey);
+        request.Headers.Add("traceparent", $"00-{traceId.ToHexString()}-{ActivitySpanId.CreateRandom().ToHexString()}-01");
+        using var response = await http.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync(D8JsonContext.Default.SubmitTaskResponse))!;
     }
 }

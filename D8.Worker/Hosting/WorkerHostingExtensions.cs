@@ -38,11 +38,14 @@ public static class WorkerHostingExtensions
             return PlainHttp.ExitCode;
         }
 
-        builder.AddServiceDefaults(useStandardResilience: false);
-        builder.Services.AddOpenTelemetry()
-            .WithTracing(t => t.AddSource(WorkerTelemetry.Name, ChatProvider.GenAiSourceName))
-            .WithMetrics(m => m.AddMeter(WorkerTelemetry.Name, ChatProvider.GenAiSourceName)
+        builder.AddServiceDefaults(useStandardResilience: false, prometheusByDefault: false);
+        var telemetry = builder.Services.AddOpenTelemetry()
+            .WithTracing(t => t.AddSource(WorkerTelemetry.Name, ChatProvider.GenAiSourceName));
+        if (ServiceDefaultsExtensions.MetricsAreRead(builder.Configuration, prometheusByDefault: false))
+        {
+            telemetry.WithMetrics(m => m.AddMeter(WorkerTelemetry.Name, ChatProvider.GenAiSourceName)
                 .AddInstrumentation(sp => new BudgetGauges(sp.GetRequiredService<IMeterFactory>(), sp.GetRequiredService<ProviderBudget>(), options)));
+        }
         // In-flight tasks get the grace period, then a few seconds to report and deregister.
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = options.ShutdownGrace + TimeSpan.FromSeconds(15));
 

@@ -68,10 +68,14 @@ public sealed partial class WorkerLoop
                     LogReportGaveUp(run.Lease.TaskId, e.Message);
                     return;
                 }
+                LogReportRetry(run.Lease.TaskId, e.Message, wait.TotalSeconds);
                 await Task.Delay(wait, time).ConfigureAwait(false);
             }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reporting task {TaskId} failed ({Reason}); trying again in {Seconds:F1} s, until its lease expires")]
+    private partial void LogReportRetry(string taskId, string reason, double seconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Gave up reporting task {TaskId}: {Reason}")]
     private partial void LogReportGaveUp(string taskId, string reason);
