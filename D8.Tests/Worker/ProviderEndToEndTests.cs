@@ -82,7 +82,9 @@ public sealed class ProviderEndToEndTests(ITestOutputHelper output)
 
     private static async Task<SubmitTaskResponse> SubmitInTraceAsync(WorkerFleet fleet, SubmitTaskRequest submit, ActivityTraceId traceId)
     {
-        using var http = new HttpClient { BaseAddress = fleet.BaseUrl };
+        // No propagator: when another test's ActivityListener is active in this process, HttpClient would otherwise
+        // start its own activity and overwrite the traceparent header set below with a fresh trace id.
+        using var http = new HttpClient(new SocketsHttpHandler { ActivityHeadersPropagator = null }) { BaseAddress = fleet.BaseUrl };
         using var request = new HttpRequestMessage(HttpMethod.Post, "api/tasks")
         {
             Content = JsonContent.Create(submit, D8JsonContext.Default.SubmitTaskRequest),
