@@ -37,9 +37,10 @@ public sealed class AppHostWorkerLossTests
         ], cts.Token);
         var orchestratorResource = builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "orchestrator");
         builder.CreateResourceBuilder(orchestratorResource)
-            .WithEnvironment("D8_HEARTBEAT_SECONDS", "1")
-            .WithEnvironment("D8_LEASE_SECONDS", "4")
-            .WithEnvironment("D8_OFFLINE_AFTER_SECONDS", "4");
+            // 10 s lease, 2 s heartbeat: the survivor keeps its lease through several late heartbeats on a loaded machine.
+            .WithEnvironment("D8_HEARTBEAT_SECONDS", "2")
+            .WithEnvironment("D8_LEASE_SECONDS", "10")
+            .WithEnvironment("D8_OFFLINE_AFTER_SECONDS", "10");
         await using var app = await builder.BuildAsync(cts.Token);
         await app.StartAsync(cts.Token);
         foreach (var name in new[] { "orchestrator", "worker-groq", "worker-gemini" })
