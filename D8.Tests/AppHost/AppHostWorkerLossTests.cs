@@ -6,6 +6,7 @@ using D8.Contracts;
 using D8.Emulators.Faults;
 using D8.Emulators.Hosting;
 using D8.Emulators.OpenAi;
+using D8.Tests.Infrastructure;
 
 namespace D8.Tests.AppHost;
 
@@ -67,11 +68,7 @@ public sealed class AppHostWorkerLossTests
             await process.WaitForExitAsync(cts.Token);
         }
 
-        var task = await client.GetTaskAsync(submitted.Id, TimeSpan.FromSeconds(60), cts.Token);
-        while (!task.State.IsTerminal())
-        {
-            task = await client.GetTaskAsync(submitted.Id, TimeSpan.FromSeconds(60), cts.Token);
-        }
+        var task = await client.WaitUntilFinishedAsync(submitted.Id, TimeSpan.FromMinutes(2), cts.Token);
         Assert.Equal(TaskState.Succeeded, task.State);
         Assert.Equal(survivor, task.Result!.Provider);
         Assert.Equal("worker-" + survivor, task.Result.WorkerName);
