@@ -1,5 +1,6 @@
 using D8.AppHost.Configuration;
 using D8.AppHost.Evolution;
+using D8.AppHost.Gateway;
 using D8.AppHost.Ollama;
 using D8.AppHost.Orchestrator;
 using D8.AppHost.Publishing.Compose;
@@ -25,6 +26,8 @@ try
     builder.AddWorkerLiveFigures(orchestrator, apiKey, workers);
     // A row under the orchestrator with the newest prompt-evolution run: generation, best fitness, tasks.
     builder.AddEvolutionLiveFigures(orchestrator, apiKey);
+    // A row under the orchestrator with the OpenAI-compatible calls in flight and queued.
+    builder.AddGatewayLiveFigures(orchestrator, apiKey);
 
     // `--operation publish --step publish-compose --output-path "$PWD"` (run from the repository root; a relative path
     // resolves against the AppHost folder) writes docker-compose.generated.yml and .env.example.

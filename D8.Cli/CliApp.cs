@@ -1,5 +1,6 @@
 using System.ClientModel;
 using System.CommandLine;
+using D8.Cli.Batch;
 using D8.Cli.Bench;
 using D8.Cli.Configuration;
 using D8.Cli.Doctor;
@@ -58,6 +59,7 @@ public static class CliApp
         root.Subcommands.Add(CancelCommand.Create(context));
         root.Subcommands.Add(WorkersCommand.Create(context));
         root.Subcommands.Add(EvolveCommand.Create(context));
+        root.Subcommands.Add(BatchCommand.Create(context));
         root.Subcommands.Add(BenchCommand.Create(context));
         root.Subcommands.Add(OllamaCommand.Create(context));
         root.Subcommands.Add(ImagesCommand.Create(context));

@@ -190,4 +190,9 @@ public sealed record StatsView
     /// <summary>Speculative copies started (a task also run on a faster idle worker near the end of a batch) and how many of them won.</summary>
     public long Speculations { get; init; }
     public long SpeculationsWon { get; init; }
+    /// <summary>OpenAI-compatible calls (<c>/v1/chat/completions</c>) open now, and those whose task still waits for a worker.</summary>
+    public GatewayCalls? Gateway { get; init; }
 }
+
+/// <summary>Open OpenAI-compatible calls: in flight, and queued (their task not yet on a worker).</summary>
+public sealed record GatewayCalls(int InFlight, int Queued);

@@ -1,6 +1,7 @@
 using D8.AppHost.Publishing.Compose;
 using D8.Contracts;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace D8.AppHost.Orchestrator;
 
@@ -54,9 +55,24 @@ public static class OrchestratorExtensions
             .WithComposeLimits("ORCHESTRATOR", "1", "384m", "SQLite and a few hundred workers fit in 384m; raise both on a busy cloud host.")
             .PublishAsComposeService(OrchestratorImage, ["orchestrator", "full-system"], ["CMD", "/app/D8.Orchestrator", "health"], 8080);
 
+        if (builder.ExecutionContext.IsRunMode)
+        {
+            // The base URL to give OpenAI clients (their base_url), printed once the orchestrator answers.
+            builder.Eventing.Subscribe<ResourceReadyEvent>(orchestrator.Resource, (e, _) =>
+            {
+                e.Services.GetRequiredService<ILoggerFactory>().CreateLogger("D8.AppHost").LogInformation(
+                    "OpenAI-compatible API: {BaseUrl} (base_url for OpenAI clients; api_key: the api-key parameter)",
+                    OpenAiBaseUrl(orchestrator.Resource));
+                return Task.CompletedTask;
+            });
+        }
+
         return orchestrator.WithCommand("submit-sample-task", "Submit a sample task", ctx => SubmitSampleAsync(orchestrator.Resource, apiKey.Resource, ctx),
             new CommandOptions { IconName = "Send", Description = "Submits 'Write hello world in Python' and shows the task id." });
     }
+
+    /// <summary>The orchestrator's OpenAI-compatible base URL (<c>…/v1</c>), once its endpoint is allocated.</summary>
+    public static string OpenAiBaseUrl(ProjectResource orchestrator) => orchestrator.GetEndpoint("http").Url.TrimEnd('/') + "/v1";
 
     private static void AddOpenApiLink(ResourceUrlsCallbackContext context)
     {
@@ -64,6 +80,7 @@ public static class OrchestratorExtensions
         if (http is not null)
         {
             context.Urls.Add(new ResourceUrlAnnotation { Url = http.Url.TrimEnd('/') + "/openapi/v1.json", DisplayText = "OpenAPI", Endpoint = http.Endpoint });
+            context.Urls.Add(new ResourceUrlAnnotation { Url = http.Url.TrimEnd('/') + "/v1", DisplayText = "OpenAI base URL (/v1)", Endpoint = http.Endpoint });
         }
     }
 

@@ -74,6 +74,36 @@ internal sealed class OrchestratorProcess : IAsyncDisposable
         return orchestrator;
     }
 
+    /// <summary>
+    /// Starts a worker process joined to this orchestrator with <paramref name="slots"/> slots and its free-tier budget
+    /// off (a benchmark is not throttled to a free tier's requests a minute); <paramref name="model"/> sets D8_MODEL.
+    /// </summary>
+    public ProcessHost StartWorker(string name, string provider, string providerUrl, int slots, string providerKey, string? model = null)
+    {
+        var env = new Dictionary<string, string?>
+        {
+            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{FreePort.Next()}",
+            ["D8_ORCHESTRATOR_URL"] = BaseUrl.ToString(),
+            ["D8_JOIN_TOKEN"] = JoinToken,
+            ["D8_WORKER_NAME"] = name,
+            ["D8_PROVIDER"] = provider,
+            ["D8_CONCURRENCY"] = slots.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["D8_RPM"] = "0",
+            ["D8_TPM"] = "0",
+            ["D8_RPD"] = "0",
+            ["Logging__LogLevel__Default"] = "Warning",
+            ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Warning",
+        };
+        if (model is not null) env["D8_MODEL"] = model;
+        if (provider == "ollama") env["D8_OLLAMA_URL"] = providerUrl;
+        else
+        {
+            env["D8_PROVIDER_BASE_URL"] = providerUrl;
+            env["D8_PROVIDER_API_KEY"] = providerKey;
+        }
+        return ProcessHost.Launch("D8.Worker", env, log: line => Console.Error.WriteLine(line), name: name, keepOutput: false);
+    }
+
     /// <summary>Peak resident set (VmHWM) of the orchestrator process, in MB.</summary>
     public double PeakRssMb() => StatusMb("VmHWM:");
 

@@ -173,28 +173,6 @@ internal static class EvolveBenchmark
         return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
     }
 
-    internal static ProcessHost StartWorker(OrchestratorProcess orch, string name, string provider, string url, int slots)
-    {
-        var env = new Dictionary<string, string?>
-        {
-            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{FreePort.Next()}",
-            ["D8_ORCHESTRATOR_URL"] = orch.BaseUrl.ToString(),
-            ["D8_JOIN_TOKEN"] = orch.JoinToken,
-            ["D8_WORKER_NAME"] = name,
-            ["D8_PROVIDER"] = provider,
-            ["D8_CONCURRENCY"] = slots.ToString(CultureInfo.InvariantCulture),
-            ["D8_RPM"] = "0",
-            ["D8_TPM"] = "0",
-            ["D8_RPD"] = "0",
-            ["Logging__LogLevel__Default"] = "Warning",
-            ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Warning",
-        };
-        if (provider == "ollama") env["D8_OLLAMA_URL"] = url;
-        else
-        {
-            env["D8_PROVIDER_BASE_URL"] = url;
-            env["D8_PROVIDER_API_KEY"] = Key;
-        }
-        return ProcessHost.Launch("D8.Worker", env, log: line => Console.Error.WriteLine(line), name: name, keepOutput: false);
-    }
+    internal static ProcessHost StartWorker(OrchestratorProcess orch, string name, string provider, string url, int slots) =>
+        orch.StartWorker(name, provider, url, slots, Key);
 }

@@ -23,7 +23,7 @@ public sealed partial class EvolutionService(
     public const int MaxListLimit = 500;
 
     private readonly ConcurrentDictionary<string, EvolutionRun> _runs = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, Task> _loops = new(StringComparer.Ordinal);
+    private readonly D8.Orchestrator.Hosting.DriverLoops _loops = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly ILogger _logger = loggers.CreateLogger("D8.Orchestrator.Evolution");
     private readonly EvaluationCache _cache = new(store, time, options.EvalCacheAge);
@@ -45,7 +45,7 @@ public sealed partial class EvolutionService(
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
-        await Task.WhenAll(_loops.Values).WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _loops.WhenAll().WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Starts a validated spec as a new run.</summary>
@@ -95,8 +95,7 @@ public sealed partial class EvolutionService(
 
     /// <summary>Completes when the run's loop has ended (tests and the benchmark wait on this instead of polling).</summary>
     /// <remarks>Never faults: how the loop ended is on the run (state and stop reason).</remarks>
-    public Task WhenEnded(string id) =>
-        _loops.TryGetValue(id, out var loop) ? loop.ContinueWith(static _ => { }, TaskScheduler.Default) : Task.CompletedTask;
+    public Task WhenEnded(string id) => _loops.WhenEnded(id);
 
     /// <summary>
     /// Deletes runs that ended more than D8_EVOLUTION_RETENTION_DAYS ago with their genomes and task rows,
@@ -125,31 +124,8 @@ public sealed partial class EvolutionService(
     /// Starts a run's loop outside the submitting request's context, so its spans and logs are the run's own. When the
     /// loop ends with the run ended (not the host stopping), the run leaves memory.
     /// </summary>
-    private void Start(EvolutionRun run)
-    {
-        // The loop may end before it is registered (a run that cannot start): it waits for its registration first.
-        var registered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using (ExecutionContext.SuppressFlow())
-        {
-            _loops[run.Id] = Task.Run(async () =>
-            {
-                await registered.Task.ConfigureAwait(false);
-                try
-                {
-                    await run.RunAsync(_stopping.Token).ConfigureAwait(false);
-                }
-                finally
-                {
-                    if (run.EndStored)
-                    {
-                        _runs.TryRemove(run.Id, out _);
-                        _loops.TryRemove(run.Id, out _);
-                    }
-                }
-            });
-        }
-        registered.SetResult();
-    }
+    private void Start(EvolutionRun run) =>
+        _loops.Start(run.Id, () => run.RunAsync(_stopping.Token), () => run.EndStored, () => _runs.TryRemove(run.Id, out _));
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Retention deleted {Count} evolution runs that ended more than {Days} days ago")]
     private partial void LogPurged(int count, double days);

@@ -17,19 +17,7 @@ public sealed partial class EvolutionStore : IDisposable
 
     public EvolutionStore(string dbPath)
     {
-        var full = Path.GetFullPath(dbPath);
-        Storage.PrivateFolder.Create(Path.GetDirectoryName(full)!);
-        _connection = new SqliteConnection(new SqliteConnectionStringBuilder
-        {
-            DataSource = full,
-            Mode = SqliteOpenMode.ReadWriteCreate,
-            Pooling = false,
-            DefaultTimeout = 30,
-        }.ToString());
-        _connection.Open();
-        Execute("PRAGMA journal_mode=WAL;");
-        Execute("PRAGMA synchronous=NORMAL;");
-        Execute("PRAGMA busy_timeout=5000;");
+        _connection = D8.Orchestrator.Storage.SideConnection.Open(dbPath);
         Execute("""
             CREATE TABLE IF NOT EXISTS evolution_runs (
                 id         TEXT PRIMARY KEY,

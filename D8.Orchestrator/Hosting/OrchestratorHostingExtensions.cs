@@ -1,6 +1,8 @@
 using D8.Contracts;
+using D8.Orchestrator.Batches;
 using D8.Orchestrator.Configuration;
 using D8.Orchestrator.Evolution;
+using D8.Orchestrator.Gateway;
 using D8.Orchestrator.Hosting;
 using D8.Orchestrator.Http;
 using D8.Orchestrator.Scheduling;
@@ -39,6 +41,11 @@ public static partial class OrchestratorHostingExtensions
             throw StartupFailure.Refusal("invalid configuration: " + string.Join(" ", limitErrors));
         }
         services.AddSingleton(failureLimit);
+        services.AddOpenAiGateway(builder.Configuration, limitErrors);
+        if (limitErrors.Count > 0)
+        {
+            throw StartupFailure.Refusal("invalid configuration: " + string.Join(" ", limitErrors));
+        }
         services.AddSingleton<FailedCredentialLimiter>();
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ITaskStore>(sp =>
@@ -63,6 +70,7 @@ public static partial class OrchestratorHostingExtensions
         services.AddSingleton<EvolutionService>();
         services.AddHostedService(sp => sp.GetRequiredService<EvolutionService>());
         services.AddHostedService<EvolutionRetention>();
+        services.AddBatches(builder.Configuration, options);
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
 
         services.Configure<KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = options.MaxBodyBytes);
@@ -105,7 +113,9 @@ public static partial class OrchestratorHostingExtensions
         app.MapWorkersApi();
         app.MapJoinCheckApi();
         app.MapEvolutionsApi();
+        app.MapBatchApi();
         app.MapTlsApi();
+        app.MapOpenAiGateway();
         return app.MapOrchestratorOpenApi();
     }
 

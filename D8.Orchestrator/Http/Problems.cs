@@ -34,7 +34,7 @@ public static class Problems
 
     /// <summary>
     /// The one path every problem answer takes: endpoint results, the exception handler, bare status codes (404, 405…)
-    /// and authentication failures all end here.
+    /// and authentication failures all end here. Under <c>/v1</c> the answer is OpenAI's error shape instead.
     /// </summary>
     public static async Task WriteAsync(HttpContext context, int status, string title, string detail,
         IReadOnlyDictionary<string, string[]>? errors = null)
@@ -43,6 +43,13 @@ public static class Problems
         // lease long-poll and deregisters, so the poll ends in an engine refusal nobody reads).
         if (context.Response.HasStarted || context.RequestAborted.IsCancellationRequested)
         {
+            return;
+        }
+        if (Gateway.OpenAiErrors.IsOpenAiPath(context.Request.Path))
+        {
+            // The OpenAI door answers in OpenAI's shape, whichever part of the pipeline refused the call.
+            var message = errors is { Count: > 0 } ? string.Join(" ", errors.SelectMany(e => e.Value)) : detail;
+            await Gateway.OpenAiErrors.WriteAsync(context, status, Gateway.OpenAiErrors.ForStatus(status, message));
             return;
         }
         context.Response.StatusCode = status;

@@ -13,6 +13,16 @@ public sealed partial class SchedulingEngine
     /// <summary>Ready tasks of the head's priority looked at for a shorter one a slow worker can still finish in time.</summary>
     private const int ShorterTaskScan = 32;
 
+    /// <summary>
+    /// Workers whose expected times differ by less than this fraction are equally fast: speeds are learned from the
+    /// time between lease and report (<see cref="ObservedRun"/>), so two workers of the same speed are never measured
+    /// exactly alike (rounding, network and polling jitter), and a worker only holds a task back when it is clearly faster.
+    /// </summary>
+    internal const double SpeedTie = 0.05;
+
+    /// <summary>True if <paramref name="seconds"/> is clearly less than <paramref name="mySeconds"/> (not a tie).</summary>
+    private static bool ClearlyFaster(double seconds, double mySeconds) => seconds < mySeconds * (1 - SpeedTie);
+
     private readonly SpeedModel _speeds = new();
     private readonly SpeedIndex _speedIndex = new();
     private long _speculations;
@@ -97,11 +107,11 @@ public sealed partial class SchedulingEngine
     private List<PoolMember> FasterPool(WorkerRecord me, TaskRecord task, double mySeconds, DateTimeOffset now)
     {
         var pool = new List<PoolMember>();
-        foreach (var f in _speedIndex.MaybeFaster(task.Model, WorkEstimate.OutputTokens(task), mySeconds))
+        foreach (var f in _speedIndex.MaybeFaster(task.Model, WorkEstimate.OutputTokens(task), mySeconds * (1 - SpeedTie)))
         {
             if (f == me || !f.CanServe(task.Kind, task.Provider, task.Model)) continue;
-            // Strictly faster only: an equally fast worker never holds a task back from another.
-            if (Member(f, task, now) is { } member && member.Seconds < mySeconds) pool.Add(member.Member);
+            // Clearly faster only: an equally fast worker never holds a task back from another.
+            if (Member(f, task, now) is { } member && ClearlyFaster(member.Seconds, mySeconds)) pool.Add(member.Member);
         }
         return pool;
     }
@@ -109,9 +119,9 @@ public sealed partial class SchedulingEngine
     /// <summary>The fastest worker strictly faster than <paramref name="me"/> for this task, for the task's reason.</summary>
     private WorkerRecord? FastestOther(WorkerRecord me, TaskRecord task, double mySeconds, DateTimeOffset now)
     {
-        foreach (var f in _speedIndex.MaybeFaster(task.Model, WorkEstimate.OutputTokens(task), mySeconds))
+        foreach (var f in _speedIndex.MaybeFaster(task.Model, WorkEstimate.OutputTokens(task), mySeconds * (1 - SpeedTie)))
         {
-            if (f != me && f.CanServe(task.Kind, task.Provider, task.Model) && Member(f, task, now) is { } m && m.Seconds < mySeconds) return f;
+            if (f != me && f.CanServe(task.Kind, task.Provider, task.Model) && Member(f, task, now) is { } m && ClearlyFaster(m.Seconds, mySeconds)) return f;
         }
         return null;
     }

@@ -158,7 +158,7 @@ public sealed partial class SchedulingEngine
             }
             else if (task.State.IsTerminal() || wait <= TimeSpan.Zero)
             {
-                return TaskViews.Of(task);
+                return ViewWithReason(task);
             }
             else
             {
@@ -197,7 +197,7 @@ public sealed partial class SchedulingEngine
         {
             if (_tasks.TryGet(id, out var task))
             {
-                return TaskViews.Of(task);
+                return ViewWithReason(task);
             }
         }
         return TaskViews.Of(ReadStored(id) ?? throw EngineException.NotFound("Task", id));
@@ -215,7 +215,7 @@ public sealed partial class SchedulingEngine
             foreach (var task in _tasks.Newest(state, cursor))
             {
                 if (page.Count > limit) break;
-                page.Add((task.Seq, TaskViews.Of(task)));
+                page.Add((task.Seq, ViewWithReason(task)));
             }
         }
         if (state is not { } s || s.IsTerminal())
@@ -234,8 +234,11 @@ public sealed partial class SchedulingEngine
             more ? page[^1].Seq.ToString(CultureInfo.InvariantCulture) : null);
     }
 
-    /// <summary>Cancels a task. A leased task is cancelled at once; its worker hears of it in the next heartbeat.</summary>
-    public async Task<TaskView> CancelAsync(string id)
+    /// <summary>
+    /// Cancels a task. A leased task is cancelled at once; its worker hears of it in the next heartbeat.
+    /// <paramref name="reason"/> is kept as the task's reason (the OpenAI door says why it gave up on a call).
+    /// </summary>
+    public async Task<TaskView> CancelAsync(string id, string reason = "cancelled by client")
     {
         Task commit;
         TaskView view;
@@ -249,7 +252,7 @@ public sealed partial class SchedulingEngine
                 }
                 if (!task.State.IsTerminal())
                 {
-                    Finish(task, TaskState.Cancelled, Now, "cancelled by client");
+                    Finish(task, TaskState.Cancelled, Now, reason);
                 }
                 view = CancelAnswer(task);
                 commit = Flush();

@@ -5,7 +5,8 @@ namespace D8.Orchestrator.Scheduling;
 /// <summary>Engine records as the wire shows them (task view, worker view, lease).</summary>
 internal static class TaskViews
 {
-    public static TaskView Of(TaskRecord t)
+    /// <summary>A task's view; <paramref name="waitReason"/> (why a queued task waits) fills <c>reason</c> while it is queued.</summary>
+    public static TaskView Of(TaskRecord t, string? waitReason = null)
     {
         var unroutable = t.State == TaskState.Queued && t.Queue is { Unroutable: true };
         return new TaskView
@@ -37,7 +38,7 @@ internal static class TaskViews
             Result = t.Result,
             Errors = t.Errors.ToArray(),
             Unroutable = unroutable,
-            Reason = unroutable ? t.Queue!.Describe() : t.Reason,
+            Reason = unroutable ? t.Queue!.Describe() : waitReason ?? t.Reason,
         };
     }
 

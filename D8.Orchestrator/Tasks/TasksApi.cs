@@ -44,9 +44,10 @@ public static class TasksApi
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status409Conflict);
 
-        tasks.MapGet("/stats", (SchedulingEngine engine) => TypedResults.Json(engine.Stats(), D8JsonContext.Default.StatsView))
+        tasks.MapGet("/stats", (SchedulingEngine engine, Gateway.GatewayTelemetry gateway) => TypedResults.Json(
+                engine.Stats() with { Gateway = new GatewayCalls(gateway.InFlight, gateway.Queued()) }, D8JsonContext.Default.StatsView))
             .WithName("GetStats")
-            .WithSummary("Task counts by state, unroutable tasks, workers by state, tokens reported.")
+            .WithSummary("Task counts by state, unroutable tasks, workers by state, tokens reported, OpenAI calls open and queued.")
             .Produces<StatsView>();
         return app;
     }

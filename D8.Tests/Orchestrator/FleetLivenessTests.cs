@@ -47,11 +47,13 @@ public class FleetLivenessTests
             workers.Add(new SimWorker(r.WorkerId, speeds[random.Next(speeds.Length)]));
         }
         var byId = workers.ToDictionary(w => w.Id);
-        // Every worker is measured first: one task each, reported at its speed.
+        // Every worker is measured first: one task each, reported after it ran at its speed (the engine learns from
+        // the time between lease and report, not from the reported figures).
         foreach (var w in workers)
         {
             await h.Engine.SubmitAsync(new SubmitTaskRequest { Prompt = "teach", MaxTokens = 100 }, null, null);
             var lease = await h.LeaseOneAsync(w.Id);
+            h.Time.Advance(TimeSpan.FromSeconds(100 / w.Tps));
             await CompleteAsync(h, w, lease, 100);
         }
         var total = random.Next(30, 150);
@@ -64,28 +66,21 @@ public class FleetLivenessTests
         var held = 0;
         for (var step = 0; step < 5000 && !AllDone(h); step++)
         {
-            h.Time.Advance(recheck);
-            await SettleAsync(h, workers);
-            var now = h.Time.GetUtcNow();
-            foreach (var w in workers)
-            {
-                foreach (var run in w.Running.Where(r => r.DoneAt <= now).ToList())
-                {
-                    w.Running.Remove(run);
-                    await CompleteAsync(h, w, run.Lease, run.Tokens);
-                }
-                if (w.Poll is null && w.Running.Count == 0) w.Poll = Poll(h, w);
-            }
-            await SettleAsync(h, workers);
+            await PassAsync(h, workers, recheck);
 
-            // The property, checked right after the engine's recheck pass had its interval.
-            h.Time.Advance(recheck);
-            await SettleAsync(h, workers);
+            // The property, checked right after the engine's recheck pass had its interval: over the polls parked for
+            // the whole interval, for the task first in line over the whole interval or already held (a run reported
+            // during it parks a fresh poll, and lets the next task move up, that the pass has not looked at yet).
+            var parked = workers.Where(w => w.Poll is { IsCompleted: false } && w.Running.Count == 0).ToDictionary(w => w, w => w.Poll);
+            var headBefore = h.Engine.List(TaskState.Queued, 10_000, null).Items.LastOrDefault()?.Id;
+            await PassAsync(h, workers, recheck);
             var leased = h.Engine.List(TaskState.Leased, 10_000, null).Items.Select(v => v.LeasedBy).ToHashSet();
-            var idle = workers.Where(w => w.Poll is { IsCompleted: false } && w.Running.Count == 0 && !leased.Contains(w.Id)).ToList();
+            var idle = workers.Where(w => w.Poll is { IsCompleted: false } && w.Running.Count == 0 && !leased.Contains(w.Id)
+                && parked.TryGetValue(w, out var poll) && ReferenceEquals(poll, w.Poll)).ToList();
             var queued = h.Engine.List(TaskState.Queued, 10_000, null).Items;
             if (idle.Count == 0 || queued.Count == 0) continue;
             var first = queued[^1]; // newest first: the last is first in line (one priority)
+            if (first.Id != headBefore && first.Reason is null) continue;
             Assert.False(homogeneous, $"step {step}: task {first.Id} queued while {idle.Count} equally fast workers are parked idle");
             Assert.NotNull(first.Reason);
             Assert.StartsWith("held for the faster worker", first.Reason);
@@ -102,6 +97,35 @@ public class FleetLivenessTests
     private static Task<IReadOnlyList<TaskLease>> Poll(EngineHarness h, SimWorker w) =>
         h.Engine.LeaseAsync(w.Id, 1, TimeSpan.FromSeconds(30), CancellationToken.None);
 
+    /// <summary>
+    /// Lets <paramref name="span"/> pass on the fake clock, each run reported the moment it finishes: the engine learns
+    /// speeds from the time between lease and report, so a run reported late would teach a slower speed than the
+    /// worker's, and equally fast workers would be measured apart.
+    /// </summary>
+    private static async Task PassAsync(EngineHarness h, List<SimWorker> workers, TimeSpan span)
+    {
+        var end = h.Time.GetUtcNow() + span;
+        while (true)
+        {
+            await SettleAsync(h, workers);
+            var next = workers.SelectMany(w => w.Running.Select(r => (Worker: w, Run: r)))
+                .Where(x => x.Run.DoneAt <= end).OrderBy(x => x.Run.DoneAt).FirstOrDefault();
+            if (next.Worker is null) break;
+            var now = h.Time.GetUtcNow();
+            if (next.Run.DoneAt > now)
+            {
+                h.Time.Advance(next.Run.DoneAt - now);
+                continue; // polls answered on the way start running first
+            }
+            next.Worker.Running.Remove(next.Run);
+            await CompleteAsync(h, next.Worker, next.Run.Lease, next.Run.Tokens);
+            if (next.Worker.Poll is null && next.Worker.Running.Count == 0) next.Worker.Poll = Poll(h, next.Worker);
+        }
+        var left = end - h.Time.GetUtcNow();
+        if (left > TimeSpan.Zero) h.Time.Advance(left);
+        await SettleAsync(h, workers);
+    }
+
     /// <summary>Collects the polls that answered (a lease starts running, an empty answer polls again).</summary>
     private static async Task SettleAsync(EngineHarness h, List<SimWorker> workers)
     {
@@ -117,11 +141,11 @@ public class FleetLivenessTests
             if (!w.Poll.IsCompleted) continue;
             var leases = await w.Poll;
             w.Poll = null;
-            var now = h.Time.GetUtcNow();
             foreach (var lease in leases)
             {
+                // The run started when the engine granted the lease (its expiry less the lease duration).
                 var tokens = lease.MaxTokens ?? 256;
-                w.Running.Add((lease, tokens, now + TimeSpan.FromSeconds(tokens / w.Tps)));
+                w.Running.Add((lease, tokens, lease.ExpiresAt - h.Options.LeaseDuration + TimeSpan.FromSeconds(tokens / w.Tps)));
             }
             if (w.Running.Count == 0) w.Poll = Poll(h, w);
         }
@@ -133,7 +157,7 @@ public class FleetLivenessTests
         {
             await h.Engine.CompleteAsync(lease.TaskId, w.Id, new CompleteTaskRequest
             {
-                LeaseId = lease.LeaseId, Content = "ok", Usage = new TokenUsage(5, tokens, tokens + 5),
+                LeaseId = lease.LeaseId, Content = new string('x', tokens), Usage = new TokenUsage(5, tokens, tokens + 5),
                 TimeToFirstTokenMs = 0, DurationMs = tokens / w.Tps * 1000, TokensPerSecond = w.Tps,
             });
         }

@@ -41,6 +41,13 @@ public class PlacementEngineTests
     }
 
     /// <summary>
+    /// The worker's poll loop is alive: an empty poll, as a real worker's long-poll would be, just now. A worker that
+    /// neither runs a task nor has asked for one within a recheck interval is not waited for (docs/fleet-scale.md), and
+    /// teaching a slower worker afterwards lets its whole run time pass on the fake clock.
+    /// </summary>
+    private static async Task PollAsync(EngineHarness h, string workerId) => Assert.Empty(await h.LeaseAsync(workerId));
+
+    /// <summary>
     /// A measured cloud worker (1 slot, 300 tokens/s) and an unmeasured Pi: the Pi leases a 200-token task, and 2 s
     /// later the idle cloud worker is handed a copy of it.
     /// </summary>
@@ -80,6 +87,7 @@ public class PlacementEngineTests
         var slow = await RegisterAsync(h, "pi", 1, "ollama");
         await TeachAsync(h, fast, 300);
         await TeachAsync(h, slow, 10);
+        await PollAsync(h, fast);
         for (var i = 0; i < 20; i++) await SubmitAsync(h, 200);
 
         // The pi needs 20 s for a task; the cloud does all 20 in about 6.7 s.
@@ -97,6 +105,7 @@ public class PlacementEngineTests
         var slow = await RegisterAsync(h, "pi", 1, "ollama");
         await TeachAsync(h, fast, 100);
         await TeachAsync(h, slow, 10);
+        await PollAsync(h, fast);
         for (var i = 0; i < 3; i++) await SubmitAsync(h, 200);
         var shortTask = await SubmitAsync(h, 20);
 

@@ -149,9 +149,11 @@ public sealed class StreamRelayEngineTests
         var slow = await Register("pi", "ollama");
         await Submit(false);
         var taught = await h.LeaseOneAsync(fast); // the engine learns the cloud worker's speed: 300 tokens/s
+        // It learns from the time between lease and report and from the answer's length, not from the reported figures.
+        h.Time.Advance(TimeSpan.FromSeconds(200 / 300.0));
         await h.Engine.CompleteAsync(taught.TaskId, fast, new CompleteTaskRequest
         {
-            LeaseId = taught.LeaseId, Content = "ok", Usage = new TokenUsage(5, 200, 205), TimeToFirstTokenMs = 0,
+            LeaseId = taught.LeaseId, Content = new string('x', 200), Usage = new TokenUsage(5, 200, 205), TimeToFirstTokenMs = 0,
             DurationMs = 200 / 300.0 * 1000, TokensPerSecond = 300,
         });
         await Submit(stream);

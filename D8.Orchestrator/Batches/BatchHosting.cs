@@ -1,0 +1,30 @@
+using D8.Orchestrator.Configuration;
+using D8.Orchestrator.Files;
+using D8.Orchestrator.Scheduling;
+using D8.Orchestrator.Storage;
+
+namespace D8.Orchestrator.Batches;
+
+/// <summary>Registers and maps the Batch API (<c>/v1/files</c>, <c>/v1/batches</c>).</summary>
+public static class BatchHosting
+{
+    /// <summary>Reads the batch settings (throws naming a bad key) and registers the store, the writer and the service.</summary>
+    public static IServiceCollection AddBatches(this IServiceCollection services, IConfiguration config, OrchestratorOptions options)
+    {
+        var errors = new List<string>();
+        var batchOptions = BatchOptions.Load(config, options.DbPath, errors);
+        if (errors.Count > 0) throw StartupFailure.Refusal("invalid configuration: " + string.Join(" ", errors));
+        services.AddSingleton(batchOptions);
+        // The task store opens (and creates) the database file first.
+        services.AddSingleton(sp => { GC.KeepAlive(sp.GetRequiredService<ITaskStore>()); return new BatchStore(options.DbPath, batchOptions.FilesPath); });
+        services.AddSingleton<BatchResultWriter>();
+        services.AddSingleton<BatchTelemetry>();
+        services.AddSingleton(sp => new BatchService(sp.GetRequiredService<BatchStore>(), sp.GetRequiredService<BatchResultWriter>(),
+            sp.GetRequiredService<SchedulingEngine>(), sp.GetRequiredService<D8.Orchestrator.Gateway.ModelCatalog>(), options, batchOptions, sp.GetRequiredService<BatchTelemetry>(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILoggerFactory>()));
+        services.AddHostedService(sp => sp.GetRequiredService<BatchService>());
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapBatchApi(this IEndpointRouteBuilder app) => app.MapFilesApi().MapBatchesApi();
+}

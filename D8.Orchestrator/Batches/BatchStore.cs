@@ -1,0 +1,145 @@
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+
+namespace D8.Orchestrator.Batches;
+
+/// <summary>
+/// The Batch API's rows in the orchestrator's SQLite file, in tables of its own, on its own connection beside the task
+/// store's (WAL lets them share the file), as the evolution store does: <c>openai_files</c> (file metadata; bodies are
+/// files under D8_FILES_PATH), <c>openai_batches</c> (one JSON row per batch) and <c>openai_batch_results</c> (one row
+/// per finished line, keyed by (batch, line), so a line's outcome is stored once whatever happens). This file: the
+/// connection and the batch rows; BatchStore.Files.cs, BatchStore.Results.cs and BatchStore.Retention.cs the rest.
+/// </summary>
+public sealed partial class BatchStore : IDisposable
+{
+    private readonly Lock _gate = new();
+    private readonly SqliteConnection _connection;
+
+    public BatchStore(string dbPath, string filesPath)
+    {
+        FilesPath = filesPath;
+        D8.Orchestrator.Storage.PrivateFolder.Create(filesPath);
+        _connection = D8.Orchestrator.Storage.SideConnection.Open(dbPath);
+        D8.Orchestrator.Storage.SqliteSchema.Execute(_connection, """
+            CREATE TABLE IF NOT EXISTS openai_files (
+                seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+                id         TEXT NOT NULL UNIQUE,
+                purpose    TEXT NOT NULL,
+                filename   TEXT NOT NULL,
+                bytes      INTEGER NOT NULL,
+                created_at INTEGER NOT NULL,
+                expires_at INTEGER);
+            CREATE TABLE IF NOT EXISTS openai_batches (
+                seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+                id            TEXT NOT NULL UNIQUE,
+                status        TEXT NOT NULL,
+                input_file_id TEXT NOT NULL,
+                finished_at   INTEGER,
+                data          TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS openai_batch_results (
+                batch_id TEXT NOT NULL,
+                line     INTEGER NOT NULL,
+                ok       INTEGER NOT NULL,
+                data     TEXT NOT NULL,
+                PRIMARY KEY (batch_id, line)) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS openai_batches_status ON openai_batches(status);
+            CREATE INDEX IF NOT EXISTS openai_batches_input ON openai_batches(input_file_id);
+            CREATE INDEX IF NOT EXISTS openai_files_expires ON openai_files(expires_at) WHERE expires_at IS NOT NULL;
+            """);
+    }
+
+    /// <summary>Folder of the file bodies (one file per id).</summary>
+    public string FilesPath { get; }
+
+    /// <summary>Where the body of file <paramref name="id"/> is (ids are generated here, never taken from a client path).</summary>
+    public string BodyPath(string id) => Path.Combine(FilesPath, id + ".jsonl");
+
+    /// <summary>Inserts or replaces the batch row.</summary>
+    public void Save(BatchRecord batch)
+    {
+        lock (_gate) SaveLocked(batch, null);
+    }
+
+    private void SaveLocked(BatchRecord batch, SqliteTransaction? tx)
+    {
+        using var cmd = _connection.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = """
+            INSERT INTO openai_batches(id, status, input_file_id, finished_at, data) VALUES ($id, $status, $input, $finished, $data)
+            ON CONFLICT(id) DO UPDATE SET status = excluded.status, finished_at = excluded.finished_at, data = excluded.data
+            """;
+        cmd.Parameters.AddWithValue("$id", batch.Id);
+        cmd.Parameters.AddWithValue("$status", batch.Status);
+        cmd.Parameters.AddWithValue("$input", batch.InputFileId);
+        cmd.Parameters.AddWithValue("$finished", batch.FinishedAt is { } f ? f.ToUnixTimeMilliseconds() : DBNull.Value);
+        cmd.Parameters.AddWithValue("$data", JsonSerializer.Serialize(batch, BatchStoreJsonContext.Default.BatchRecord));
+        cmd.ExecuteNonQuery();
+    }
+
+    public BatchRecord? LoadBatch(string id)
+    {
+        lock (_gate)
+        {
+            using var cmd = _connection.CreateCommand();
+            cmd.CommandText = "SELECT data FROM openai_batches WHERE id = $id AND status <> 'deleting'";
+            cmd.Parameters.AddWithValue("$id", id);
+            return cmd.ExecuteScalar() is string json ? Read(json) : null;
+        }
+    }
+
+    /// <summary>Batches not yet terminal (validating, in progress, finalizing, cancelling): the ones to resume at start-up.</summary>
+    public IReadOnlyList<BatchRecord> LoadUnfinished()
+    {
+        lock (_gate)
+        {
+            return Query("SELECT data FROM openai_batches WHERE finished_at IS NULL AND status <> 'deleting' ORDER BY seq", null);
+        }
+    }
+
+    /// <summary>Newest first, after the batch <paramref name="after"/> (its id) when given; one more than asked tells has_more.</summary>
+    public IReadOnlyList<BatchRecord> ListBatches(string? after, int limit)
+    {
+        lock (_gate)
+        {
+            return Query("""
+                SELECT data FROM openai_batches
+                WHERE status <> 'deleting' AND ($after IS NULL OR seq < (SELECT seq FROM openai_batches WHERE id = $after))
+                ORDER BY seq DESC LIMIT $limit
+                """, cmd =>
+            {
+                cmd.Parameters.AddWithValue("$after", (object?)after ?? DBNull.Value);
+                cmd.Parameters.AddWithValue("$limit", limit);
+            });
+        }
+    }
+
+    /// <summary>True when a batch that has not ended reads <paramref name="fileId"/> (it may not be deleted meanwhile).</summary>
+    public bool InUse(string fileId)
+    {
+        lock (_gate)
+        {
+            using var cmd = _connection.CreateCommand();
+            cmd.CommandText = "SELECT 1 FROM openai_batches WHERE input_file_id = $id AND finished_at IS NULL AND status <> 'deleting' LIMIT 1";
+            cmd.Parameters.AddWithValue("$id", fileId);
+            return cmd.ExecuteScalar() is not null;
+        }
+    }
+
+    private List<BatchRecord> Query(string sql, Action<SqliteCommand>? bind)
+    {
+        using var cmd = _connection.CreateCommand();
+        cmd.CommandText = sql;
+        bind?.Invoke(cmd);
+        using var r = cmd.ExecuteReader();
+        var list = new List<BatchRecord>();
+        while (r.Read()) list.Add(Read(r.GetString(0)));
+        return list;
+    }
+
+    private static BatchRecord Read(string json) => JsonSerializer.Deserialize(json, BatchStoreJsonContext.Default.BatchRecord)!;
+
+    public void Dispose()
+    {
+        lock (_gate) _connection.Dispose();
+    }
+}
