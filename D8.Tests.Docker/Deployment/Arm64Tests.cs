@@ -21,8 +21,10 @@ public sealed class Arm64Tests(TestImages images)
               worker-groq:
                 image: "{{TestImages.Arm64WorkerImage}}"
                 healthcheck:
-                  # Its own health command, given time: under qemu the probe process alone starts in ≈ 7 s.
+                  # Its own health command, given time: under qemu the probe process alone starts in ≈ 7 s,
+                  # so not every 3 s (the tests' timing override) either, or probes would occupy a core.
                   timeout: "60s"
+                  interval: "10s"
             """);
         await project.UpAsync("orchestrator", "worker-groq");
         var started = Stopwatch.StartNew();

@@ -19,6 +19,14 @@ public sealed class ProfileTests(TestImages images)
         var network = await Shell.RunAsync("docker", ["network", "inspect", "-f", "{{.Internal}}", project.Name + "_default"], TimeSpan.FromSeconds(30), ct: TestContext.Current.CancellationToken);
         Assert.Equal("true", network.Output.Trim());
 
+        // What docs/deploy.md tells an operator to run: the token it prints is the one the workers are given, pinned
+        // to the certificate the published port serves (the test's client, which checks that pin, gets an answer).
+        var printed = await project.ComposeAsync(["orchestrator"], "exec", "-T", "orchestrator", "/app/D8.Orchestrator", "join-token");
+        var token = Assert.Single(printed.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
+            l => l.StartsWith(D8.Contracts.Trust.JoinToken.Prefix, StringComparison.Ordinal));
+        Assert.Equal(project.JoinToken, token);
+        Assert.True(D8.Contracts.Trust.JoinToken.TryParse(token, out var parsed, out var error), error);
+        Assert.True(parsed.IsPinned);
         var health = await project.Client.GetHealthAsync(TestContext.Current.CancellationToken);
         Assert.NotNull(health);
         Assert.Empty(await project.Client.GetWorkersAsync(TestContext.Current.CancellationToken));

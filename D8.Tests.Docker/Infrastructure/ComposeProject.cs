@@ -16,7 +16,41 @@ namespace D8.Tests.Docker.Infrastructure;
 public sealed class ComposeProject : IAsyncDisposable
 {
     private static readonly string[] AllProfiles = ["orchestrator", "worker-deepseek", "worker-groq", "worker-gemini", "worker-openai", "full-system", "dashboard"];
-    private readonly List<string> _files = ["docker-compose.generated.yml", "compose.emulators.yml"];
+    private readonly List<string> _files = ["docker-compose.generated.yml", "compose.emulators.yml", "compose.timing.yml"];
+
+    /// <summary>
+    /// Short timings for the tests only (the committed file keeps the operator defaults): a 15 s lease renewed every 3 s
+    /// instead of 60 s / 10 s, so a killed worker's task is retried within seconds, and health checks every 3 s instead
+    /// of 15 s, so `healthy` is seen soon after start-up. A test's own override (added after this one) still wins.
+    /// </summary>
+    private const string TimingOverride = """
+        services:
+          orchestrator:
+            environment:
+              D8_LEASE_SECONDS: "15"
+              D8_HEARTBEAT_SECONDS: "3"
+              D8_OFFLINE_AFTER_SECONDS: "10"
+            healthcheck:
+              interval: "3s"
+          ollama:
+            healthcheck:
+              interval: "3s"
+          ollama-pull:
+            healthcheck:
+              interval: "3s"
+          worker-deepseek:
+            healthcheck:
+              interval: "3s"
+          worker-groq:
+            healthcheck:
+              interval: "3s"
+          worker-gemini:
+            healthcheck:
+              interval: "3s"
+          worker-openai:
+            healthcheck:
+              interval: "3s"
+        """;
     private HttpClient? _http;
     private OrchestratorClient? _client;
 
@@ -48,6 +82,7 @@ public sealed class ComposeProject : IAsyncDisposable
         var root = TestImages.RepositoryRoot;
         File.Copy(Path.Combine(root, "docker-compose.generated.yml"), Path.Combine(dir, "docker-compose.generated.yml"));
         File.Copy(Path.Combine(root, "docker", "compose.emulators.yml"), Path.Combine(dir, "compose.emulators.yml"));
+        File.WriteAllText(Path.Combine(dir, "compose.timing.yml"), TimingOverride);
         var port = FreePort();
         var apiKey = Secret();
         var env = new Dictionary<string, string>

@@ -74,15 +74,7 @@ public sealed class TestImages : IAsyncLifetime
     }
 
     /// <summary>Repository root (the folder holding D8.sln).</summary>
-    public static string RepositoryRoot
-    {
-        get
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "D8.sln"))) dir = dir.Parent;
-            return dir?.FullName ?? throw new InvalidOperationException("D8.sln not found above the test output folder.");
-        }
-    }
+    public static string RepositoryRoot => D8.Tests.Infrastructure.Repository.Root;
 
     /// <summary>Runs `d8 images` with the test tag, source and base image plus <paramref name="args"/>.</summary>
     public async Task RunImagesAsync(string[] args, string tag = Tag)

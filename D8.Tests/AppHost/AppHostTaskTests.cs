@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using Aspire.Hosting.Testing;
 using D8.Contracts;
+using D8.Tests.Infrastructure;
 
 namespace D8.Tests.AppHost;
 
@@ -27,7 +28,7 @@ public sealed class AppHostTaskTests(AppHostFixture fixture)
 
         foreach (var (id, provider, worker) in submitted)
         {
-            var task = await WaitForTerminalAsync(client, id, cts.Token);
+            var task = await client.WaitUntilFinishedAsync(id, TimeSpan.FromMinutes(2), cts.Token);
             Assert.True(task.State == TaskState.Succeeded, $"task {id} for {provider} ended {task.State}: {task.Reason}");
             Assert.Equal(provider, task.Result!.Provider);
             Assert.Equal(worker, task.Result.WorkerName);
@@ -65,14 +66,5 @@ public sealed class AppHostTaskTests(AppHostFixture fixture)
     {
         var http = fixture.App.CreateHttpClient("orchestrator", "http");
         return new OrchestratorClient(http) { ApiKey = AppHostFixture.ApiKey };
-    }
-
-    private static async Task<TaskView> WaitForTerminalAsync(OrchestratorClient client, string id, CancellationToken ct)
-    {
-        while (true)
-        {
-            var task = await client.GetTaskAsync(id, TimeSpan.FromSeconds(20), ct);
-            if (task.State is TaskState.Succeeded or TaskState.Failed or TaskState.Cancelled) return task;
-        }
     }
 }

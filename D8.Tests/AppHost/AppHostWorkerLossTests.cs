@@ -6,6 +6,7 @@ using D8.Contracts;
 using D8.Emulators.Faults;
 using D8.Emulators.Hosting;
 using D8.Emulators.OpenAi;
+using D8.Tests.Infrastructure;
 
 namespace D8.Tests.AppHost;
 
@@ -37,9 +38,10 @@ public sealed class AppHostWorkerLossTests
         ], cts.Token);
         var orchestratorResource = builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "orchestrator");
         builder.CreateResourceBuilder(orchestratorResource)
-            .WithEnvironment("D8_HEARTBEAT_SECONDS", "1")
-            .WithEnvironment("D8_LEASE_SECONDS", "4")
-            .WithEnvironment("D8_OFFLINE_AFTER_SECONDS", "4");
+            // 10 s lease, 2 s heartbeat: the survivor keeps its lease through several late heartbeats on a loaded machine.
+            .WithEnvironment("D8_HEARTBEAT_SECONDS", "2")
+            .WithEnvironment("D8_LEASE_SECONDS", "10")
+            .WithEnvironment("D8_OFFLINE_AFTER_SECONDS", "10");
         await using var app = await builder.BuildAsync(cts.Token);
         await app.StartAsync(cts.Token);
         foreach (var name in new[] { "orchestrator", "worker-groq", "worker-gemini" })
@@ -66,11 +68,7 @@ public sealed class AppHostWorkerLossTests
             await process.WaitForExitAsync(cts.Token);
         }
 
-        var task = await client.GetTaskAsync(submitted.Id, TimeSpan.FromSeconds(60), cts.Token);
-        while (!task.State.IsTerminal())
-        {
-            task = await client.GetTaskAsync(submitted.Id, TimeSpan.FromSeconds(60), cts.Token);
-        }
+        var task = await client.WaitUntilFinishedAsync(submitted.Id, TimeSpan.FromMinutes(2), cts.Token);
         Assert.Equal(TaskState.Succeeded, task.State);
         Assert.Equal(survivor, task.Result!.Provider);
         Assert.Equal("worker-" + survivor, task.Result.WorkerName);

@@ -27,6 +27,8 @@ public sealed class CliRun : IDisposable
     public Dictionary<string, string> Variables { get; } = new(StringComparer.Ordinal);
     public ISystemProbe System { get; set; } = new FakeSystem();
     public TimeProvider Time { get; set; } = TimeProvider.System;
+    /// <summary>Run as on a terminal (live displays redraw) instead of redirected output.</summary>
+    public bool Interactive { get; set; }
 
     public string PathOf(string name) => Path.Combine(WorkingDirectory, name);
 
@@ -34,16 +36,19 @@ public sealed class CliRun : IDisposable
     public Task<CliResult> RunAsync(params string[] args) => RunAsync(args, CancellationToken.None);
 
     /// <summary>Runs one command line until it ends or <paramref name="stop"/> fires (Ctrl+C).</summary>
-    public async Task<CliResult> RunAsync(string[] args, CancellationToken stop)
+    public Task<CliResult> RunAsync(string[] args, CancellationToken stop) => RunAsync(args, stop, onOutput: null);
+
+    /// <summary>As above; <paramref name="onOutput"/> sees all standard output so far after each write, while the command runs.</summary>
+    public async Task<CliResult> RunAsync(string[] args, CancellationToken stop, Action<string>? onOutput)
     {
-        var output = new StringWriter();
+        var output = new ObservedWriter(onOutput);
         var error = new StringWriter();
         var env = new CliEnvironment
         {
             Variables = Variables,
             WorkingDirectory = WorkingDirectory,
             HomeDirectory = HomeDirectory,
-            Interactive = false,
+            Interactive = Interactive,
             Ansi = false,
             Width = 400,
             Time = Time,
@@ -58,6 +63,19 @@ public sealed class CliRun : IDisposable
     public void Dispose()
     {
         try { Directory.Delete(Path.GetDirectoryName(WorkingDirectory)!, recursive: true); } catch (IOException) { /* best effort */ }
+    }
+}
+
+/// <summary>A StringWriter that reports its whole text after each write (lets a test wait on a render, not on time).</summary>
+internal sealed class ObservedWriter(Action<string>? onWrite) : StringWriter
+{
+    public override void Write(char value) { base.Write(value); Report(); }
+    public override void Write(string? value) { base.Write(value); Report(); }
+    public override void Write(char[] buffer, int index, int count) { base.Write(buffer, index, count); Report(); }
+
+    private void Report()
+    {
+        if (onWrite is not null) onWrite(ToString());
     }
 }
 

@@ -69,12 +69,25 @@ public sealed class StatusCommandTests : CliOrchestratorTests
     public async Task Status_watch_keeps_refreshing_until_ctrl_c_and_then_exits_0()
     {
         await using var worker = await TestWorker.StartAsync(Orch, (_, _) => TestWorker.Success("x"), name: "w-watch");
-        using var ctrlC = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        Cli.Interactive = true; // a terminal: every refresh is drawn as it happens
+        using var ctrlC = new CancellationTokenSource();
+        var firstRender = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var changedRender = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
-        var result = await Cli.RunAsync(["status", "--watch", "--interval", "0.5"], ctrlC.Token);
+        var run = Cli.RunAsync(["status", "--watch", "--interval", "0.3"], ctrlC.Token, text =>
+        {
+            if (text.Contains("w-watch", StringComparison.Ordinal)) firstRender.TrySetResult(text);
+            if (text.Contains("succeeded 1", StringComparison.Ordinal)) changedRender.TrySetResult();
+        });
+        var before = await firstRender.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        // The data changes after the first render: a task runs and succeeds; a later refresh must show it.
+        Assert.Equal(0, (await Cli.RunAsync("submit", "watched", "--wait")).ExitCode);
+        await changedRender.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        await ctrlC.CancelAsync();
+        var result = await run.WaitAsync(TimeSpan.FromSeconds(60));
 
+        Assert.DoesNotContain("succeeded 1", before);
         Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Contains("w-watch", result.Out);
         Assert.Empty(result.Err);
     }
 

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
 using Json.Schema;
+using D8.Tests.Infrastructure;
 
 namespace D8.Tests.Compose;
 
@@ -15,7 +16,7 @@ public sealed partial class ComposeFileTests(ComposeOutput output) : IClassFixtu
     [Fact]
     public void Committed_files_are_exactly_what_the_AppHost_generates()
     {
-        var root = ComposeOutput.RepositoryRoot;
+        var root = AppPaths.RepoRoot;
         Assert.Equal(File.ReadAllText(Path.Combine(root, "docker-compose.generated.yml")), output.Compose);
         Assert.Equal(File.ReadAllText(Path.Combine(root, ".env.example")), output.EnvExample);
     }
@@ -168,7 +169,7 @@ public sealed partial class ComposeFileTests(ComposeOutput output) : IClassFixtu
             if (ours.Success)
             {
                 var project = ours.Groups["app"].Value == "orchestrator" ? "D8.Orchestrator" : "D8.Worker";
-                var csproj = XDocument.Load(Path.Combine(ComposeOutput.RepositoryRoot, project, project + ".csproj"));
+                var csproj = XDocument.Load(Path.Combine(AppPaths.RepoRoot, project, project + ".csproj"));
                 var rids = csproj.Descendants("ContainerRuntimeIdentifiers").Single().Value.Split(';');
                 Assert.Contains("linux-arm64", rids);
                 Assert.Contains("linux-x64", rids);

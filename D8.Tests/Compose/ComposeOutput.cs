@@ -24,17 +24,6 @@ public sealed class ComposeOutput : IAsyncLifetime
     /// <summary>Services by name.</summary>
     public JsonObject Services => Json["services"]!.AsObject();
 
-    /// <summary>Repository root (the folder holding D8.sln).</summary>
-    public static string RepositoryRoot
-    {
-        get
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "D8.sln"))) dir = dir.Parent;
-            return dir?.FullName ?? throw new InvalidOperationException("D8.sln not found above the test output folder.");
-        }
-    }
-
     /// <inheritdoc />
     public async Task InitializeAsync()
     {

@@ -212,9 +212,10 @@ public sealed class OpenAiEmulatorTests
         await using var groq = await StartAsync();
         var chat = Chat(groq);
         using var source = new ActivitySource("D8.Tests.Emulators");
+        // Only this test's own source: a listener on every source would sample other tests' activities too.
         using var listener = new ActivityListener
         {
-            ShouldListenTo = _ => true,
+            ShouldListenTo = s => ReferenceEquals(s, source),
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
         };
         ActivitySource.AddActivityListener(listener);

@@ -5,6 +5,7 @@ using System.Text.Json;
 using D8.Contracts;
 using D8.Tests.Cli;
 using D8.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace D8.Tests.Evolution;
 
@@ -138,12 +139,23 @@ public sealed class EvolutionApiTests : IAsyncLifetime
             ActivityStopped = a => { if (a.OperationName == "d8.evolution.generation") lock (spans) spans.Add(a); },
         };
         System.Diagnostics.ActivitySource.AddActivityListener(listener);
-        var tasks = 0L;
+        // This test's orchestrator only: its meter factory is the instrument's scope (other tests' runs share the process).
+        var meterFactory = _orch.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+        var issued = 0L;
         using var meters = new System.Diagnostics.Metrics.MeterListener
         {
-            InstrumentPublished = (i, l) => { if (i.Name == "d8.evolution.tasks") l.EnableMeasurementEvents(i); },
+            InstrumentPublished = (i, l) =>
+            {
+                if (i.Name == "d8.evolution.tasks" && ReferenceEquals(i.Meter.Scope, meterFactory)) l.EnableMeasurementEvents(i);
+            },
         };
-        meters.SetMeasurementEventCallback<long>((_, v, _, _) => Interlocked.Add(ref tasks, v));
+        meters.SetMeasurementEventCallback<long>((_, v, tags, _) =>
+        {
+            foreach (var t in tags)
+            {
+                if (t.Key == "event" && (string?)t.Value == "issued") Interlocked.Add(ref issued, v);
+            }
+        });
         meters.Start();
         await using var worker = await TestWorker.StartAsync(_orch, (lease, _) => lease.Kind == EvolutionTaskKinds.Evaluate
             ? TestWorker.Success("ok")
@@ -157,7 +169,7 @@ public sealed class EvolutionApiTests : IAsyncLifetime
         lock (spans) mine = [.. spans.Where(s => (string?)s.GetTagItem("d8.evolution.id") == submitted.Id)];
         Assert.Equal([0, 1], mine.Select(s => (int)s.GetTagItem("d8.evolution.generation")!).Order());
         Assert.All(mine, s => Assert.Equal(default, s.ParentSpanId));
-        Assert.True(Interlocked.Read(ref tasks) >= done.TasksSubmitted);
+        Assert.Equal(done.TasksSubmitted, Interlocked.Read(ref issued));
     }
 
     [Fact]

@@ -4,7 +4,7 @@ namespace D8.Tests.Infrastructure;
 public static class AppPaths
 {
     /// <summary>The repository root (the folder holding D8.sln).</summary>
-    public static string RepoRoot { get; } = FindRoot();
+    public static string RepoRoot => Repository.Root;
 
     /// <summary>Path of a project's built dll, e.g. DllOf("D8.Worker"), in the same configuration as the tests.</summary>
     public static string DllOf(string project)
@@ -16,17 +16,5 @@ public static class AppPaths
             throw new FileNotFoundException($"{project} is not built in {configuration}: {path}");
         }
         return path;
-    }
-
-    private static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "D8.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-        throw new InvalidOperationException("D8.sln not found above " + AppContext.BaseDirectory);
     }
 }

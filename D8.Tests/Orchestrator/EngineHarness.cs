@@ -45,6 +45,9 @@ public sealed class EngineHarness : IAsyncDisposable
     public OrchestratorOptions Options { get; }
     public SchedulingEngine Engine { get; private set; }
 
+    /// <summary>The meter factory of this harness only: a listener filters on <c>Meter.Scope</c> to ignore other engines in the process.</summary>
+    public IMeterFactory MeterFactory => _services.GetRequiredService<IMeterFactory>();
+
     /// <summary>Closes the store (until <see cref="RestartAsync"/>), e.g. to edit the file underneath.</summary>
     public async Task CloseStoreAsync()
     {

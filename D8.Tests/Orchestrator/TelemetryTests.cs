@@ -16,7 +16,11 @@ public class TelemetryTests
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == OrchestratorTelemetry.Name) l.EnableMeasurementEvents(instrument);
+            // This harness's meter only (its own factory is the scope), not another test's engine in the process.
+            if (instrument.Meter.Name == OrchestratorTelemetry.Name && ReferenceEquals(instrument.Meter.Scope, h.MeterFactory))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
         };
         void Record(Instrument i, double v, ReadOnlySpan<KeyValuePair<string, object?>> tags)
         {
@@ -52,30 +56,30 @@ public class TelemetryTests
     [Fact]
     public async Task Submit_span_is_recorded_on_the_D8_Orchestrator_source()
     {
-        var spans = new List<string>();
+        // The source is static and shared by every orchestrator in the process: keep only spans of this test's task.
+        var spans = new List<(string Name, string? TaskId)>();
         using var listener = new ActivityListener
         {
             ShouldListenTo = s => s.Name == OrchestratorTelemetry.Name,
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = a => { lock (spans) spans.Add(a.OperationName); },
+            ActivityStopped = a => { lock (spans) spans.Add((a.OperationName, a.GetTagItem("d8.task.id") as string)); },
         };
         ActivitySource.AddActivityListener(listener);
         await using var orch = await Infrastructure.InProcessOrchestrator.StartAsync();
         var client = orch.CreateClient();
         var worker = orch.CreateClient();
         await worker.RegisterAsync(new RegisterWorkerRequest { Name = "w", Provider = "ollama", Models = ["m"] });
-        await client.SubmitAsync(new SubmitTaskRequest { Prompt = "x" });
+        var submitted = await client.SubmitAsync(new SubmitTaskRequest { Prompt = "x" });
         var lease = Assert.Single(await worker.LeaseAsync(1, TimeSpan.FromSeconds(10)));
         await worker.FailAsync(lease.TaskId, new FailTaskRequest { LeaseId = lease.LeaseId, Kind = FailureKind.Released, Message = "bye" });
         lease = Assert.Single(await worker.LeaseAsync(1, TimeSpan.FromSeconds(10)));
         await worker.CompleteAsync(lease.TaskId, new CompleteTaskRequest { LeaseId = lease.LeaseId, Content = "ok" });
 
-        lock (spans)
-        {
-            Assert.Contains("d8.task.submit", spans);
-            Assert.Contains("d8.task.lease", spans);
-            Assert.Contains("d8.task.fail", spans);
-            Assert.Contains("d8.task.complete", spans);
-        }
+        List<string> mine;
+        lock (spans) mine = [.. spans.Where(s => s.TaskId == submitted.Id).Select(s => s.Name)];
+        Assert.Equal(1, mine.Count(n => n == "d8.task.submit"));
+        Assert.Equal(2, mine.Count(n => n == "d8.task.lease"));
+        Assert.Equal(1, mine.Count(n => n == "d8.task.fail"));
+        Assert.Equal(1, mine.Count(n => n == "d8.task.complete"));
     }
 }

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using D8.Contracts;
 using D8.Emulators.OpenAi;
+using D8.Tests.Infrastructure;
 
 namespace D8.Tests.Telemetry;
 
@@ -30,8 +31,7 @@ public sealed class TraceAndMetricsTests
         var task = await SubmitAsync(host, traceId, cts.Token);
         using var orchestratorHttp = new HttpClient { BaseAddress = host.OrchestratorUrl, Timeout = TimeSpan.FromSeconds(60) };
         var client = new OrchestratorClient(orchestratorHttp) { ApiKey = host.ApiKey };
-        var view = await client.GetTaskAsync(task, TimeSpan.FromSeconds(30), cts.Token);
-        while (!view.State.IsTerminal()) view = await client.GetTaskAsync(task, TimeSpan.FromSeconds(30), cts.Token);
+        var view = await client.WaitUntilFinishedAsync(task, Timeout, cts.Token);
         Assert.Equal(TaskState.Succeeded, view.State);
         await host.WaitForHeartbeatsAsync(8, cts.Token);
         host.Flush();
@@ -60,8 +60,7 @@ public sealed class TraceAndMetricsTests
         var task = await SubmitAsync(host, ActivityTraceId.CreateRandom(), cts.Token);
         using var orchestratorHttp = new HttpClient { BaseAddress = host.OrchestratorUrl, Timeout = TimeSpan.FromSeconds(60) };
         var client = new OrchestratorClient(orchestratorHttp) { ApiKey = host.ApiKey };
-        var view = await client.GetTaskAsync(task, TimeSpan.FromSeconds(30), cts.Token);
-        while (!view.State.IsTerminal()) view = await client.GetTaskAsync(task, TimeSpan.FromSeconds(30), cts.Token);
+        var view = await client.WaitUntilFinishedAsync(task, Timeout, cts.Token);
         // The worker reports tokens/s to the orchestrator in its next heartbeat.
         await host.WaitForHeartbeatsAsync(3, cts.Token);
 

@@ -52,9 +52,11 @@ public sealed class FailoverTests(ITestOutputHelper output)
         await using var fast = await GroqAsync("groq-fast");
         await using var fleet = await WorkerFleet.StartAsync(output, new Dictionary<string, string?>
         {
-            ["D8_LEASE_SECONDS"] = "3",
-            ["D8_HEARTBEAT_SECONDS"] = "1",
-            ["D8_OFFLINE_AFTER_SECONDS"] = "3",
+            // A 10 s lease renewed every 2 s: five heartbeats may be late on a loaded machine before a live worker
+            // loses its lease, yet the killed worker's lease still runs out within the test's timeout.
+            ["D8_LEASE_SECONDS"] = "10",
+            ["D8_HEARTBEAT_SECONDS"] = "2",
+            ["D8_OFFLINE_AFTER_SECONDS"] = "10",
         });
         var (doomed, _) = fleet.StartWorker("groq-doomed", "groq", slow.BaseUrl + "/openai/v1");
         await fleet.WaitForWorkerAsync("groq-doomed");

@@ -116,16 +116,7 @@ public sealed class WorkerFleet : IAsyncDisposable
     }
 
     /// <summary>Waits (long-poll) until the task is terminal.</summary>
-    public async Task<TaskView> WaitForTerminalAsync(string id)
-    {
-        var deadline = DateTime.UtcNow + Timeout;
-        while (true)
-        {
-            var view = await Client.GetTaskAsync(id, TimeSpan.FromSeconds(10));
-            if (view.State.IsTerminal()) return view;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"task {id} still {view.State}");
-        }
-    }
+    public Task<TaskView> WaitForTerminalAsync(string id) => Client.WaitUntilFinishedAsync(id, Timeout);
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
