@@ -78,4 +78,25 @@ public class PlacementPolicyTests
         model.Observe("w", "m", null, null, 1000, null);
         Assert.Null(model.Of("nobody", "m"));
     }
+
+    [Fact]
+    public void Speed_model_falls_back_to_the_workers_best_measured_model_and_forgets_only_that_worker()
+    {
+        var model = new SpeedModel();
+        for (var i = 0; i < 100; i++) model.Observe($"other-{i}", "m", 100, 0, 1000, null);
+        Assert.Null(model.Of("w", "m"));
+        Assert.Empty(model.OfWorker("w"));
+        model.Observe("w", "a", 100, 0, 1000, null);
+        model.Observe("w", "b", 200, 0, 1000, null);
+        model.Observe("w", "b", 200, 0, 1000, null);
+        Assert.Same(model.Of("w", "b"), model.Of("w", "c")); // the most sampled model
+        Assert.Equal(2, model.OfWorker("w").Count());
+        model.Forget("w");
+        Assert.Null(model.Of("w", "c"));
+        Assert.Empty(model.OfWorker("w"));
+        model.Forget("w");
+        Assert.NotNull(model.Of("other-7", "x"));
+        model.Bound("w", "a", 100, TimeSpan.FromSeconds(1));
+        Assert.Equal(100, model.Of("w", "c")!.TokensPerSecond, 3);
+    }
 }

@@ -11,6 +11,9 @@ public sealed class SpeedModel
     public const double Alpha = 0.3;
 
     private readonly Dictionary<(string Worker, string Model), Speed> _speeds = new();
+    // Models known per worker: an unmeasured worker's speed is looked up on every placement and park, and must not
+    // cost a scan of every measured worker's speeds (10,000 workers: one scan per task dominated the placement).
+    private readonly Dictionary<string, int> _models = new(StringComparer.Ordinal);
 
     /// <summary>One worker's speed on one model. <see cref="Samples"/> is 0 when it is only an upper bound learned
     /// from a run that lost a speculation (it had not finished when a faster copy did).</summary>
@@ -31,6 +34,7 @@ public sealed class SpeedModel
         var decode = durationMs.Value / 1000 - ttft;
         var tps = tokensPerSecond is > 0 ? tokensPerSecond.Value : outputTokens.Value / Math.Max(decode, 1e-3);
         var key = (workerId, model);
+        if (!_speeds.ContainsKey(key)) Known(workerId);
         _speeds[key] = _speeds.TryGetValue(key, out var old) && old.Samples > 0
             ? new Speed(Mix(old.TokensPerSecond, tps), Mix(old.TimeToFirstTokenSeconds, ttft), old.Samples + 1)
             : new Speed(tps, ttft, 1);
@@ -50,6 +54,7 @@ public sealed class SpeedModel
         var ceiling = outputTokens / elapsed.TotalSeconds;
         if (!_speeds.TryGetValue(key, out var old))
         {
+            Known(workerId);
             _speeds[key] = new Speed(ceiling, 0, 0);
         }
         else if (old.TokensPerSecond > ceiling)
@@ -65,6 +70,10 @@ public sealed class SpeedModel
         {
             return speed;
         }
+        if (!_models.ContainsKey(workerId))
+        {
+            return null;
+        }
         Speed? any = null;
         foreach (var ((worker, _), s) in _speeds)
         {
@@ -76,6 +85,7 @@ public sealed class SpeedModel
     /// <summary>Every measured model of a worker.</summary>
     public IEnumerable<(string Model, Speed Speed)> OfWorker(string workerId)
     {
+        if (!_models.ContainsKey(workerId)) yield break;
         foreach (var ((worker, model), s) in _speeds)
         {
             if (worker == workerId) yield return (model, s);
@@ -85,11 +95,14 @@ public sealed class SpeedModel
     /// <summary>Forgets a worker (it left the fleet).</summary>
     public void Forget(string workerId)
     {
+        if (!_models.Remove(workerId)) return;
         foreach (var key in _speeds.Keys.Where(k => k.Worker == workerId).ToList())
         {
             _speeds.Remove(key);
         }
     }
+
+    private void Known(string workerId) => _models[workerId] = _models.GetValueOrDefault(workerId) + 1;
 
     private static double Mix(double old, double sample) => old + Alpha * (sample - old);
 }
