@@ -6,21 +6,33 @@ using D8.Tests.Infrastructure;
 
 namespace D8.Tests.Orchestrator;
 
-/// <summary>Whatever a client sends wrong gets a 4xx problem+json with a message, never a 500.</summary>
-public sealed class BadInputApiTests : IAsyncLifetime
+/// <summary>
+/// One orchestrator for the whole class: every test here only sends bad input and reads the answer. The tasks a test
+/// submits just to have an id ask for a model no worker serves, so the one test that leases sees only its own task.
+/// </summary>
+public sealed class BadInputOrchestrator : IAsyncLifetime
 {
-    private const int BodyLimit = 4096;
-    private InProcessOrchestrator _orch = null!;
-    private OrchestratorClient _worker = null!;
+    public const int BodyLimit = 4096;
+    public InProcessOrchestrator Orch { get; private set; } = null!;
+    public OrchestratorClient Worker { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
-        _orch = await InProcessOrchestrator.StartAsync(new Dictionary<string, string?> { ["D8_MAX_BODY_BYTES"] = BodyLimit.ToString() });
-        _worker = _orch.CreateClient();
-        await _worker.RegisterAsync(new RegisterWorkerRequest { Name = "w", Provider = "ollama", Models = ["m"] });
+        Orch = await InProcessOrchestrator.StartAsync(new Dictionary<string, string?> { ["D8_MAX_BODY_BYTES"] = BodyLimit.ToString() });
+        Worker = Orch.CreateClient();
+        await Worker.RegisterAsync(new RegisterWorkerRequest { Name = "w", Provider = "ollama", Models = ["m"] });
     }
 
-    public async Task DisposeAsync() => await _orch.DisposeAsync();
+    public async Task DisposeAsync() => await Orch.DisposeAsync();
+}
+
+/// <summary>Whatever a client sends wrong gets a 4xx problem+json with a message, never a 500.</summary>
+public sealed class BadInputApiTests(BadInputOrchestrator shared) : IClassFixture<BadInputOrchestrator>
+{
+    private const int BodyLimit = BadInputOrchestrator.BodyLimit;
+    private const string Unserved = "no-worker-serves-this";
+    private readonly InProcessOrchestrator _orch = shared.Orch;
+    private readonly OrchestratorClient _worker = shared.Worker;
 
     public static TheoryData<string, string, string?, int> ClientCases => new()
     {
@@ -74,7 +86,7 @@ public sealed class BadInputApiTests : IAsyncLifetime
     [InlineData("wait=NaN")]
     public async Task Bad_wait_values_get_a_problem(string query)
     {
-        var id = (await _orch.CreateClient().SubmitAsync(new SubmitTaskRequest { Prompt = "x" })).Id;
+        var id = (await _orch.CreateClient().SubmitAsync(new SubmitTaskRequest { Prompt = "x", Model = Unserved })).Id;
         var http = _orch.CreateHttpClient();
         using var get = new HttpRequestMessage(HttpMethod.Get, $"api/tasks/{id}?{query}");
         get.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _orch.ApiKey);
@@ -111,7 +123,7 @@ public sealed class BadInputApiTests : IAsyncLifetime
     [MemberData(nameof(WorkerCases))]
     public async Task Worker_bad_input_gets_a_problem(string method, string path, string? body, int status)
     {
-        var taskId = (await _orch.CreateClient().SubmitAsync(new SubmitTaskRequest { Prompt = "x" })).Id;
+        var taskId = (await _orch.CreateClient().SubmitAsync(new SubmitTaskRequest { Prompt = "x", Model = Unserved })).Id;
         var http = _orch.CreateHttpClient();
         using var request = new HttpRequestMessage(new HttpMethod(method), path.Replace("{w}", _worker.WorkerId).Replace("{t}", taskId));
         var bearer = path == "api/workers" ? _orch.JoinToken : _worker.WorkerToken;
@@ -153,7 +165,7 @@ public sealed class BadInputApiTests : IAsyncLifetime
     public async Task Cancelling_a_finished_task_is_a_conflict()
     {
         var client = _orch.CreateClient();
-        var id = (await client.SubmitAsync(new SubmitTaskRequest { Prompt = "x" })).Id;
+        var id = (await client.SubmitAsync(new SubmitTaskRequest { Prompt = "x", Model = "m" })).Id;
         var lease = (await _worker.LeaseAsync(8, TimeSpan.FromSeconds(5))).Single(l => l.TaskId == id);
         await _worker.CompleteAsync(id, new CompleteTaskRequest { LeaseId = lease.LeaseId, Content = "ok" });
         var ex = await Assert.ThrowsAsync<OrchestratorException>(() => client.CancelAsync(id));
