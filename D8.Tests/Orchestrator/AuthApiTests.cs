@@ -6,22 +6,32 @@ using D8.Tests.Infrastructure;
 
 namespace D8.Tests.Orchestrator;
 
-/// <summary>Every route refuses missing, wrong and wrong-kind credentials with 401 problem details.</summary>
-public sealed class AuthApiTests : IAsyncLifetime
+/// <summary>
+/// One orchestrator for the whole class: the tests only send credentials and read the answer; the one that leases
+/// uses a model of its own, so it sees only its own task and workers.
+/// </summary>
+public sealed class AuthOrchestrator : IAsyncLifetime
 {
-    private InProcessOrchestrator _orch = null!;
-    private RegisterWorkerResponse _worker = null!;
+    public InProcessOrchestrator Orch { get; private set; } = null!;
+    public RegisterWorkerResponse Worker { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
-        _orch = await InProcessOrchestrator.StartAsync();
-        _worker = await _orch.CreateClient().RegisterAsync(new RegisterWorkerRequest
+        Orch = await InProcessOrchestrator.StartAsync();
+        Worker = await Orch.CreateClient().RegisterAsync(new RegisterWorkerRequest
         {
             Name = "a", Provider = "ollama", Models = ["m"],
         });
     }
 
-    public async Task DisposeAsync() => await _orch.DisposeAsync();
+    public async Task DisposeAsync() => await Orch.DisposeAsync();
+}
+
+/// <summary>Every route refuses missing, wrong and wrong-kind credentials with 401 problem details.</summary>
+public sealed class AuthApiTests(AuthOrchestrator shared) : IClassFixture<AuthOrchestrator>
+{
+    private readonly InProcessOrchestrator _orch = shared.Orch;
+    private readonly RegisterWorkerResponse _worker = shared.Worker;
 
     /// <summary>Method, path template ({w} = a real worker id), and which credential the route takes.</summary>
     public static TheoryData<string, string, string> Routes => new()
@@ -99,13 +109,15 @@ public sealed class AuthApiTests : IAsyncLifetime
     [Fact]
     public async Task A_worker_token_cannot_act_for_another_worker()
     {
+        var model = "impostor-" + Guid.NewGuid().ToString("N");
         var client = _orch.CreateClient();
         var a = _orch.CreateClient();
-        await a.RegisterAsync(new RegisterWorkerRequest { Name = "a", Provider = "ollama", Models = ["m"] });
+        await a.RegisterAsync(new RegisterWorkerRequest { Name = "a", Provider = "ollama", Models = [model] });
         var b = _orch.CreateClient();
-        await b.RegisterAsync(new RegisterWorkerRequest { Name = "b", Provider = "ollama", Models = ["m"] });
-        await client.SubmitAsync(new SubmitTaskRequest { Prompt = "x" });
+        await b.RegisterAsync(new RegisterWorkerRequest { Name = "b", Provider = "ollama", Models = [model] });
+        var id = (await client.SubmitAsync(new SubmitTaskRequest { Prompt = "x", Model = model })).Id;
         var lease = Assert.Single(await b.LeaseAsync(1, TimeSpan.FromSeconds(10)));
+        Assert.Equal(id, lease.TaskId);
 
         // A's token on B's paths.
         var impostor = new OrchestratorClient(_orch.CreateHttpClient()) { WorkerId = b.WorkerId, WorkerToken = a.WorkerToken };
