@@ -8,7 +8,8 @@ using D8.Tests.Infrastructure;
 namespace D8.Tests.Compose;
 
 /// <summary>Checks the compose file the AppHost publishes: schema, profiles, variables, secrets, images, drift.</summary>
-public sealed partial class ComposeFileTests(ComposeOutput output) : IClassFixture<ComposeOutput>
+[Collection(ComposeOutput.Collection)]
+public sealed partial class ComposeFileTests(ComposeOutput output)
 {
     private static readonly string[] Profiles = ["orchestrator", "worker-deepseek", "worker-groq", "worker-gemini", "worker-openai", "full-system", "dashboard"];
     private static readonly string[] SecretVariables = ["D8_JOIN_TOKEN", "D8_API_KEYS", "GROQ_API_KEY", "GEMINI_API_KEY"];

@@ -3,7 +3,8 @@ using System.Text.Json.Nodes;
 namespace D8.Tests.Compose;
 
 /// <summary>The generated compose file's security rules: hardened D8 containers, HTTPS, loopback-only local ports.</summary>
-public sealed class ComposeHardeningTests(ComposeOutput output) : IClassFixture<ComposeOutput>
+[Collection(ComposeOutput.Collection)]
+public sealed class ComposeHardeningTests(ComposeOutput output)
 {
     private static readonly string[] D8Services = ["orchestrator", "worker-deepseek", "worker-groq", "worker-gemini", "worker-openai"];
 

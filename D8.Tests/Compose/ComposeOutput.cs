@@ -6,9 +6,15 @@ using YamlDotNet.RepresentationModel;
 
 namespace D8.Tests.Compose;
 
-/// <summary>Regenerates docker-compose.generated.yml and .env.example once (real AppHost, publish step) and parses them.</summary>
+/// <summary>
+/// Regenerates docker-compose.generated.yml and .env.example once per test run (real AppHost, publish step) and parses
+/// them. A collection fixture, so the compose test classes share one publish instead of one each.
+/// </summary>
 public sealed class ComposeOutput : IAsyncLifetime
 {
+    /// <summary>The collection of the classes that read the generated files.</summary>
+    public const string Collection = "Compose output";
+
     /// <summary>Folder holding the freshly generated files.</summary>
     public string Directory { get; } = Path.Combine(Path.GetTempPath(), "d8-compose-" + Guid.NewGuid().ToString("N"));
 
@@ -60,3 +66,7 @@ public sealed class ComposeOutput : IAsyncLifetime
         _ => throw new NotSupportedException(node.GetType().Name),
     };
 }
+
+/// <summary>The compose test classes share one publish and run one after another.</summary>
+[CollectionDefinition(ComposeOutput.Collection)]
+public sealed class ComposeOutputCollection : ICollectionFixture<ComposeOutput>;
