@@ -7,56 +7,38 @@ using Xunit.Abstractions;
 
 namespace D8.Tests.Security;
 
-/// <summary>An orchestrator process serving HTTPS on a loopback port (its own CA, or given PEM files) and workers joining it.</summary>
-public sealed class TlsFleet : IAsyncDisposable
+/// <summary>
+/// An orchestrator process serving HTTPS on a loopback port (its own CA, or given PEM files) and workers joining it:
+/// <see cref="ProcessFleet"/> with TLS on, a client that trusts the orchestrator through its pin, and groq workers.
+/// </summary>
+public sealed class TlsFleet : ProcessFleet
 {
-    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
-
-    private readonly ITestOutputHelper _log;
-    private readonly Dictionary<string, string?> _env;
-    private readonly List<ProcessHost> _workers = [];
     private HttpClient? _http;
 
-    private TlsFleet(ITestOutputHelper log, IDictionary<string, string?>? settings)
+    private TlsFleet(ITestOutputHelper log, IDictionary<string, string?>? settings) : base(log, "tls", settings)
     {
-        _log = log;
-        Port = FreePort.Next();
-        DbPath = TempDatabase.NewPath("tls");
-        Directory.CreateDirectory(Path.GetDirectoryName(DbPath)!);
         TlsDir = Path.Combine(Path.GetDirectoryName(DbPath)!, "tls-" + Guid.NewGuid().ToString("N")[..8]);
-        Secret = "join-" + Guid.NewGuid().ToString("N");
-        ApiKey = "key-" + Guid.NewGuid().ToString("N");
-        _env = new Dictionary<string, string?>
-        {
-            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{Port}",
-            ["D8_TLS"] = "true",
-            ["D8_TLS_DIR"] = TlsDir,
-            ["D8_DB_PATH"] = DbPath,
-            ["D8_JOIN_TOKEN"] = Secret,
-            ["D8_API_KEYS"] = ApiKey,
-            ["D8_HEARTBEAT_SECONDS"] = "1",
-            ["Logging__LogLevel__Default"] = "Warning",
-            ["Logging__LogLevel__D8"] = "Information",
-            ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
-        };
-        foreach (var (k, v) in settings ?? new Dictionary<string, string?>()) _env[k] = v;
+        OrchestratorEnv["D8_TLS"] = "true";
+        OrchestratorEnv["D8_TLS_DIR"] = TlsDir;
+        OrchestratorEnv["Logging__LogLevel__D8"] = "Information";
+        OrchestratorEnv["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
+        ApplySettings();
     }
 
-    public int Port { get; }
-    public string DbPath { get; }
     public string TlsDir { get; }
-    public string Secret { get; }
-    public string ApiKey { get; }
+
+    /// <summary>The join secret (the part of a pinned join token after the pin).</summary>
+    public string Secret => JoinToken;
+
     public Uri HttpsUrl => new($"https://127.0.0.1:{Port}/");
-    public ProcessHost? Orchestrator { get; private set; }
 
     /// <summary>The join token the orchestrator wrote (pin + secret).</summary>
     public string JoinTokenFromFile => File.ReadAllText(Path.Combine(TlsDir, OrchestratorCertificates.JoinTokenFile)).Trim();
 
-    public string Pin => JoinToken.TryParse(JoinTokenFromFile, out var t, out _) ? t.Pin! : throw new InvalidOperationException("no pin");
+    public string Pin => D8.Contracts.Trust.JoinToken.TryParse(JoinTokenFromFile, out var t, out _) ? t.Pin! : throw new InvalidOperationException("no pin");
 
     /// <summary>A client that trusts this orchestrator through its pin (the way workers do).</summary>
-    public OrchestratorClient Client => new(_http ??= new HttpClient(new PinnedTrust(Pin, TimeProvider.System).CreateHandler())
+    public override OrchestratorClient Client => new(_http ??= new HttpClient(new PinnedTrust(Pin, TimeProvider.System).CreateHandler())
     {
         BaseAddress = HttpsUrl, Timeout = TimeSpan.FromSeconds(90),
     }) { ApiKey = ApiKey };
@@ -73,8 +55,8 @@ public sealed class TlsFleet : IAsyncDisposable
     {
         _http?.Dispose();
         _http = null;
-        Orchestrator = ProcessHost.Start("D8.Orchestrator", _env, log: _log, name: "orchestrator");
-        if (waitHealthy) await Orchestrator.WaitForOutputAsync("Application started", Timeout);
+        var orchestrator = StartOrchestratorProcess();
+        if (waitHealthy) await orchestrator.WaitForOutputAsync("Application started", Timeout);
     }
 
     public async Task StopOrchestratorAsync()
@@ -86,39 +68,15 @@ public sealed class TlsFleet : IAsyncDisposable
     /// <summary>Starts a groq worker against <paramref name="url"/> with <paramref name="joinToken"/>.</summary>
     public ProcessHost StartWorker(string name, string providerUrl, string joinToken, Uri? url = null, IDictionary<string, string?>? env = null)
     {
-        var settings = new Dictionary<string, string?>
-        {
-            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{FreePort.Next()}",
-            ["D8_ORCHESTRATOR_URL"] = (url ?? HttpsUrl).ToString(),
-            ["D8_JOIN_TOKEN"] = joinToken,
-            ["D8_WORKER_NAME"] = name,
-            ["D8_PROVIDER"] = "groq",
-            ["D8_PROVIDER_BASE_URL"] = providerUrl,
-            ["D8_PROVIDER_API_KEY"] = EmulatorKey,
-            ["D8_SHUTDOWN_GRACE_SECONDS"] = "5",
-            ["Logging__LogLevel__Default"] = "Warning",
-            ["Logging__LogLevel__D8"] = "Information",
-        };
+        var settings = WorkerSettings(url ?? HttpsUrl, joinToken, FreePort.Next(), name, "groq", providerUrl);
+        settings["D8_SHUTDOWN_GRACE_SECONDS"] = "5";
         foreach (var (k, v) in env ?? new Dictionary<string, string?>()) settings[k] = v;
-        var process = ProcessHost.Start("D8.Worker", settings, log: _log, name: name);
-        _workers.Add(process);
-        return process;
+        return StartWorkerProcess(name, settings);
     }
-
-    public const string EmulatorKey = "emulator-key";
 
     /// <summary>Waits until the fleet lists <paramref name="name"/> online.</summary>
-    public async Task WaitForWorkerAsync(string name)
-    {
-        var deadline = DateTime.UtcNow + Timeout;
-        while (true)
-        {
-            var workers = await Client.GetWorkersAsync();
-            if (workers.Any(w => w.Name == name && w.State == WorkerState.Online)) return;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"worker {name} never came online");
-            await Task.Delay(100); // polling interval for a condition with a deadline
-        }
-    }
+    public new Task<WorkerView> WaitForWorkerAsync(string name, Func<WorkerView, bool>? condition = null) =>
+        base.WaitForWorkerAsync(name, condition ?? (w => w.State == WorkerState.Online));
 
     /// <summary>Writes PEM files for a user-provided certificate: the server certificate then <paramref name="chain"/>, and its key.</summary>
     public static (string Cert, string Key) WritePem(string dir, X509Certificate2 server, params X509Certificate2[] chain)
@@ -131,12 +89,11 @@ public sealed class TlsFleet : IAsyncDisposable
         return (cert, key);
     }
 
-    public async ValueTask DisposeAsync()
+    /// <inheritdoc />
+    public override async ValueTask DisposeAsync()
     {
-        foreach (var worker in _workers) await worker.DisposeAsync();
-        if (Orchestrator is not null) await Orchestrator.DisposeAsync();
+        await base.DisposeAsync();
         _http?.Dispose();
-        TempDatabase.Delete(DbPath);
         try { Directory.Delete(TlsDir, recursive: true); } catch (DirectoryNotFoundException) { }
     }
 }
