@@ -38,7 +38,7 @@ public sealed class GatewayTelemetry
     public int InFlight => _live.Count;
 
     /// <summary>Open calls whose task is queued (not yet running on a worker).</summary>
-    public int Queued() => _live.Keys.Count(id => _engine.LiveState(id) == TaskState.Queued);
+    public int Queued() => _engine.CountQueued(_live.Keys);
 
     internal void Opened(string taskId) => _live[taskId] = true;
 

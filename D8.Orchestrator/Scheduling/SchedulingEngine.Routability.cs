@@ -37,19 +37,23 @@ public sealed partial class SchedulingEngine
         }
     }
 
-    /// <summary>The state of a task still in memory (queued, leased, or finished but not yet durable); null otherwise.</summary>
-    public TaskState? LiveState(string taskId)
+    /// <summary>How many of <paramref name="taskIds"/> are in memory and queued (one lock for all of them).</summary>
+    public int CountQueued(IEnumerable<string> taskIds)
     {
         lock (_gate)
         {
-            return _tasks.TryGet(taskId, out var task) ? task.State : null;
+            return taskIds.Count(id => _tasks.TryGet(id, out var task) && task.State == TaskState.Queued);
         }
     }
 
-    /// <summary>A task's view with its wait reason when queued (under the lock).</summary>
-    private TaskView ViewWithReason(TaskRecord task) => TaskViews.Of(task, WaitReasonOf(task));
+    /// <summary>
+    /// A task's view with its wait reason when queued (under the lock). A page of tasks passes one
+    /// <paramref name="perQueue"/> so the workers are looked at once per routing queue, not once per task.
+    /// </summary>
+    private TaskView ViewWithReason(TaskRecord task, Dictionary<RoutingQueue, string?>? perQueue = null) =>
+        TaskViews.Of(task, WaitReasonOf(task, perQueue));
 
-    private string? WaitReasonOf(TaskRecord task)
+    private string? WaitReasonOf(TaskRecord task, Dictionary<RoutingQueue, string?>? perQueue = null)
     {
         if (task.State != TaskState.Queued)
         {
@@ -60,7 +64,20 @@ public sealed partial class SchedulingEngine
         {
             return $"retrying after a failed attempt, not before {Instant(notBefore)}";
         }
-        var probe = task.Queue ?? new RoutingQueue(task.Kind, task.Provider, task.Model);
+        if (task.Queue is not { } queue || perQueue is null)
+        {
+            return QueueWaitReason(task.Queue ?? new RoutingQueue(task.Kind, task.Provider, task.Model), now);
+        }
+        if (!perQueue.TryGetValue(queue, out var reason))
+        {
+            perQueue[queue] = reason = QueueWaitReason(queue, now);
+        }
+        return reason;
+    }
+
+    /// <summary>Why a ready task of <paramref name="probe"/> waits: the same for every task of that queue.</summary>
+    private string? QueueWaitReason(RoutingQueue probe, DateTimeOffset now)
+    {
         if (probe.Unroutable || !CanAnyWorkerServe(probe))
         {
             return probe.Describe();
@@ -73,7 +90,7 @@ public sealed partial class SchedulingEngine
         var busy = new List<string>();
         foreach (var w in _workers.Values)
         {
-            if (w.State == WorkerState.Gone || !w.CanServe(task.Kind, task.Provider, task.Model))
+            if (w.State == WorkerState.Gone || !w.CanServe(probe.Kind, probe.Provider, probe.Model))
             {
                 continue;
             }

@@ -210,12 +210,13 @@ public sealed partial class SchedulingEngine
     public TaskPage List(TaskState? state, int limit, long? cursor)
     {
         var page = new List<(long Seq, TaskView View)>(Math.Min(limit + 1, 256));
+        var reasons = new Dictionary<RoutingQueue, string?>();
         lock (_gate)
         {
             foreach (var task in _tasks.Newest(state, cursor))
             {
                 if (page.Count > limit) break;
-                page.Add((task.Seq, ViewWithReason(task)));
+                page.Add((task.Seq, ViewWithReason(task, reasons)));
             }
         }
         if (state is not { } s || s.IsTerminal())
