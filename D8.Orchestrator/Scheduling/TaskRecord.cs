@@ -56,9 +56,6 @@ public sealed class TaskRecord
     /// <summary>The routing queue this task belongs to (same kind/provider/model requirement).</summary>
     [JsonIgnore] internal RoutingQueue? Queue { get; set; }
 
-    /// <summary>True while sitting in its queue's ready set; false while delayed by backoff.</summary>
-    [JsonIgnore] internal bool InReadySet { get; set; }
-
     /// <summary>Commit of the submit that created the task (a duplicate submit waits on it too).</summary>
     [JsonIgnore] internal Task Created { get; set; } = Task.CompletedTask;
 
