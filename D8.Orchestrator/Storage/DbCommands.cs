@@ -5,15 +5,6 @@ namespace D8.Orchestrator.Storage;
 /// <summary>Provider-neutral command helpers for stores that run on any <see cref="IStoreDatabase"/>.</summary>
 internal static class DbCommands
 {
-    /// <summary>A command on <paramref name="connection"/> (in <paramref name="tx"/> when given).</summary>
-    public static DbCommand Command(this DbConnection connection, string sql, DbTransaction? tx = null)
-    {
-        var cmd = connection.CreateCommand();
-        cmd.CommandText = sql;
-        cmd.Transaction = tx;
-        return cmd;
-    }
-
     /// <summary>Binds <paramref name="name"/> (written <c>@name</c> in the SQL, which SQLite and Npgsql both read); null binds NULL.</summary>
     public static DbCommand With(this DbCommand cmd, string name, object? value)
     {
