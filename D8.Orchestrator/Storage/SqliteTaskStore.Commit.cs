@@ -84,7 +84,9 @@ public sealed partial class SqliteTaskStore
                 save.Done.TrySetResult();
             }
         }
-        catch (SqliteException ex)
+        // Rows become JSON inside the transaction: a row that cannot be written fails its batch like a failed commit
+        // (callers get the error), instead of stopping the loop and leaving every later caller waiting.
+        catch (Exception ex) when (ex is SqliteException or JsonException or ArgumentException or NotSupportedException)
         {
             LogCommitFailed(ex, batch.Count);
             _lastError = "the last commit failed: " + ex.Message;
