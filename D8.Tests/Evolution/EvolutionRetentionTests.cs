@@ -82,7 +82,7 @@ public sealed class EvolutionRetentionTests : IAsyncLifetime
     [Fact]
     public void D8_EVOLUTION_RETENTION_DAYS_is_read_defaults_to_30_and_is_validated()
     {
-        static D8.Orchestrator.Configuration.OrchestratorOptions Load(string? days) => D8.Orchestrator.Configuration.OrchestratorOptions.Load(
+        static D8.Orchestrator.Configuration.OrchestratorOptions Load(string? days) => OptionsTests.Load(
             new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
             {
                 ["D8_JOIN_TOKEN"] = D8.Tests.Orchestrator.OptionsTests.Join, ["D8_API_KEYS"] = D8.Tests.Orchestrator.OptionsTests.KeyA, ["D8_EVOLUTION_RETENTION_DAYS"] = days,

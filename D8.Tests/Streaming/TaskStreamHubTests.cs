@@ -132,7 +132,7 @@ public sealed class TaskStreamHubTests
     public void Limits_come_from_the_D8_STREAM_keys_and_a_bad_value_is_named()
     {
         static TaskStreamLimits Load(Dictionary<string, string?> keys) =>
-            TaskStreamLimits.Load(new ConfigurationBuilder().AddInMemoryCollection(keys).Build());
+            Microsoft.Extensions.Hosting.SettingsReader.Load(new ConfigurationBuilder().AddInMemoryCollection(keys).Build(), TaskStreamLimits.Load);
 
         Assert.Equal(new TaskStreamLimits(), Load([]));
         var small = Load(new() { ["D8_STREAM_SUBSCRIBER_CHARS"] = "100", ["D8_STREAM_TOTAL_CHARS"] = "1000" });

@@ -1,6 +1,7 @@
 using D8.Worker.Configuration;
 using D8.Worker.RateLimits;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
 
 namespace D8.Tests.Worker;
 
@@ -16,8 +17,9 @@ public sealed class BudgetTests
                 ["D8_JOIN_TOKEN"] = "j",
                 ["D8_PROVIDER_API_KEY"] = "k",
             }.Concat(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value)))).Build();
-        var (options, errors) = WorkerOptionsLoader.Load(config);
-        Assert.True(options is not null, string.Join(" ", errors));
+        var reader = new SettingsReader(config);
+        var options = WorkerOptionsLoader.Load(reader);
+        Assert.True(options is not null, string.Join(" ", reader.Errors));
         return options;
     }
 
