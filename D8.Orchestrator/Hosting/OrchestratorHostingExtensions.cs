@@ -94,7 +94,7 @@ public static partial class OrchestratorHostingExtensions
             .SetFallbackPolicy(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder(AuthSchemes.ApiKey)
                 .RequireAuthenticatedUser().Build());
 
-        services.AddProblemDetails();
+        services.AddD8ProblemDetails();
         services.AddExceptionHandler<ProblemExceptionHandler>();
         services.AddTransient<IStartupFilter, ProblemPipeline>();
         services.AddOpenApi();
