@@ -5,6 +5,7 @@ using D8.Tests.Infrastructure;
 namespace D8.Tests.Cli;
 
 /// <summary>d8 bench: the figures it reports come from the results the worker reported.</summary>
+[Trait("Category", "Unit")]
 public sealed class BenchCommandTests : CliOrchestratorTests
 {
     [Fact]

@@ -4,6 +4,7 @@ using D8.Tests.Infrastructure;
 namespace D8.Tests.Cli;
 
 /// <summary>d8 status against a real orchestrator with a registered worker.</summary>
+[Trait("Category", "Unit")]
 public sealed class StatusCommandTests : CliOrchestratorTests
 {
     [Fact]

@@ -5,6 +5,7 @@ using D8.Tests.Infrastructure;
 namespace D8.Tests.Cli;
 
 /// <summary>submit, tasks, task and cancel against a real orchestrator on loopback.</summary>
+[Trait("Category", "Unit")]
 public sealed class TaskCommandsTests : CliOrchestratorTests
 {
     [Fact]

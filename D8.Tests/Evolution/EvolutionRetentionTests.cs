@@ -15,6 +15,7 @@ namespace D8.Tests.Evolution;
 /// Retention of finished evolution runs (D8_EVOLUTION_RETENTION_DAYS): the service on a real engine and SQLite files
 /// with a fake clock; no worker, so runs wait until the test stops them.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class EvolutionRetentionTests : IAsyncLifetime
 {
     private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();

@@ -9,6 +9,7 @@ using Microsoft.Extensions.Configuration;
 namespace D8.Tests.Evolution;
 
 /// <summary>Selection, the seeded plan, operators' reply reading, checkers, the spec file and the emulator's evolution answers.</summary>
+[Trait("Category", "Unit")]
 public sealed class EvolutionUnitTests
 {
     private static EvolutionSettings Settings(long seed = 1, int population = 8, int generations = 4) =>

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Hosting;
 namespace D8.Tests.Orchestrator;
 
 /// <summary>The D8_* keys are read, defaulted and validated with messages that name the key.</summary>
+[Trait("Category", "Unit")]
 public class OptionsTests
 {
     /// <summary>Secrets strong enough for production (outside Development weak ones are refused).</summary>

@@ -8,6 +8,7 @@ namespace D8.Tests.Orchestrator;
 
 /// <summary>The fastest scheduler in the engine, with a fake clock: speeds learned from reports, placement, budgets,
 /// speculation and priorities.</summary>
+[Trait("Category", "Unit")]
 public class PlacementEngineTests
 {
     private static async Task<string> RegisterAsync(EngineHarness h, string name, int slots, string provider = "groq")

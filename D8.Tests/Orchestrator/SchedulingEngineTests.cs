@@ -4,6 +4,7 @@ using D8.Orchestrator.Scheduling;
 namespace D8.Tests.Orchestrator;
 
 /// <summary>Engine rules with a fake clock: no test sleeps; time moves by Advance.</summary>
+[Trait("Category", "Unit")]
 public class SchedulingEngineTests
 {
     [Fact]

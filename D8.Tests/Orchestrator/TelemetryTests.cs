@@ -6,6 +6,7 @@ using D8.Orchestrator.Telemetry;
 namespace D8.Tests.Orchestrator;
 
 /// <summary>The engine reports queue depth, dispatch latency, durations, attempts and tokens on the D8.Orchestrator meter.</summary>
+[Trait("Category", "Unit")]
 public class TelemetryTests
 {
     [Fact]

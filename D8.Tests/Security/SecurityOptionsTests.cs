@@ -7,6 +7,7 @@ using Microsoft.Extensions.Hosting;
 namespace D8.Tests.Security;
 
 /// <summary>The D8_TLS* and D8_AUTH_FAILURE_* keys and the join token format, validated with a message naming the key.</summary>
+[Trait("Category", "Unit")]
 public sealed class SecurityOptionsTests
 {
     private static IConfiguration Config(params (string Key, string Value)[] values) =>

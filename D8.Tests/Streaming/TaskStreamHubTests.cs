@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 namespace D8.Tests.Streaming;
 
 /// <summary>The hub's bounds and its contract: in order, a prefix, never more memory than its limits.</summary>
+[Trait("Category", "Unit")]
 public sealed class TaskStreamHubTests
 {
     private static List<string> Drain(TaskStreamSubscription subscription)

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Hosting;
 namespace D8.Tests.Worker;
 
 /// <summary>Proactive budgets and their free-tier defaults.</summary>
+[Trait("Category", "Unit")]
 public sealed class BudgetTests
 {
     private static WorkerOptions Load(params (string Key, string Value)[] settings)
