@@ -40,6 +40,6 @@ public sealed partial class UnitCategoryTests
     }
 
     /// <summary>The helpers that start child processes, containers or the AppHost.</summary>
-    [GeneratedRegex(@"\b(ProcessHost|ProcessFleet|WorkerFleet|TlsFleet|BatchFleet|GatewayFleet|AppHostFixture|DistributedApplicationTestingBuilder|ComposeOutput|StreamRelayProcess)\b")]
+    [GeneratedRegex(@"\b(ProcessHost|ProcessFleet|WorkerFleet|TlsFleet|BatchFleet|GatewayFleet|AppHostFixture|DistributedApplicationTestingBuilder|ComposeOutput|StreamRelayProcess|PostgresServer)\b")]
     private static partial Regex ProcessHelper();
 }
