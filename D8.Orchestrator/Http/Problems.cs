@@ -10,7 +10,8 @@ namespace D8.Orchestrator.Http;
 /// (<see cref="TypedResults.Problem(string?, string?, int?, string?, string?, IDictionary{string, object?}?)"/> and
 /// <see cref="TypedResults.ValidationProblem(IEnumerable{KeyValuePair{string, string[]}}, string?, string?, string?, string?, IDictionary{string, object?}?)"/>),
 /// the exception handler (engine refusals, binding failures, malformed bodies), bare status codes (404, 405…) and
-/// authentication refusals reach that one service, whose only writer is <see cref="ProblemWriter"/>.
+/// authentication refusals reach that one service, whose first writer, <see cref="ProblemWriter"/>, answers them all
+/// (the framework's default writer behind it is never asked).
 /// </summary>
 public static class Problems
 {
