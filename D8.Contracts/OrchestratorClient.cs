@@ -48,7 +48,7 @@ public sealed class OrchestratorClient(HttpClient http)
         CancellationToken ct = default)
     {
         var q = new List<string>();
-        if (state is { } s) q.Add("state=" + s.ToString().ToLowerInvariant());
+        if (state is { } s) q.Add("state=" + WireNames.Of(s));
         if (limit is { } l) q.Add("limit=" + l.ToString(CultureInfo.InvariantCulture));
         if (cursor is not null) q.Add("cursor=" + Uri.EscapeDataString(cursor));
         var path = "api/tasks" + (q.Count > 0 ? "?" + string.Join('&', q) : "");

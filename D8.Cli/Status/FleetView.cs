@@ -32,8 +32,7 @@ public static class FleetView
             table.AddRow("(no workers registered)", "", "", "", "", "", "", "", "");
         }
 
-        var queue = string.Join("  ", new[] { "queued", "leased", "succeeded", "failed", "cancelled" }
-            .Select(k => $"{k} {(stats.Tasks.TryGetValue(k, out var n) ? n : 0)}"));
+        var queue = string.Join("  ", WireNames.TaskStates.Select(k => $"{k} {(stats.Tasks.TryGetValue(k, out var n) ? n : 0)}"));
         if (stats.Unroutable > 0) queue += $"  unroutable {stats.Unroutable}";
         var schedule = stats.Scheduler is null ? "" : $"scheduler {stats.Scheduler}" +
             (stats.DrainSeconds is { } drain ? string.Create(CultureInfo.InvariantCulture, $"  drains in ~{drain:0.#}s") : "  drain time unknown (no worker measured yet)") +

@@ -89,7 +89,7 @@ internal sealed class ChangeSet(ITaskStore store)
             foreach (var worker in _workers)
             {
                 worker.Dirty = false;
-                writes[i++] = new StoreWrite(StoreTable.Workers, worker.Id, 0, OrchestratorTelemetry.StateName(worker.State),
+                writes[i++] = new StoreWrite(StoreTable.Workers, worker.Id, 0, WireNames.Of(worker.State),
                     JsonSerializer.Serialize(worker, StoreJsonContext.Default.WorkerRecord));
             }
             foreach (var id in _forgottenWorkers)
@@ -127,7 +127,7 @@ internal sealed class ChangeSet(ITaskStore store)
     }
 
     private static StoreWrite Row(TaskRecord task) =>
-        new(StoreTable.Tasks, task.Id, task.Seq, OrchestratorTelemetry.StateName(task.State),
+        new(StoreTable.Tasks, task.Id, task.Seq, WireNames.Of(task.State),
             JsonSerializer.Serialize(task, StoreJsonContext.Default.TaskRecord))
         {
             IdempotencyKey = task.IdempotencyKey,

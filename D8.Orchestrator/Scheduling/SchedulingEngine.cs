@@ -222,7 +222,7 @@ public sealed partial class SchedulingEngine
         if (state is not { } s || s.IsTerminal())
         {
             var inMemory = page.Select(p => p.View.Id).ToHashSet(StringComparer.Ordinal);
-            foreach (var json in _store.ReadFinished(state is { } f ? OrchestratorTelemetry.StateName(f) : null, cursor, limit + 1))
+            foreach (var json in _store.ReadFinished(state is { } f ? WireNames.Of(f) : null, cursor, limit + 1))
             {
                 var task = JsonSerializer.Deserialize(json, StoreJsonContext.Default.TaskRecord)!;
                 if (!inMemory.Contains(task.Id)) page.Add((task.Seq, TaskViews.Of(task)));
@@ -275,7 +275,7 @@ public sealed partial class SchedulingEngine
     private static TaskView CancelAnswer(TaskRecord task) => task.State switch
     {
         TaskState.Succeeded or TaskState.Failed => throw EngineException.Conflict(
-            $"Task '{task.Id}' already {OrchestratorTelemetry.StateName(task.State)}; only queued or leased tasks can be cancelled."),
+            $"Task '{task.Id}' already {WireNames.Of(task.State)}; only queued or leased tasks can be cancelled."),
         _ => TaskViews.Of(task),
     };
 
@@ -296,7 +296,7 @@ public sealed partial class SchedulingEngine
             var tasks = new Dictionary<string, long>(5);
             for (var i = 0; i < 5; i++)
             {
-                tasks[OrchestratorTelemetry.StateName((TaskState)i)] = _tasks.CountOf((TaskState)i);
+                tasks[WireNames.Of((TaskState)i)] = _tasks.CountOf((TaskState)i);
             }
             var workers = new Dictionary<string, long>
             {
@@ -304,7 +304,7 @@ public sealed partial class SchedulingEngine
             };
             foreach (var w in _workers.Values)
             {
-                workers[OrchestratorTelemetry.StateName(w.State)]++;
+                workers[WireNames.Of(w.State)]++;
             }
             long unroutable = 0;
             foreach (var q in _queues.Values)

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using D8.Contracts;
 using Microsoft.Data.Sqlite;
 
 namespace D8.Orchestrator.Storage;
@@ -12,7 +13,9 @@ namespace D8.Orchestrator.Storage;
 /// </summary>
 public sealed partial class SqliteTaskStore : ITaskStore
 {
-    private static readonly string[] FinishedStates = ["succeeded", "failed", "cancelled"];
+    // State lists for SQL, built from the wire names the rows store: "'queued', 'leased'" and the three finished ones.
+    private static readonly string LiveStates = SqlList([WireNames.Queued, WireNames.Leased]);
+    private static readonly string FinishedStates = SqlList(WireNames.FinishedStates);
     private readonly Channel<PendingWork> _pending = Channel.CreateUnbounded<PendingWork>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
     private readonly SqliteConnection _connection;
@@ -64,7 +67,7 @@ public sealed partial class SqliteTaskStore : ITaskStore
         var counts = new Dictionary<string, long>(StringComparer.Ordinal);
         var keys = new List<IdempotencyRow>();
         using var connection = OpenReader();
-        Read(connection, "SELECT data FROM tasks WHERE state IN ('queued', 'leased') ORDER BY seq", null, r => tasks.Add(r.GetString(0)));
+        Read(connection, $"SELECT data FROM tasks WHERE state IN ({LiveStates}) ORDER BY seq", null, r => tasks.Add(r.GetString(0)));
         Read(connection, "SELECT data FROM workers", null, r => workers.Add(r.GetString(0)));
         Read(connection, "SELECT state, count(*) FROM tasks GROUP BY state", null, r => counts[r.GetString(0)] = r.GetInt64(1));
         Read(connection, "SELECT idem_key, id, created_at FROM tasks WHERE idem_key IS NOT NULL AND created_at >= $since ORDER BY created_at",
@@ -93,11 +96,11 @@ public sealed partial class SqliteTaskStore : ITaskStore
         using var cmd = connection.CreateCommand();
         // Without a state, "+state" keeps SQLite off the state index so it walks tasks_seq newest first and stops
         // after the page, instead of gathering and sorting every finished row.
-        var where = state is null ? "+state IN ('succeeded', 'failed', 'cancelled')" : "state = $state";
+        var where = state is null ? $"+state IN ({FinishedStates})" : "state = $state";
         cmd.CommandText = $"SELECT data FROM tasks WHERE {where} AND seq < $before ORDER BY seq DESC LIMIT $limit";
         if (state is not null)
         {
-            if (!FinishedStates.Contains(state, StringComparer.Ordinal)) return [];
+            if (!WireNames.FinishedStates.Contains(state, StringComparer.Ordinal)) return [];
             cmd.Parameters.AddWithValue("$state", state);
         }
         cmd.Parameters.AddWithValue("$before", beforeSeq ?? long.MaxValue);
@@ -107,6 +110,8 @@ public sealed partial class SqliteTaskStore : ITaskStore
         while (reader.Read()) rows.Add(reader.GetString(0));
         return rows;
     }
+
+    private static string SqlList(IEnumerable<string> names) => string.Join(", ", names.Select(n => $"'{n}'"));
 
     private SqliteConnection OpenReader()
     {
