@@ -56,17 +56,7 @@ public static class FleetView
     private static string Budget(WorkerView w)
     {
         if (w.Budget.Count == 0) return "-";
-        return string.Join(' ', w.Budget.Select(b =>
-        {
-            var name = b.Window switch
-            {
-                "requests_per_minute" => "rpm",
-                "tokens_per_minute" => "tpm",
-                "requests_per_day" => "rpd",
-                _ => b.Window,
-            };
-            return $"{name} {Short(Math.Max(0, b.Limit - b.Used))}/{Short(b.Limit)}";
-        }));
+        return string.Join(' ', w.Budget.Select(b => $"{BudgetWindow.ShortName(b.Window)} {Short(Math.Max(0, b.Limit - b.Used))}/{Short(b.Limit)}"));
     }
 
     private static string Short(long n) => n >= 10_000
