@@ -68,20 +68,3 @@ public static class TokenTotals
     public static long Of(TokenUsage? usage) =>
         usage is null ? 0 : usage.TotalTokens ?? ((long)(usage.PromptTokens ?? 0) + (usage.CompletionTokens ?? 0));
 }
-
-/// <summary>The providers a worker can run and a task can ask for (lower-case wire names).</summary>
-public static class ProviderNames
-{
-    public const string Ollama = "ollama";
-    public const string Groq = "groq";
-    public const string Gemini = "gemini";
-    public const string OpenAi = "openai";
-
-    public static IReadOnlyList<string> All { get; } = [Ollama, Groq, Gemini, OpenAi];
-
-    /// <summary>True for a known provider (case-insensitive).</summary>
-    public static bool IsKnown(string? name) => All.Contains(name?.ToLowerInvariant());
-
-    /// <summary>"ollama, groq, gemini, openai" for messages.</summary>
-    public static string List => string.Join(", ", All);
-}

@@ -72,7 +72,7 @@ public sealed class RateLimitTests
 
     private static WorkerOptions Options(int rpm, int tpm, int rpd, int scale = 1) => new()
     {
-        OrchestratorUrl = new Uri("http://127.0.0.1:1"), JoinToken = "j", WorkerName = "w", Provider = ProviderKind.Groq,
+        OrchestratorUrl = new Uri("http://127.0.0.1:1"), JoinToken = "j", WorkerName = "w", Provider = ProviderCatalog.Groq,
         Models = ["m"], ProviderUrl = new Uri("http://127.0.0.1:2"), Concurrency = 4, ShutdownGrace = TimeSpan.Zero,
         RequestsPerMinute = rpm, TokensPerMinute = tpm, RequestsPerDay = rpd, OllamaKeepAlive = "1m", PullModel = false,
         RequestTimeout = TimeSpan.FromMinutes(1), BudgetTimeScale = scale,
