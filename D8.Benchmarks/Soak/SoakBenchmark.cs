@@ -60,14 +60,22 @@ internal static class SoakBenchmark
     {
         var last = Stopwatch.GetTimestamp();
         var completed = new StrongBox<int>();
-        await using var sampler = RssSampler.Start(orch.Pid, () => Volatile.Read(ref completed.Value));
-        var rate = await RunPhaseAsync(orch, total, completed, done =>
+        var sampler = RssSampler.Start(orch.Pid, () => Volatile.Read(ref completed.Value));
+        double rate;
+        try
         {
-            var now = Stopwatch.GetTimestamp();
-            var interval = Report / Stopwatch.GetElapsedTime(last, now).TotalSeconds;
-            last = now;
-            Console.WriteLine($"{done,9} tasks: RSS {orch.RssMb(),4:F0} MB (peak {orch.PeakRssMb():F0} MB), {interval:F0} tasks/s, load {Load()}");
-        });
+            rate = await RunPhaseAsync(orch, total, completed, done =>
+            {
+                var now = Stopwatch.GetTimestamp();
+                var interval = Report / Stopwatch.GetElapsedTime(last, now).TotalSeconds;
+                last = now;
+                Console.WriteLine($"{done,9} tasks: RSS {orch.RssMb(),4:F0} MB (peak {orch.PeakRssMb():F0} MB), {interval:F0} tasks/s, load {Load()}");
+            });
+        }
+        finally
+        {
+            await sampler.DisposeAsync();
+        }
         return (orch.PeakRssMb(), orch.RssMb(), rate, sampler.Describe());
     }
 
