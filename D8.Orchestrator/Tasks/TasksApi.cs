@@ -101,7 +101,7 @@ public static class TasksApi
         TaskState? state = null;
         if (!string.IsNullOrEmpty(rawState))
         {
-            if (!TryParseState(rawState, out var s))
+            if (!WireNames.TryParse(rawState, out var s))
             {
                 return Problems.BadRequest($"state='{rawState}' must be queued, leased, succeeded, failed or cancelled.");
             }
@@ -126,20 +126,6 @@ public static class TasksApi
 
     private static async Task<IResult> CancelAsync(string id, SchedulingEngine engine) =>
         TypedResults.Json(await engine.CancelAsync(id), D8JsonContext.Default.TaskView);
-
-    private static bool TryParseState(string raw, out TaskState state)
-    {
-        foreach (var s in Enum.GetValues<TaskState>())
-        {
-            if (string.Equals(OrchestratorTelemetry.StateName(s), raw, StringComparison.OrdinalIgnoreCase))
-            {
-                state = s;
-                return true;
-            }
-        }
-        state = default;
-        return false;
-    }
 
     private static string? NullIfEmpty(string s) => s.Length == 0 ? null : s;
 

@@ -87,8 +87,10 @@ public sealed class SchedulingProcessTests(ITestOutputHelper output)
         Assert.Equal(TaskState.Succeeded, (await RunAsync(fleet, 10)).State);
         var second = await fleet.Client.SubmitAsync(new SubmitTaskRequest { Prompt = "second", MaxTokens = 10 });
 
-        // The minute's one request is spent: the heartbeat says so, and the task stays queued (no lease held).
-        var worker = await fleet.WaitForWorkerAsync("gemini-1", w => w.BudgetReadyAt is not null);
+        // The minute's one request is spent: the heartbeat says so, and the task stays queued (no lease held). The first
+        // heartbeat after the spend may still count the first task's slot, whose report the worker is finishing, so wait
+        // for one that reports the spent budget and an idle slot: a worker that leased the second task never sends it.
+        var worker = await fleet.WaitForWorkerAsync("gemini-1", w => w.BudgetReadyAt is not null && w.InFlight == 0);
         Assert.True(worker.BudgetReadyAt > DateTimeOffset.UtcNow.AddSeconds(20));
         Assert.Contains(worker.Budget, b => b is { Window: "requests_per_minute", Used: 1, Limit: 1 });
         Assert.Contains(worker.Budget, b => b is { Window: "requests_per_day", Used: 1, Limit: 20 });
