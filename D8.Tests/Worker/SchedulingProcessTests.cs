@@ -105,7 +105,7 @@ public sealed class SchedulingProcessTests(ITestOutputHelper output)
         await using var pi = await PiAsync(4);
         await using var fleet = await WorkerFleet.StartAsync(output, Fast);
         fleet.StartWorker("cloud-1", "groq", cloud.BaseUrl + "/openai/v1", new Dictionary<string, string?>(NoBudget) { ["D8_CONCURRENCY"] = "1" });
-        var (piProcess, _) = fleet.StartWorker("pi-1", "ollama", pi.BaseUrl);
+        var piProcess = fleet.StartWorker("pi-1", "ollama", pi.BaseUrl);
         await fleet.WaitForWorkerAsync("cloud-1");
         await fleet.WaitForWorkerAsync("pi-1");
         Assert.Equal("cloud-1", (await RunAsync(fleet, 30, "groq")).Result!.WorkerName);
