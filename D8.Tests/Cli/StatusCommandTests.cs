@@ -3,7 +3,8 @@ using D8.Tests.Infrastructure;
 
 namespace D8.Tests.Cli;
 
-/// <summary>d8 status against a real orchestrator with a registered worker.</summary>
+/// <summary>d8 status against a real orchestrator with a registered worker. A fresh orchestrator per test: status
+/// shows counts over the whole database and every worker.</summary>
 public sealed class StatusCommandTests : CliOrchestratorTests
 {
     [Fact]

@@ -62,13 +62,7 @@ public sealed partial class ProcessHost : IAsyncDisposable
         {
             psi.ArgumentList.Add(a);
         }
-        // Child processes must not inherit the test host's telemetry exporter or launch profile settings, nor a D8_*
-        // setting or provider key of the shell that runs the tests: a child sees only what its test gives it.
-        psi.Environment.Remove("OTEL_EXPORTER_OTLP_ENDPOINT");
-        foreach (var key in psi.Environment.Keys.Where(Inherited).ToList())
-        {
-            psi.Environment.Remove(key);
-        }
+        ChildEnvironment.Scrub(psi.Environment);
         psi.Environment["DOTNET_NOLOGO"] = "1";
         psi.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         psi.Environment["Logging__Console__FormatterName"] = "simple";
@@ -284,12 +278,6 @@ public sealed partial class ProcessHost : IAsyncDisposable
             return true;
         });
     }
-
-    /// <summary>Variables of the runner's environment a child must not see: D8 settings and provider keys.</summary>
-    private static bool Inherited(string key) =>
-        key.StartsWith("D8_", StringComparison.OrdinalIgnoreCase)
-        || key.EndsWith("_API_KEY", StringComparison.OrdinalIgnoreCase)
-        || key is "ASPNETCORE_URLS" or "ASPNETCORE_HTTP_PORTS" or "HTTP_PORTS" or "ASPNETCORE_HTTPS_PORTS" or "HTTPS_PORTS";
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int SysKill(int pid, int signal);
