@@ -48,8 +48,12 @@ public static partial class OrchestratorHostingExtensions
         }
         services.AddSingleton<FailedCredentialLimiter>();
         services.TryAddSingleton(TimeProvider.System);
+        // One database for every store; it migrates its schema before it hands out the first connection, so the
+        // stores may be built in any order.
+        services.AddSingleton(_ => new SqliteDatabase(options.DbPath));
+        services.AddSingleton<IStoreDatabase>(sp => sp.GetRequiredService<SqliteDatabase>());
         services.AddSingleton<ITaskStore>(sp =>
-            new SqliteTaskStore(options.DbPath, sp.GetRequiredService<ILogger<SqliteTaskStore>>()));
+            new SqliteTaskStore(sp.GetRequiredService<SqliteDatabase>(), sp.GetRequiredService<ILogger<SqliteTaskStore>>()));
         services.AddSingleton<OrchestratorTelemetry>();
         services.AddSingleton(new TaskStreamHub(TaskStreamLimits.Load(builder.Configuration)));
         services.AddOpenTelemetry().WithMetrics(m => m.AddInstrumentation(sp => new FleetGauges(
@@ -65,7 +69,7 @@ public static partial class OrchestratorHostingExtensions
         services.AddHostedService(sp => new StartupLog(sp.GetRequiredService<SchedulingEngine>(), sp.GetRequiredService<DataFolderLock>(), warnings,
             sp.GetRequiredService<ILogger<StartupLog>>()));
         services.AddHostedService<EngineSweeper>();
-        services.AddSingleton(sp => { GC.KeepAlive(sp.GetRequiredService<ITaskStore>()); return new EvolutionStore(options.DbPath); });
+        services.AddSingleton(sp => new EvolutionStore(sp.GetRequiredService<IStoreDatabase>()));
         services.AddSingleton<EvolutionTelemetry>();
         services.AddSingleton<EvolutionService>();
         services.AddHostedService(sp => sp.GetRequiredService<EvolutionService>());
