@@ -72,12 +72,11 @@ internal static class SoakBenchmark
         using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5) };
         using var http = new HttpClient(handler, disposeHandler: false) { BaseAddress = orch.BaseUrl, Timeout = TimeSpan.FromSeconds(100) };
         var client = new OrchestratorClient(http) { ApiKey = orch.ApiKey, JoinToken = orch.JoinToken };
-        var workers = new List<OrchestratorClient>();
+        var workers = new List<WorkerClient>();
         for (var i = 0; i < Workers; i++)
         {
-            var w = new OrchestratorClient(http) { ApiKey = orch.ApiKey, JoinToken = orch.JoinToken };
-            await w.RegisterAsync(new RegisterWorkerRequest { Name = $"soak-{i}", Provider = "ollama", Models = ["m"], MaxConcurrency = 1024 });
-            workers.Add(w);
+            var registration = await client.RegisterAsync(new RegisterWorkerRequest { Name = $"soak-{i}", Provider = "ollama", Models = ["m"], MaxConcurrency = 1024 });
+            workers.Add(client.AsWorker(registration));
         }
         using var window = new SemaphoreSlim(InFlight);
         var submitted = 0;

@@ -273,7 +273,7 @@ public sealed partial class SchedulingEngine
     private static TaskView CancelAnswer(TaskRecord task) => task.State switch
     {
         TaskState.Succeeded or TaskState.Failed => throw EngineException.Conflict(
-            $"Task '{task.Id}' already {OrchestratorTelemetry.StateName(task.State)}; only queued or leased tasks can be cancelled."),
+            $"Task '{task.Id}' already {WireNames.Of(task.State)}; only queued or leased tasks can be cancelled."),
         _ => TaskViews.Of(task),
     };
 
@@ -294,7 +294,7 @@ public sealed partial class SchedulingEngine
             var tasks = new Dictionary<string, long>(5);
             for (var i = 0; i < 5; i++)
             {
-                tasks[OrchestratorTelemetry.StateName((TaskState)i)] = _tasks.CountOf((TaskState)i);
+                tasks[WireNames.Of((TaskState)i)] = _tasks.CountOf((TaskState)i);
             }
             var workers = new Dictionary<string, long>
             {
@@ -302,7 +302,7 @@ public sealed partial class SchedulingEngine
             };
             foreach (var w in _workers.Values)
             {
-                workers[OrchestratorTelemetry.StateName(w.State)]++;
+                workers[WireNames.Of(w.State)]++;
             }
             long unroutable = 0;
             foreach (var q in _queues.Values)

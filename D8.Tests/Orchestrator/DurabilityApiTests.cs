@@ -13,8 +13,7 @@ public sealed class DurabilityApiTests(ITestOutputHelper output)
     {
         await using var orch = await InProcessOrchestrator.StartAsync();
         var client = orch.CreateClient();
-        var worker = orch.CreateClient();
-        await worker.RegisterAsync(new RegisterWorkerRequest { Name = "pi", Provider = "ollama", Models = ["m"], MaxConcurrency = 1 });
+        var worker = await orch.CreateClient().RegisterWorkerAsync(new RegisterWorkerRequest { Name = "pi", Provider = "ollama", Models = ["m"], MaxConcurrency = 1 });
         var leasedId = (await client.SubmitAsync(new SubmitTaskRequest { Prompt = "long one", Priority = 9 })).Id;
         var queuedId = (await client.SubmitAsync(new SubmitTaskRequest { Prompt = "waiting", Priority = 1 })).Id;
         var lease = Assert.Single(await worker.LeaseAsync(1, TimeSpan.FromSeconds(10)));
@@ -25,7 +24,7 @@ public sealed class DurabilityApiTests(ITestOutputHelper output)
         Assert.Equal(TaskState.Queued, (await client.GetTaskAsync(queuedId)).State);
         var leased = await client.GetTaskAsync(leasedId);
         Assert.Equal(TaskState.Leased, leased.State);
-        Assert.Equal(worker.WorkerId, leased.LeasedBy);
+        Assert.Equal(worker.Id, leased.LeasedBy);
         // Same token, same lease: the worker heartbeats and completes as if nothing happened.
         var hb = await worker.HeartbeatAsync(new HeartbeatRequest { InFlight = 1, LeaseIds = [lease.LeaseId] });
         Assert.Empty(hb.LostLeases);
@@ -100,10 +99,9 @@ public sealed class DurabilityApiTests(ITestOutputHelper output)
     public async Task Unknown_worker_after_a_fresh_database_is_told_to_register_again()
     {
         await using var orch = await InProcessOrchestrator.StartAsync();
-        var worker = orch.CreateClient();
-        await worker.RegisterAsync(new RegisterWorkerRequest { Name = "w", Provider = "ollama", Models = ["m"] });
+        var worker = await orch.CreateClient().RegisterWorkerAsync(new RegisterWorkerRequest { Name = "w", Provider = "ollama", Models = ["m"] });
         await using var other = await InProcessOrchestrator.StartAsync();
-        var stranger = new OrchestratorClient(other.CreateHttpClient()) { WorkerId = worker.WorkerId, WorkerToken = worker.WorkerToken };
+        var stranger = new WorkerClient(other.CreateHttpClient(), worker.Id, worker.Token);
         var ex = await Assert.ThrowsAsync<OrchestratorException>(() => stranger.HeartbeatAsync(new HeartbeatRequest()));
         Assert.Equal(HttpStatusCode.Unauthorized, ex.Status);
     }
