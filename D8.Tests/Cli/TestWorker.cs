@@ -91,10 +91,20 @@ public sealed class TestWorker : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops polling and deregisters, as a real worker that stops does, so no later test's placement counts on it.</summary>
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
         try { await _loop; } catch (OperationCanceledException) { /* stopping */ }
         _stop.Dispose();
+        try
+        {
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await Client.DeregisterAsync(deadline.Token);
+        }
+        catch (HttpRequestException)
+        {
+            // the test stopped its orchestrator first: nothing to deregister from
+        }
     }
 }

@@ -37,23 +37,27 @@ public sealed class DurabilityApiTests(ITestOutputHelper output)
     public async Task Kill_9_after_202_loses_no_acknowledged_task()
     {
         var db = TempDatabase.NewPath("kill");
-        var port = FreePort.Next();
         var env = new Dictionary<string, string?>
         {
-            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
+            ["ASPNETCORE_URLS"] = FreePort.Any,
             ["D8_DB_PATH"] = db,
             ["D8_JOIN_TOKEN"] = "join-" + Guid.NewGuid().ToString("N"),
             ["D8_API_KEYS"] = "key-" + Guid.NewGuid().ToString("N"),
             ["Logging__LogLevel__Default"] = "Warning",
+            ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
         };
-        var baseUrl = new Uri($"http://127.0.0.1:{port}/");
-        using var http = new HttpClient { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(30) };
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         var client = new OrchestratorClient(http) { ApiKey = env["D8_API_KEYS"] };
         var acknowledged = new List<string>();
         try
         {
+            Uri baseUrl;
             await using (var first = ProcessHost.Start("D8.Orchestrator", env, log: output, name: "orchestrator-1"))
             {
+                // The first start picks its port; the restart below binds the same one, as the client knows that address.
+                baseUrl = new Uri($"http://127.0.0.1:{(await first.WaitForListeningAsync(TimeSpan.FromSeconds(60))).Port}/");
+                env["ASPNETCORE_URLS"] = baseUrl.ToString().TrimEnd('/');
+                http.BaseAddress = baseUrl;
                 await first.WaitForHealthyAsync(new Uri(baseUrl, "health").ToString(), TimeSpan.FromSeconds(60));
                 // Submit in concurrent waves (so group commits batch them), then kill mid-stream.
                 for (var wave = 0; wave < 5; wave++)
