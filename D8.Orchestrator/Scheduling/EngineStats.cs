@@ -11,7 +11,7 @@ internal static class EngineStats
         var tasks = new Dictionary<string, long>(5);
         for (var i = 0; i < 5; i++)
         {
-            tasks[OrchestratorTelemetry.StateName((TaskState)i)] = s.Tasks.CountOf((TaskState)i);
+            tasks[WireNames.Of((TaskState)i)] = s.Tasks.CountOf((TaskState)i);
         }
         var workers = new Dictionary<string, long>
         {
@@ -19,7 +19,7 @@ internal static class EngineStats
         };
         foreach (var w in s.Workers.All)
         {
-            workers[OrchestratorTelemetry.StateName(w.State)]++;
+            workers[WireNames.Of(w.State)]++;
         }
         return new StatsView
         {

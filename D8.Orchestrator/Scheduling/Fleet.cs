@@ -251,7 +251,7 @@ internal sealed partial class Fleet
         foreach (var worker in absent ?? [])
         {
             Forget(worker);
-            LogForgotten(worker.Id, worker.Name, OrchestratorTelemetry.StateName(worker.State));
+            LogForgotten(worker.Id, worker.Name, WireNames.Of(worker.State));
         }
         if (absent is not null)
         {

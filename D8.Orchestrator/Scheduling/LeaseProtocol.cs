@@ -191,6 +191,6 @@ internal sealed class LeaseProtocol(EngineState s, TaskLifecycle lifecycle, Flee
         // Not in memory: finished (the store has it) or unknown.
         var stored = readStored(taskId) ?? throw EngineException.NotFound("Task", taskId);
         TaskLifecycle.RequireStreamed(stored);
-        throw EngineException.Conflict($"Task '{taskId}' is {OrchestratorTelemetry.StateName(stored.State)}; relayed text is no longer taken.");
+        throw EngineException.Conflict($"Task '{taskId}' is {WireNames.Of(stored.State)}; relayed text is no longer taken.");
     }
 }

@@ -264,7 +264,7 @@ public sealed partial class SchedulingEngine
     private static TaskView CancelAnswer(TaskRecord task) => task.State switch
     {
         TaskState.Succeeded or TaskState.Failed => throw EngineException.Conflict(
-            $"Task '{task.Id}' already {OrchestratorTelemetry.StateName(task.State)}; only queued or leased tasks can be cancelled."),
+            $"Task '{task.Id}' already {WireNames.Of(task.State)}; only queued or leased tasks can be cancelled."),
         _ => TaskViews.Of(task),
     };
 

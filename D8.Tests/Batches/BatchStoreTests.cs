@@ -5,6 +5,7 @@ using D8.Tests.Infrastructure;
 namespace D8.Tests.Batches;
 
 /// <summary>The batch store on a real SQLite file: one outcome per line, and retention of files and batches.</summary>
+[Trait("Category", "Unit")]
 public sealed class BatchStoreTests : IDisposable
 {
     private static readonly DateTimeOffset Now = new(2026, 12, 4, 12, 0, 0, TimeSpan.Zero);

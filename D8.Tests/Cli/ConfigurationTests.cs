@@ -3,11 +3,13 @@ using D8.Tests.Infrastructure;
 namespace D8.Tests.Cli;
 
 /// <summary>Connection settings come from flags, then environment, then the config file.</summary>
+[Trait("Category", "Unit")]
 public sealed class ConfigurationTests : IAsyncLifetime
 {
     private InProcessOrchestrator _orch = null!;
     private readonly CliRun _cli = new();
-    private string DeadUrl { get; } = $"http://127.0.0.1:{FreePort.Next()}";
+    private readonly HeldPort _dead = FreePort.Hold();
+    private string DeadUrl => _dead.Url;
 
     public async Task InitializeAsync() => _orch = await InProcessOrchestrator.StartAsync();
 
@@ -15,6 +17,7 @@ public sealed class ConfigurationTests : IAsyncLifetime
     {
         await _orch.DisposeAsync();
         _cli.Dispose();
+        _dead.Dispose();
     }
 
     private void WriteConfig(string path, string url, string key)

@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace D8.Tests.Evolution;
 
 /// <summary>The evolution API on a real orchestrator (Kestrel, SQLite) with a scripted worker protocol client.</summary>
+[Trait("Category", "Unit")]
 public sealed class EvolutionApiTests : IAsyncLifetime
 {
     private InProcessOrchestrator _orch = null!;
@@ -183,8 +184,7 @@ public sealed class EvolutionApiTests : IAsyncLifetime
         var plan = D8.Orchestrator.Evolution.GenerationPlan.For(D8.Orchestrator.Evolution.EvolutionSettings.From(spec), 1);
         Assert.Contains(plan.OfType<D8.Orchestrator.Evolution.ChildSlot>(), c => !c.TournamentA.Concat(c.TournamentB ?? []).Contains(3));
 
-        var worker = _orch.CreateClient();
-        await worker.RegisterAsync(new RegisterWorkerRequest { Name = "w", Provider = "groq", Models = ["m"], TaskKinds = EvolutionTaskKinds.All, MaxConcurrency = 16 });
+        var worker = await _orch.CreateClient().RegisterWorkerAsync(new RegisterWorkerRequest { Name = "w", Provider = "groq", Models = ["m"], TaskKinds = EvolutionTaskKinds.All, MaxConcurrency = 16 });
         var childBredMeanwhile = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var stop = new CancellationTokenSource();

@@ -8,6 +8,7 @@ namespace D8.Tests.Orchestrator;
 /// ones; idempotency keys expire with their window; long-absent workers leave the fleet; a restarted worker
 /// supersedes its old entry. Real SQLite temp file, fake clock.
 /// </summary>
+[Trait("Category", "Unit")]
 public class RetentionTests
 {
     private static async Task<(string Id, TaskView View)> RunToSuccessAsync(EngineHarness h, string worker, string prompt)
@@ -262,6 +263,7 @@ public class RetentionTests
 }
 
 /// <summary>A database written before finished tasks left memory is upgraded once when the store opens.</summary>
+[Trait("Category", "Unit")]
 public class StoreUpgradeTests
 {
     [Fact]

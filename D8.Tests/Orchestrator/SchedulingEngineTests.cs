@@ -4,6 +4,7 @@ using D8.Orchestrator.Scheduling;
 namespace D8.Tests.Orchestrator;
 
 /// <summary>Engine rules with a fake clock: no test sleeps; time moves by Advance.</summary>
+[Trait("Category", "Unit")]
 public class SchedulingEngineTests
 {
     [Fact]
@@ -378,6 +379,29 @@ public class SchedulingEngineTests
         var waiting = h.Engine.LeaseAsync(w, 1, TimeSpan.FromSeconds(30), CancellationToken.None);
         h.Time.Advance(TimeSpan.FromSeconds(31));
         Assert.Empty(await waiting.WaitAsync(TimeSpan.FromSeconds(30)));
+    }
+
+    [Fact]
+    public async Task A_workers_token_authenticates_until_it_leaves_or_is_revoked_and_again_after_a_restart()
+    {
+        await using var h = new EngineHarness();
+        RegisterWorkerRequest Named(string name) => new() { Name = name, Provider = "ollama", Models = ["m"], MaxConcurrency = 1 };
+        var stays = await h.Engine.RegisterAsync(Named("stays"));
+        var leaves = await h.Engine.RegisterAsync(Named("leaves"));
+        var revoked = await h.Engine.RegisterAsync(Named("revoked"));
+        Assert.Equal(leaves.WorkerId, h.Engine.AuthenticateWorker(leaves.WorkerToken));
+        Assert.Null(h.Engine.AuthenticateWorker(leaves.WorkerId + ".not-its-secret"));
+
+        await h.Engine.DeregisterAsync(leaves.WorkerId);
+        await h.Engine.RevokeAsync(revoked.WorkerId);
+
+        Assert.Null(h.Engine.AuthenticateWorker(leaves.WorkerToken));
+        Assert.Null(h.Engine.AuthenticateWorker(revoked.WorkerToken));
+        Assert.Equal(stays.WorkerId, h.Engine.AuthenticateWorker(stays.WorkerToken));
+        await h.RestartAsync();
+        Assert.Equal(stays.WorkerId, h.Engine.AuthenticateWorker(stays.WorkerToken));
+        Assert.Null(h.Engine.AuthenticateWorker(leaves.WorkerToken));
+        Assert.Null(h.Engine.AuthenticateWorker(revoked.WorkerToken));
     }
 
     [Fact]

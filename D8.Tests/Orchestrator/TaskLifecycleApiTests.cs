@@ -4,6 +4,7 @@ using D8.Tests.Infrastructure;
 namespace D8.Tests.Orchestrator;
 
 /// <summary>The happy path over real HTTP with the typed client: submit, lease, complete, get.</summary>
+[Trait("Category", "Unit")]
 public class TaskLifecycleApiTests
 {
     private static RegisterWorkerRequest Worker(string provider = "ollama", params string[] models) => new()
@@ -19,8 +20,7 @@ public class TaskLifecycleApiTests
     {
         await using var orch = await InProcessOrchestrator.StartAsync();
         var client = orch.CreateClient();
-        var worker = orch.CreateClient();
-        await worker.RegisterAsync(Worker());
+        var worker = await orch.CreateClient().RegisterWorkerAsync(Worker());
 
         var submitted = await client.SubmitAsync(new SubmitTaskRequest { Prompt = "hello", System = "be brief", Temperature = 0.2 });
         Assert.Equal(TaskState.Queued, submitted.State);
@@ -41,7 +41,7 @@ public class TaskLifecycleApiTests
         var view = await client.GetTaskAsync(submitted.Id);
         Assert.Equal(TaskState.Succeeded, view.State);
         Assert.Equal("hi!", view.Result!.Content);
-        Assert.Equal(worker.WorkerId, view.Result.WorkerId);
+        Assert.Equal(worker.Id, view.Result.WorkerId);
         var stats = await client.GetStatsAsync();
         Assert.Equal(1, stats.Tasks["succeeded"]);
         Assert.Equal(7, stats.TokensReported);

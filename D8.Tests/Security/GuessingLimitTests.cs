@@ -7,6 +7,7 @@ using D8.Tests.Infrastructure;
 namespace D8.Tests.Security;
 
 /// <summary>Failed credentials are limited per client address; legitimate callers (other addresses, or only successes) are not slowed.</summary>
+[Trait("Category", "Unit")]
 public sealed class GuessingLimitTests : IAsyncLifetime
 {
     private InProcessOrchestrator _orch = null!;
@@ -42,8 +43,8 @@ public sealed class GuessingLimitTests : IAsyncLifetime
     public async Task Wrong_credentials_past_the_limit_get_429_with_retry_after_while_other_addresses_and_successes_are_not_slowed()
     {
         // A registered worker on 127.0.0.1 heartbeats far more often than the limit: successes are never counted.
-        var worker = _orch.CreateClient();
-        await worker.RegisterAsync(new RegisterWorkerRequest { Name = "legit", Provider = "groq", Models = ["m"], MaxConcurrency = 1 });
+        var client = _orch.CreateClient();
+        var worker = await client.RegisterWorkerAsync(new RegisterWorkerRequest { Name = "legit", Provider = "groq", Models = ["m"], MaxConcurrency = 1 });
         for (var i = 0; i < 20; i++) await worker.HeartbeatAsync(new HeartbeatRequest());
 
         using var guesser = From("127.0.0.2");
@@ -68,7 +69,7 @@ public sealed class GuessingLimitTests : IAsyncLifetime
 
         // Worker tokens (256 random bits) are never throttled: wrong ones answer 401 however many, right ones always pass.
         using var tokenGuesser = From("127.0.0.3");
-        var fake = new OrchestratorClient(tokenGuesser) { WorkerId = worker.WorkerId, WorkerToken = "not-the-token" };
+        var fake = new WorkerClient(tokenGuesser, worker.Id, "not-the-token");
         for (var i = 0; i < 10; i++)
         {
             var refused = await Assert.ThrowsAsync<OrchestratorException>(() => fake.HeartbeatAsync(new HeartbeatRequest()));
@@ -77,11 +78,12 @@ public sealed class GuessingLimitTests : IAsyncLifetime
 
         // The legitimate worker and client on 127.0.0.1 carry on.
         await worker.HeartbeatAsync(new HeartbeatRequest());
-        await worker.GetStatsAsync();
+        await client.GetStatsAsync();
     }
 }
 
 /// <summary>The limiter's windows, on fake time.</summary>
+[Trait("Category", "Unit")]
 public sealed class FailedCredentialLimiterTests
 {
     private readonly Microsoft.Extensions.Time.Testing.FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));

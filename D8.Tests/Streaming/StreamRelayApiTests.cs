@@ -5,6 +5,7 @@ using D8.Tests.Infrastructure;
 namespace D8.Tests.Streaming;
 
 /// <summary>POST /api/tasks/{id}/relay over HTTP: what it takes, and the problem details it answers otherwise.</summary>
+[Trait("Category", "Unit")]
 public sealed class StreamRelayApiTests : IAsyncLifetime
 {
     private InProcessOrchestrator _orch = null!;
@@ -13,10 +14,9 @@ public sealed class StreamRelayApiTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _orch.DisposeAsync();
 
-    private async Task<OrchestratorClient> WorkerAsync(string name)
+    private async Task<WorkerClient> WorkerAsync(string name)
     {
-        var worker = _orch.CreateClient();
-        await worker.RegisterAsync(new RegisterWorkerRequest { Name = name, Provider = "ollama", Models = ["m"], MaxConcurrency = 2 });
+        var worker = await _orch.CreateClient().RegisterWorkerAsync(new RegisterWorkerRequest { Name = name, Provider = "ollama", Models = ["m"], MaxConcurrency = 2 });
         return worker;
     }
 
