@@ -4,10 +4,6 @@ namespace D8.Orchestrator.Evolution;
 
 public sealed partial class EvolutionRun
 {
-    private string OperatorKey(Genome g) => $"evo:{Id}:{g.Id}:op" + (g.OperatorAttempts > 0 ? $":r{g.OperatorAttempts}" : "");
-    private string EvaluateKey(Genome g, int c) => $"evo:{Id}:{g.Id}:eval:{c}";
-    private string JudgeKey(Genome g, int c) => $"evo:{Id}:{g.Id}:judge:{c}";
-
     /// <summary>
     /// Under the lock: fills every slot that can be filled now and queues the submits that can start (run after the
     /// lock in <paramref name="starts"/>). No generation waits for the previous one as a whole: a child is bred as soon
@@ -68,14 +64,14 @@ public sealed partial class EvolutionRun
                 {
                     foreach (var c in CasesToEvaluate(genome, rejected, changed))
                     {
-                        if (genome.Scores[c] is null && !_pending.ContainsKey(EvaluateKey(genome, c)) && !_pending.ContainsKey(JudgeKey(genome, c)))
+                        if (genome.Scores[c] is null && !_pending.ContainsKey(_requests.EvaluateKey(genome, c)) && !_pending.ContainsKey(_requests.JudgeKey(genome, c)))
                         {
                             if (FromCache(genome, c))
                             {
                                 changed.Add(genome);
                                 continue;
                             }
-                            Issue(Purpose.Evaluate, genome, c, EvaluateKey(genome, c), EvaluateRequest(genome, c), starts);
+                            Issue(Purpose.Evaluate, genome, c, _requests.EvaluateKey(genome, c), _requests.Evaluate(genome, c), starts);
                         }
                     }
                 }
@@ -109,7 +105,7 @@ public sealed partial class EvolutionRun
     {
         for (var c = 0; c < g.Scores.Length; c++)
         {
-            if (g.Scores[c] is not null || _pending.ContainsKey(EvaluateKey(g, c)) || _taskIds.ContainsKey(EvaluateKey(g, c))) return true;
+            if (g.Scores[c] is not null || _pending.ContainsKey(_requests.EvaluateKey(g, c)) || _taskIds.ContainsKey(_requests.EvaluateKey(g, c))) return true;
         }
         return false;
     }
@@ -117,7 +113,7 @@ public sealed partial class EvolutionRun
     /// <summary>Fills a slot without a prompt: seed mutation, elite copy, or child once its tournaments are decided.</summary>
     private void Breed(Genome genome, SlotPlan plan, List<Genome> changed, List<Action> starts)
     {
-        if (_pending.ContainsKey(OperatorKey(genome))) return;
+        if (_pending.ContainsKey(_requests.OperatorKey(genome))) return;
         var previous = genome.Generation > 0 ? _generations[genome.Generation - 1] : null;
         switch (plan)
         {
@@ -125,7 +121,7 @@ public sealed partial class EvolutionRun
                 // A reflection needs its seed's answers and verdicts: it waits until the seed is scored.
                 var seed = _generations[0][m.SeedIndex];
                 if (m.Operator == MutationOperatorNames.Reflect && !seed.Complete) return;
-                Issue(Purpose.Operator, genome, -1, OperatorKey(genome), MutationRequest(genome, m.Operator, seed), starts);
+                Issue(Purpose.Operator, genome, -1, _requests.OperatorKey(genome), _requests.Mutation(genome, m.Operator, seed), starts);
                 break;
             case EliteSlot e when previous!.All(x => x.Complete):
                 var ranking = Selection.Ranking([.. previous!.Select(x => x.Fitness(Settings)!.Value)]);
@@ -151,10 +147,10 @@ public sealed partial class EvolutionRun
                 }
                 if (genome.Parents.Count == 1 && c.Operator == MutationOperatorNames.Reflect && !previous![a.Value].Complete) return;
                 var request = genome.Parents.Count == 2
-                    ? OperatorRequest(genome, EvolutionTaskKinds.Crossover, OperatorPrompts.Crossover(
+                    ? _requests.Operator(genome, EvolutionTaskKinds.Crossover, OperatorPrompts.Crossover(
                         previous![a.Value].Prompt!, previous[b.Value].Prompt!, c.MutateAfterCrossover ? c.Operator : null, genome.Id))
-                    : MutationRequest(genome, c.Operator, previous![a.Value]);
-                Issue(Purpose.Operator, genome, -1, OperatorKey(genome), request, starts);
+                    : _requests.Mutation(genome, c.Operator, previous![a.Value]);
+                Issue(Purpose.Operator, genome, -1, _requests.OperatorKey(genome), request, starts);
                 break;
         }
     }
@@ -180,50 +176,6 @@ public sealed partial class EvolutionRun
         _telemetry.TaskIssued(request.Kind!, known is not null);
         starts.Add(() => _ = SubmitAndWatchAsync(key, request, known));
     }
-
-    /// <summary>A mutation of <paramref name="parent"/>; a reflect operator is shown the parent's weakest cases (recorded on the child).</summary>
-    private SubmitTaskRequest MutationRequest(Genome genome, string op, Genome parent)
-    {
-        if (op != MutationOperatorNames.Reflect)
-        {
-            return OperatorRequest(genome, EvolutionTaskKinds.Mutate, OperatorPrompts.Mutation(op, parent.Prompt!, genome.Id));
-        }
-        var (feedback, shown) = Reflection.Feedback(parent, Reflection.Weakest(parent, Settings), Settings);
-        genome.Reflected = [.. shown];
-        var passing = parent.Scores.Count(x => x >= 1);
-        return OperatorRequest(genome, EvolutionTaskKinds.Mutate,
-            OperatorPrompts.Reflect(parent.Prompt!, feedback, passing, parent.Scores.Length, genome.Id));
-    }
-
-    private SubmitTaskRequest OperatorRequest(Genome genome, string kind, IReadOnlyList<ChatMessage> messages) =>
-        Request(Settings.Operators, kind, messages, json: true, genome, OperatorKey(genome));
-
-    private SubmitTaskRequest EvaluateRequest(Genome genome, int c) =>
-        Request(Settings.Evaluation, EvolutionTaskKinds.Evaluate, OperatorPrompts.Evaluation(genome.Prompt!, Settings.Cases[c]),
-            Settings.Cases[c].JsonMode ?? false, genome, EvaluateKey(genome, c));
-
-    private SubmitTaskRequest JudgeRequest(Genome genome, int c, string answer) =>
-        Request(Settings.Judge, EvolutionTaskKinds.Judge,
-            OperatorPrompts.Judge(Settings.Cases[c].Checker!, OperatorPrompts.QuestionOf(Settings.Cases[c]), answer),
-            json: true, genome, JudgeKey(genome, c));
-
-    private SubmitTaskRequest Request(EvolutionTarget target, string kind, IReadOnlyList<ChatMessage> messages, bool json, Genome genome, string key) => new()
-    {
-        Messages = messages,
-        Kind = kind,
-        Provider = target.Provider?.ToLowerInvariant(),
-        Model = target.Model,
-        Temperature = target.Temperature,
-        MaxTokens = target.MaxTokens,
-        JsonMode = json,
-        IdempotencyKey = key,
-        Labels = new Dictionary<string, string>
-        {
-            ["evolution"] = Id,
-            ["genome"] = genome.Id,
-            ["generation"] = genome.Generation.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        },
-    };
 
     /// <summary>Records (once) that a generation has every fitness: log line, span, metrics. True when it did.</summary>
     private bool NoteGenerationDone(int g)

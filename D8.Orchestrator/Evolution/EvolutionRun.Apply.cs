@@ -109,7 +109,7 @@ public sealed partial class EvolutionRun
         }
         // A judge checker: one more task, issued right away.
         var starts = new List<Action>();
-        Issue(Purpose.Judge, genome, c, JudgeKey(genome, c), JudgeRequest(genome, c, answer), starts);
+        Issue(Purpose.Judge, genome, c, _requests.JudgeKey(genome, c), _requests.Judge(genome, c, answer), starts);
         foreach (var start in starts) start();
     }
 

@@ -48,9 +48,9 @@ public sealed partial class EvolutionRun
             changed.Add(genome);
         }
         var request = b is null
-            ? MutationRequest(genome, c.Operator, pool[a.Index])
-            : OperatorRequest(genome, EvolutionTaskKinds.Crossover,
+            ? _requests.Mutation(genome, c.Operator, pool[a.Index])
+            : _requests.Operator(genome, EvolutionTaskKinds.Crossover,
                 OperatorPrompts.Merge(pool[a.Index].Prompt!, a.Leads.ToList(), pool[b.Index].Prompt!, b.Leads.ToList(), genome.Id));
-        Issue(Purpose.Operator, genome, -1, OperatorKey(genome), request, starts);
+        Issue(Purpose.Operator, genome, -1, _requests.OperatorKey(genome), request, starts);
     }
 }

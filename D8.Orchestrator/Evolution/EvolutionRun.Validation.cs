@@ -4,9 +4,6 @@ namespace D8.Orchestrator.Evolution;
 
 public sealed partial class EvolutionRun
 {
-    private string ValidateKey(Genome g, int c) => $"evo:{Id}:{g.Id}:val:{c}";
-    private string ValidateJudgeKey(Genome g, int c) => $"evo:{Id}:{g.Id}:valjudge:{c}";
-
     /// <summary>
     /// Held-out cases: once a generation is fully scored, its best genome (the one its summary names) is scored on the
     /// validation cases too, unless a genome with the same prompt already is. Nothing else sees these scores: not
@@ -29,11 +26,9 @@ public sealed partial class EvolutionRun
         {
             for (var c = 0; c < genome.ValidationScores!.Length && Record.State == EvolutionState.Running; c++)
             {
-                if (genome.ValidationScores[c] is null && !_pending.ContainsKey(ValidateKey(genome, c)) && !_pending.ContainsKey(ValidateJudgeKey(genome, c)))
+                if (genome.ValidationScores[c] is null && !_pending.ContainsKey(_requests.ValidateKey(genome, c)) && !_pending.ContainsKey(_requests.ValidateJudgeKey(genome, c)))
                 {
-                    var @case = Settings.ValidationCases[c];
-                    Issue(Purpose.Validate, genome, c, ValidateKey(genome, c), Request(Settings.Evaluation, EvolutionTaskKinds.Evaluate,
-                        OperatorPrompts.Evaluation(genome.Prompt!, @case), @case.JsonMode ?? false, genome, ValidateKey(genome, c)), starts);
+                    Issue(Purpose.Validate, genome, c, _requests.ValidateKey(genome, c), _requests.Validate(genome, c), starts);
                 }
             }
         }
@@ -50,9 +45,7 @@ public sealed partial class EvolutionRun
             return;
         }
         var starts = new List<Action>();
-        Issue(Purpose.ValidateJudge, genome, c, ValidateJudgeKey(genome, c), Request(Settings.Judge, EvolutionTaskKinds.Judge,
-            OperatorPrompts.Judge(checker, OperatorPrompts.QuestionOf(Settings.ValidationCases[c]), answer),
-            json: true, genome, ValidateJudgeKey(genome, c)), starts);
+        Issue(Purpose.ValidateJudge, genome, c, _requests.ValidateJudgeKey(genome, c), _requests.ValidateJudge(genome, c, answer), starts);
         foreach (var start in starts) start();
     }
 

@@ -22,6 +22,7 @@ public sealed partial class EvolutionRun
     private readonly EvolutionTelemetry _telemetry;
     private readonly ILogger _logger;
     private readonly EvaluationCache? _cache;
+    private readonly RunRequests _requests;
     private readonly List<Genome[]> _generations = [];
     private readonly List<IReadOnlyList<SlotPlan>> _plans = [];
     private readonly Dictionary<string, string> _taskIds;
@@ -46,6 +47,7 @@ public sealed partial class EvolutionRun
         Record = record;
         _cache = cache;
         Settings = EvolutionSettings.From(record.Spec);
+        _requests = new RunRequests(record.Id, Settings);
         _taskIds = taskIds;
         _engine = engine;
         _store = store;
