@@ -174,7 +174,7 @@ public sealed partial class EvolutionRun
         _pending[key] = new Pending(purpose, genome, caseIndex, request);
         if (!Record.GenerationStarted.ContainsKey(genome.Generation)) Record.GenerationStarted[genome.Generation] = _time.GetUtcNow();
         _telemetry.TaskIssued(request.Kind!, known is not null);
-        starts.Add(() => _ = SubmitAndWatchAsync(key, request, known));
+        starts.Add(() => _ = _tasks.SubmitAndWatchAsync(key, request, known));
     }
 
     /// <summary>Records (once) that a generation has every fitness: log line, span, metrics. True when it did.</summary>

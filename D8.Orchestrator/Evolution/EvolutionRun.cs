@@ -27,7 +27,7 @@ public sealed partial class EvolutionRun
     private readonly List<IReadOnlyList<SlotPlan>> _plans = [];
     private readonly Dictionary<string, string> _taskIds;
     private readonly Dictionary<string, Pending> _pending = new(StringComparer.Ordinal);
-    private readonly CancellationTokenSource _watchers = new();
+    private readonly RunTaskChannel _tasks;
     private int _unrecorded;
     private int _firstOpen;
     private bool _endStored;
@@ -54,6 +54,14 @@ public sealed partial class EvolutionRun
         _time = time;
         _telemetry = telemetry;
         _logger = logger;
+        _tasks = new RunTaskChannel(engine, time, logger, record.Id,
+            (key, taskId) => _events.Writer.TryWrite(new Submitted(key, taskId)),
+            (key, view, error) => _events.Writer.TryWrite(new Finished(key, view, error)),
+            () => State != EvolutionState.Running,
+            key =>
+            {
+                lock (_gate) return _taskIds.GetValueOrDefault(key);
+            });
         for (var g = 0; g < Settings.Generations; g++)
         {
             _plans.Add(GenerationPlan.For(Settings, g));
@@ -179,7 +187,7 @@ public sealed partial class EvolutionRun
         }
         finally
         {
-            await _watchers.CancelAsync().ConfigureAwait(false);
+            await _tasks.StopWatchingAsync().ConfigureAwait(false);
         }
         if (Record.State != EvolutionState.Running)
         {
@@ -197,7 +205,7 @@ public sealed partial class EvolutionRun
     }
 
     /// <summary>Cancels the tasks still in flight when the run ended early (they are no longer needed).</summary>
-    private async Task CancelQueuedAsync()
+    private Task CancelQueuedAsync()
     {
         List<string> ids;
         lock (_gate)
@@ -205,80 +213,9 @@ public sealed partial class EvolutionRun
             ids = [.. _pending.Keys.Select(k => _taskIds.GetValueOrDefault(k)).OfType<string>()];
             _pending.Clear();
         }
-        foreach (var id in ids)
-        {
-            try
-            {
-                await _engine.CancelAsync(id).ConfigureAwait(false);
-            }
-            catch (EngineException)
-            {
-                // Already finished (or gone): nothing to cancel.
-            }
-        }
+        return _tasks.CancelAsync(ids);
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Evolution {RunId}: the driver stopped")]
     private partial void LogRunFailed(Exception e, string runId);
-
-    /// <summary>Submits (or re-attaches to) one task and reports its end to the loop. Called outside the lock.</summary>
-    private async Task SubmitAndWatchAsync(string key, SubmitTaskRequest request, string? knownId)
-    {
-        var ct = _watchers.Token;
-        try
-        {
-            var id = knownId;
-            if (id is null)
-            {
-                var (view, _) = await _engine.SubmitAsync(request, null, null).ConfigureAwait(false);
-                id = view.Id;
-                _events.Writer.TryWrite(new Submitted(key, id));
-                bool ended;
-                lock (_gate) ended = Record.State != EvolutionState.Running;
-                if (ended)
-                {
-                    // The run stopped while this submit was under way: the task is not wanted any more.
-                    await _engine.CancelAsync(id).ConfigureAwait(false);
-                    return;
-                }
-            }
-            while (true)
-            {
-                var view = await _engine.GetAsync(id, TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
-                if (view.State.IsTerminal())
-                {
-                    _events.Writer.TryWrite(new Finished(key, view, null));
-                    return;
-                }
-            }
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            // The run ended or the host is stopping.
-        }
-        catch (EngineException e)
-        {
-            _events.Writer.TryWrite(new Finished(key, null, e.Message));
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            // Anything else (a busy store under load): a watcher that died silently would leave its task in flight
-            // for ever and the run waiting on it. Watch again after a pause; the idempotency key makes a resubmit safe.
-            LogWatchRetry(e, Id, key);
-            try
-            {
-                await Task.Delay(TimeSpan.FromSeconds(1), _time, ct).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-            string? known;
-            lock (_gate) known = _taskIds.GetValueOrDefault(key);
-            await SubmitAndWatchAsync(key, request, known ?? knownId).ConfigureAwait(false);
-        }
-    }
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Evolution {RunId}: watching task {Key} failed; watching it again")]
-    private partial void LogWatchRetry(Exception e, string runId, string key);
 }
