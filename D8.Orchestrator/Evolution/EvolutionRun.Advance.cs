@@ -62,7 +62,7 @@ public sealed partial class EvolutionRun
                 }
                 else if (genome.Prompt is not null && !genome.Complete)
                 {
-                    foreach (var c in CasesToEvaluate(genome, rejected, changed))
+                    foreach (var c in _minibatch.CasesToEvaluate(genome, rejected, changed, TasksIssued))
                     {
                         if (genome.Scores[c] is null && !_pending.ContainsKey(_requests.EvaluateKey(genome, c)) && !_pending.ContainsKey(_requests.JudgeKey(genome, c)))
                         {
@@ -157,7 +157,7 @@ public sealed partial class EvolutionRun
 
     private int? Winner(IReadOnlyList<int> contestants, Genome[] previous)
     {
-        var winner = Selection.Tournament(contestants, i => BoundsOf(previous[i]));
+        var winner = Selection.Tournament(contestants, i => _minibatch.BoundsOf(previous[i]));
         return winner is { } w && previous[w].Prompt is not null ? w : null;
     }
 

@@ -28,6 +28,7 @@ public sealed partial class EvolutionRun
     private readonly Dictionary<string, string> _taskIds;
     private readonly Dictionary<string, Pending> _pending = new(StringComparer.Ordinal);
     private readonly RunTaskChannel _tasks;
+    private readonly MinibatchGate _minibatch;
     private int _unrecorded;
     private int _firstOpen;
     private bool _endStored;
@@ -68,6 +69,7 @@ public sealed partial class EvolutionRun
             _generations.Add(new Genome[Settings.PopulationSize]);
         }
         foreach (var genome in genomes) _generations[genome.Generation][genome.Slot] = genome;
+        _minibatch = new MinibatchGate(Settings, _generations);
     }
 
     public RunRecord Record { get; }
