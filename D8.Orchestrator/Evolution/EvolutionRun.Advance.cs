@@ -110,55 +110,11 @@ public sealed partial class EvolutionRun
         return false;
     }
 
-    /// <summary>Fills a slot without a prompt: seed mutation, elite copy, or child once its tournaments are decided.</summary>
+    /// <summary>Fills a slot without a prompt (<see cref="Breeder"/>) and issues its operator task, if it has one now.</summary>
     private void Breed(Genome genome, SlotPlan plan, List<Genome> changed, List<Action> starts)
     {
         if (_pending.ContainsKey(_requests.OperatorKey(genome))) return;
-        var previous = genome.Generation > 0 ? _generations[genome.Generation - 1] : null;
-        switch (plan)
-        {
-            case SeedMutationSlot m:
-                // A reflection needs its seed's answers and verdicts: it waits until the seed is scored.
-                var seed = _generations[0][m.SeedIndex];
-                if (m.Operator == MutationOperatorNames.Reflect && !seed.Complete) return;
-                Issue(Purpose.Operator, genome, -1, _requests.OperatorKey(genome), _requests.Mutation(genome, m.Operator, seed), starts);
-                break;
-            case EliteSlot e when previous!.All(x => x.Complete):
-                var ranking = Selection.Ranking([.. previous!.Select(x => x.Fitness(Settings)!.Value)]);
-                var parent = previous![ranking[e.Rank]];
-                genome.Prompt = parent.Prompt;
-                genome.CopyScoresFrom(parent);
-                genome.TasksAtFitness = parent.TasksAtFitness;
-                genome.Parents = [parent.Id];
-                changed.Add(genome);
-                break;
-            case ChildSlot c when Settings.IsPareto:
-                BreedFromFront(genome, c, changed, starts);
-                break;
-            case ChildSlot c:
-                var a = Winner(c.TournamentA, previous!);
-                var b = c.Crossover ? Winner(c.TournamentB!, previous!) : a;
-                if (a is null || b is null) return;
-                if (genome.Parents.Count == 0)
-                {
-                    genome.Parents = a == b ? [previous![a.Value].Id] : [previous![a.Value].Id, previous[b.Value].Id];
-                    if (a == b && c.Crossover) genome.Operator = c.Operator; // both tournaments chose the same parent
-                    changed.Add(genome);
-                }
-                if (genome.Parents.Count == 1 && c.Operator == MutationOperatorNames.Reflect && !previous![a.Value].Complete) return;
-                var request = genome.Parents.Count == 2
-                    ? _requests.Operator(genome, EvolutionTaskKinds.Crossover, OperatorPrompts.Crossover(
-                        previous![a.Value].Prompt!, previous[b.Value].Prompt!, c.MutateAfterCrossover ? c.Operator : null, genome.Id))
-                    : _requests.Mutation(genome, c.Operator, previous![a.Value]);
-                Issue(Purpose.Operator, genome, -1, _requests.OperatorKey(genome), request, starts);
-                break;
-        }
-    }
-
-    private int? Winner(IReadOnlyList<int> contestants, Genome[] previous)
-    {
-        var winner = Selection.Tournament(contestants, i => _minibatch.BoundsOf(previous[i]));
-        return winner is { } w && previous[w].Prompt is not null ? w : null;
+        if (_breeder.Breed(genome, plan, changed) is { } request) Issue(Purpose.Operator, genome, -1, _requests.OperatorKey(genome), request, starts);
     }
 
     /// <summary>Starts a task (or re-attaches to the one a previous life of the orchestrator submitted) unless the task budget is spent.</summary>

@@ -29,6 +29,7 @@ public sealed partial class EvolutionRun
     private readonly Dictionary<string, Pending> _pending = new(StringComparer.Ordinal);
     private readonly RunTaskChannel _tasks;
     private readonly MinibatchGate _minibatch;
+    private readonly Breeder _breeder;
     private int _unrecorded;
     private int _firstOpen;
     private bool _endStored;
@@ -70,6 +71,7 @@ public sealed partial class EvolutionRun
         }
         foreach (var genome in genomes) _generations[genome.Generation][genome.Slot] = genome;
         _minibatch = new MinibatchGate(Settings, _generations);
+        _breeder = new Breeder(Settings, _generations, _requests, _minibatch);
     }
 
     public RunRecord Record { get; }

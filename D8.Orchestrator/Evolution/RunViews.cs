@@ -61,7 +61,7 @@ internal static class RunViews
             withTokens || settings.WeighsTokens ? [.. pool.Select(x => x.TokensPerEvaluation ?? 0)] : null);
 
     private static List<Genome> Pool(List<Genome[]> generations) =>
-        EvolutionRun.Distinct(generations.SelectMany(g => g).Where(g => g is not null));
+        Breeder.Distinct(generations.SelectMany(g => g).Where(g => g is not null));
 
     /// <summary>
     /// The best genome on the two-dimensional front (scores and tokens) whose tokens per evaluation are at most
