@@ -23,6 +23,18 @@ public sealed class EvaluationCache(EvolutionStore store, TimeProvider time, Tim
 
     public CachedEvaluation? Get(string key) => Enabled ? store.LoadCached(key, time.GetUtcNow() - age) : null;
 
+    /// <summary>A run's cached evaluation of case <paramref name="c"/> for <paramref name="prompt"/>, when its settings allow caching and it is there.</summary>
+    public CachedEvaluation? Lookup(EvolutionSettings s, string prompt, int c) =>
+        Enabled && Applies(s, s.Cases[c]) ? Get(Key(s, prompt, s.Cases[c])) : null;
+
+    /// <summary>Keeps a genome's scored case (its answer, the judge's reason, its tokens) when the run's settings allow caching.</summary>
+    public void Remember(EvolutionSettings s, Genome genome, int c, double score)
+    {
+        if (!Enabled || !Applies(s, s.Cases[c])) return;
+        Put(Key(s, genome.Prompt!, s.Cases[c]), new CachedEvaluation(score, genome.Answers?.GetValueOrDefault(c) ?? "",
+            genome.Reasons?.GetValueOrDefault(c), genome.Tokens?.GetValueOrDefault(c) ?? 0));
+    }
+
     public void Put(string key, CachedEvaluation value)
     {
         if (Enabled) store.SaveCached(key, value, time.GetUtcNow());

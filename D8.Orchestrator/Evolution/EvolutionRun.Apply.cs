@@ -103,7 +103,7 @@ public sealed partial class EvolutionRun
         var checker = Settings.Cases[c].Checker!;
         if (Checkers.Score(checker, answer) is { } score)
         {
-            ToCache(genome, c, score);
+            _cache?.Remember(Settings, genome, c, score);
             Score(genome, c, score, null);
             return;
         }
@@ -118,7 +118,7 @@ public sealed partial class EvolutionRun
         if (reply is not null && OperatorPrompts.ReadScore(reply, Settings.Cases[c].Checker!) is { } score)
         {
             if (OperatorPrompts.ReadReason(reply) is { } reason) (genome.Reasons ??= [])[c] = Reflection.Trim(reason, 500);
-            ToCache(genome, c, score);
+            _cache?.Remember(Settings, genome, c, score);
             Score(genome, c, score, null);
             return;
         }
@@ -128,22 +128,13 @@ public sealed partial class EvolutionRun
     /// <summary>Scores a case from the evaluation cache (no task) when this run's settings allow it and it is there.</summary>
     private bool FromCache(Genome genome, int c)
     {
-        if (_cache is not { Enabled: true } || !EvaluationCache.Applies(Settings, Settings.Cases[c])) return false;
-        if (_cache.Get(EvaluationCache.Key(Settings, genome.Prompt!, Settings.Cases[c])) is not { } hit) return false;
+        if (_cache?.Lookup(Settings, genome.Prompt!, c) is not { } hit) return false;
         (genome.Answers ??= [])[c] = hit.Answer;
         if (hit.Reason is { } reason) (genome.Reasons ??= [])[c] = reason;
         (genome.Tokens ??= [])[c] = hit.Tokens;
         Record.CacheHits++;
         Score(genome, c, hit.Score, null);
         return true;
-    }
-
-    private void ToCache(Genome genome, int c, double score)
-    {
-        if (_cache is not { Enabled: true } || !EvaluationCache.Applies(Settings, Settings.Cases[c])) return;
-        _cache.Put(EvaluationCache.Key(Settings, genome.Prompt!, Settings.Cases[c]),
-            new CachedEvaluation(score, genome.Answers?.GetValueOrDefault(c) ?? "", genome.Reasons?.GetValueOrDefault(c),
-                genome.Tokens?.GetValueOrDefault(c) ?? 0));
     }
 
     private void Score(Genome genome, int c, double score, string? note)

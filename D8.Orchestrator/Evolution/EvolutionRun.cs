@@ -101,7 +101,7 @@ public sealed partial class EvolutionRun
         {
             for (var slot = 0; slot < run.Settings.PopulationSize; slot++)
             {
-                run._generations[g][slot] = run.NewGenome(g, slot, run._plans[g][slot]);
+                run._generations[g][slot] = GenerationPlan.NewGenome(run.Settings, g, slot, run._plans[g][slot]);
             }
         }
         store.Save(record, run._generations.SelectMany(g => g));
@@ -112,31 +112,6 @@ public sealed partial class EvolutionRun
     public static EvolutionRun Restore(RunRecord record, EvolutionStore store, SchedulingEngine engine, TimeProvider time,
         EvolutionTelemetry telemetry, ILogger logger, EvaluationCache? cache = null) =>
         new(record, store.LoadGenomes(record.Id), store.LoadTasks(record.Id), engine, store, time, telemetry, logger, cache);
-
-    private Genome NewGenome(int generation, int slot, SlotPlan plan)
-    {
-        var genome = new Genome
-        {
-            Id = $"g{generation}s{slot}",
-            Generation = generation,
-            Slot = slot,
-            Operator = plan switch
-            {
-                SeedSlot => "seed",
-                EliteSlot => "elite",
-                SeedMutationSlot m => m.Operator,
-                ChildSlot { Crossover: true } when Settings.IsPareto => "merge",
-                ChildSlot { Crossover: true, MutateAfterCrossover: true } c => "crossover+" + c.Operator,
-                ChildSlot { Crossover: true } => "crossover",
-                ChildSlot c => c.Operator,
-                _ => "unknown",
-            },
-            Scores = new double?[Settings.Cases.Count],
-        };
-        if (plan is SeedSlot seed) genome.Prompt = Settings.SeedPrompts[seed.SeedIndex];
-        if (plan is SeedMutationSlot sm) genome.Parents = [$"g0s{sm.SeedIndex}"];
-        return genome;
-    }
 
     /// <summary>Asks the loop to stop the run (cancelling its queued tasks).</summary>
     public void RequestStop(string reason) => _events.Writer.TryWrite(new StopRequested(EvolutionState.Stopped, reason));

@@ -99,4 +99,30 @@ public static class GenerationPlan
         z ^= z >> 31;
         return unchecked((int)z);
     }
+
+    /// <summary>A slot's genome before anything ran: its id and operator, and the prompt of a seed.</summary>
+    public static Genome NewGenome(EvolutionSettings settings, int generation, int slot, SlotPlan plan)
+    {
+        var genome = new Genome
+        {
+            Id = $"g{generation}s{slot}",
+            Generation = generation,
+            Slot = slot,
+            Operator = plan switch
+            {
+                SeedSlot => "seed",
+                EliteSlot => "elite",
+                SeedMutationSlot m => m.Operator,
+                ChildSlot { Crossover: true } when settings.IsPareto => "merge",
+                ChildSlot { Crossover: true, MutateAfterCrossover: true } c => "crossover+" + c.Operator,
+                ChildSlot { Crossover: true } => "crossover",
+                ChildSlot c => c.Operator,
+                _ => "unknown",
+            },
+            Scores = new double?[settings.Cases.Count],
+        };
+        if (plan is SeedSlot seed) genome.Prompt = settings.SeedPrompts[seed.SeedIndex];
+        if (plan is SeedMutationSlot sm) genome.Parents = [$"g0s{sm.SeedIndex}"];
+        return genome;
+    }
 }
