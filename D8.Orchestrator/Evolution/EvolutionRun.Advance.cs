@@ -23,10 +23,14 @@ public sealed partial class EvolutionRun
             recordChanged |= Pass(changed, starts);
         }
         while (changed.Count > before && Record.State == EvolutionState.Running);
-        AdvanceValidation(starts);
+        foreach (var (genome, c, request) in _validation.Due(_pending.ContainsKey))
+        {
+            if (Record.State != EvolutionState.Running) break;
+            Issue(Purpose.Validate, genome, c, _requests.ValidateKey(genome, c), request, starts);
+        }
         // One transaction: the genomes filled here and the run row (generation timings) land together.
         if (changed.Count > 0 || recordChanged) _store.Save(Record, changed.Distinct());
-        if (Record.State == EvolutionState.Running && _generations.All(gen => gen.All(x => x.Complete)) && ValidationComplete)
+        if (Record.State == EvolutionState.Running && _generations.All(gen => gen.All(x => x.Complete)) && _validation.Complete)
         {
             Finish(EvolutionState.Completed, $"all {Settings.Generations} generations evaluated");
         }
@@ -79,7 +83,7 @@ public sealed partial class EvolutionRun
             if (NoteGenerationDone(g))
             {
                 recordChanged = true;
-                ChooseForValidation(g, changed);
+                _validation.Choose(g, changed);
             }
         }
         return recordChanged;
@@ -131,6 +135,14 @@ public sealed partial class EvolutionRun
         if (!Record.GenerationStarted.ContainsKey(genome.Generation)) Record.GenerationStarted[genome.Generation] = _time.GetUtcNow();
         _telemetry.TaskIssued(request.Kind!, known is not null);
         starts.Add(() => _ = _tasks.SubmitAndWatchAsync(key, request, known));
+    }
+
+    /// <summary>Issues a task decided while applying a result (a judge) and starts it at once, without waiting for the next pass.</summary>
+    private void IssueNow(Purpose purpose, Genome genome, int caseIndex, string key, SubmitTaskRequest request)
+    {
+        var starts = new List<Action>();
+        Issue(purpose, genome, caseIndex, key, request, starts);
+        foreach (var start in starts) start();
     }
 
     /// <summary>Records (once) that a generation has every fitness: log line, span, metrics. True when it did.</summary>

@@ -37,8 +37,13 @@ public sealed partial class EvolutionRun
                         pending.Genome.AddTokens(pending.Case, tokens);
                         EvaluationDone(pending.Genome, pending.Case, content, why);
                         break;
-                    case Purpose.Validate: ValidationDone(pending.Genome, pending.Case, content); break;
-                    case Purpose.ValidateJudge: ValidationJudged(pending.Genome, pending.Case, content); break;
+                    case Purpose.Validate:
+                        if (_validation.Answered(pending.Genome, pending.Case, content) is { } judge)
+                        {
+                            IssueNow(Purpose.ValidateJudge, pending.Genome, pending.Case, _requests.ValidateJudgeKey(pending.Genome, pending.Case), judge);
+                        }
+                        break;
+                    case Purpose.ValidateJudge: _validation.Judged(pending.Genome, pending.Case, content); break;
                     default:
                         pending.Genome.AddTokens(pending.Case, tokens);
                         JudgeDone(pending.Genome, pending.Case, content, why);
@@ -108,9 +113,7 @@ public sealed partial class EvolutionRun
             return;
         }
         // A judge checker: one more task, issued right away.
-        var starts = new List<Action>();
-        Issue(Purpose.Judge, genome, c, _requests.JudgeKey(genome, c), _requests.Judge(genome, c, answer), starts);
-        foreach (var start in starts) start();
+        IssueNow(Purpose.Judge, genome, c, _requests.JudgeKey(genome, c), _requests.Judge(genome, c, answer));
     }
 
     private void JudgeDone(Genome genome, int c, string? reply, string? why)

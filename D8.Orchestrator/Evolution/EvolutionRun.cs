@@ -30,6 +30,7 @@ public sealed partial class EvolutionRun
     private readonly RunTaskChannel _tasks;
     private readonly MinibatchGate _minibatch;
     private readonly Breeder _breeder;
+    private readonly HeldOutValidation _validation;
     private int _unrecorded;
     private int _firstOpen;
     private bool _endStored;
@@ -72,6 +73,7 @@ public sealed partial class EvolutionRun
         foreach (var genome in genomes) _generations[genome.Generation][genome.Slot] = genome;
         _minibatch = new MinibatchGate(Settings, _generations);
         _breeder = new Breeder(Settings, _generations, _requests, _minibatch);
+        _validation = new HeldOutValidation(Settings, _generations, _requests);
     }
 
     public RunRecord Record { get; }
