@@ -15,14 +15,7 @@ public sealed partial class EvolutionRun : IRunReader
                 .Select(g => (g.Key.Item1, g.Key.Provider, g.Key.Model, g.Count()))];
         }
         // Asked outside the run's lock: the engine's own routability flag, as a queued task's view shows it.
-        List<EvolutionWaiting>? unroutable = null;
-        foreach (var (kind, provider, model, tasks) in waiting.OrderBy(w => w.Kind, StringComparer.Ordinal))
-        {
-            if (_engine.UnroutableReason(kind, provider, model) is { } reason)
-            {
-                (unroutable ??= []).Add(new EvolutionWaiting { Kind = kind, Provider = provider, Model = model, Tasks = tasks, Reason = reason });
-            }
-        }
+        var unroutable = RunViews.Unroutable(_engine, waiting);
         return unroutable is null ? view : view with { Unroutable = unroutable };
     }
 

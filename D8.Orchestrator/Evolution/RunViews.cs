@@ -1,4 +1,5 @@
 using D8.Contracts;
+using D8.Orchestrator.Scheduling;
 
 namespace D8.Orchestrator.Evolution;
 
@@ -49,6 +50,20 @@ internal static class RunViews
             Unroutable = unroutable is { Count: > 0 } ? unroutable : null,
             Spec = withSpec ? record.Spec : null,
         };
+    }
+
+    /// <summary>The tasks a run waits on, by (kind, provider, model), that the engine cannot route now, with its reason; null when none.</summary>
+    public static List<EvolutionWaiting>? Unroutable(SchedulingEngine engine, IEnumerable<(string Kind, string? Provider, string? Model, int Tasks)> waiting)
+    {
+        List<EvolutionWaiting>? unroutable = null;
+        foreach (var (kind, provider, model, tasks) in waiting.OrderBy(w => w.Kind, StringComparer.Ordinal))
+        {
+            if (engine.UnroutableReason(kind, provider, model) is { } reason)
+            {
+                (unroutable ??= []).Add(new EvolutionWaiting { Kind = kind, Provider = provider, Model = model, Tasks = tasks, Reason = reason });
+            }
+        }
+        return unroutable;
     }
 
     /// <summary>The per-case front of every fully scored genome of the run (one per distinct prompt).</summary>
