@@ -70,8 +70,9 @@ public sealed partial class EvolutionRun
                     {
                         if (genome.Scores[c] is null && !_pending.ContainsKey(_requests.EvaluateKey(genome, c)) && !_pending.ContainsKey(_requests.JudgeKey(genome, c)))
                         {
-                            if (FromCache(genome, c))
+                            if (_scoring.FromCache(genome, c, TasksIssued))
                             {
+                                Record.CacheHits++;
                                 changed.Add(genome);
                                 continue;
                             }

@@ -35,18 +35,22 @@ public sealed partial class EvolutionRun
                     case Purpose.Operator: OperatorDone(pending.Genome, content); break;
                     case Purpose.Evaluate:
                         pending.Genome.AddTokens(pending.Case, tokens);
-                        EvaluationDone(pending.Genome, pending.Case, content, why);
+                        if (_scoring.Answered(pending.Genome, pending.Case, content, why, TasksIssued) is { } judge)
+                        {
+                            // A judge checker: one more task, issued right away.
+                            IssueNow(Purpose.Judge, pending.Genome, pending.Case, _requests.JudgeKey(pending.Genome, pending.Case), judge);
+                        }
                         break;
                     case Purpose.Validate:
-                        if (_validation.Answered(pending.Genome, pending.Case, content) is { } judge)
+                        if (_validation.Answered(pending.Genome, pending.Case, content) is { } validationJudge)
                         {
-                            IssueNow(Purpose.ValidateJudge, pending.Genome, pending.Case, _requests.ValidateJudgeKey(pending.Genome, pending.Case), judge);
+                            IssueNow(Purpose.ValidateJudge, pending.Genome, pending.Case, _requests.ValidateJudgeKey(pending.Genome, pending.Case), validationJudge);
                         }
                         break;
                     case Purpose.ValidateJudge: _validation.Judged(pending.Genome, pending.Case, content); break;
                     default:
                         pending.Genome.AddTokens(pending.Case, tokens);
-                        JudgeDone(pending.Genome, pending.Case, content, why);
+                        _scoring.Judged(pending.Genome, pending.Case, content, why, TasksIssued);
                         break;
                 }
                 _store.Save(Record, [pending.Genome], f.View is { } view ? (f.Key, view.Id) : null);
@@ -95,56 +99,6 @@ public sealed partial class EvolutionRun
         var parentId = genome.Parents.FirstOrDefault();
         var parent = _generations.SelectMany(g => g).FirstOrDefault(x => x.Id == parentId);
         return parent?.Prompt ?? Settings.SeedPrompts[0];
-    }
-
-    private void EvaluationDone(Genome genome, int c, string? answer, string? why)
-    {
-        if (answer is null)
-        {
-            Score(genome, c, 0, "evaluation " + why);
-            return;
-        }
-        (genome.Answers ??= [])[c] = Reflection.Trim(answer, Reflection.StoredAnswerChars);
-        var checker = Settings.Cases[c].Checker!;
-        if (Checkers.Score(checker, answer) is { } score)
-        {
-            _cache?.Remember(Settings, genome, c, score);
-            Score(genome, c, score, null);
-            return;
-        }
-        // A judge checker: one more task, issued right away.
-        IssueNow(Purpose.Judge, genome, c, _requests.JudgeKey(genome, c), _requests.Judge(genome, c, answer));
-    }
-
-    private void JudgeDone(Genome genome, int c, string? reply, string? why)
-    {
-        if (reply is not null && OperatorPrompts.ReadScore(reply, Settings.Cases[c].Checker!) is { } score)
-        {
-            if (OperatorPrompts.ReadReason(reply) is { } reason) (genome.Reasons ??= [])[c] = Reflection.Trim(reason, 500);
-            _cache?.Remember(Settings, genome, c, score);
-            Score(genome, c, score, null);
-            return;
-        }
-        Score(genome, c, 0, reply is null ? "judge " + why : "the judge's reply had no numeric score");
-    }
-
-    /// <summary>Scores a case from the evaluation cache (no task) when this run's settings allow it and it is there.</summary>
-    private bool FromCache(Genome genome, int c)
-    {
-        if (_cache?.Lookup(Settings, genome.Prompt!, c) is not { } hit) return false;
-        (genome.Answers ??= [])[c] = hit.Answer;
-        if (hit.Reason is { } reason) (genome.Reasons ??= [])[c] = reason;
-        (genome.Tokens ??= [])[c] = hit.Tokens;
-        Record.CacheHits++;
-        Score(genome, c, hit.Score, null);
-        return true;
-    }
-
-    private void Score(Genome genome, int c, double score, string? note)
-    {
-        genome.Scores[c] = score;
-        if (note is not null) (genome.Notes ??= [])[c] = note;
-        if (genome.Complete) genome.TasksAtFitness = TasksIssued;
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Evolution {RunId}: genome {GenomeId}'s operator reply was not JSON with a prompt; asking once more")]

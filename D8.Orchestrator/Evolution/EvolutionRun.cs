@@ -21,7 +21,7 @@ public sealed partial class EvolutionRun
     private readonly TimeProvider _time;
     private readonly EvolutionTelemetry _telemetry;
     private readonly ILogger _logger;
-    private readonly EvaluationCache? _cache;
+    private readonly CaseScoring _scoring;
     private readonly RunRequests _requests;
     private readonly List<Genome[]> _generations = [];
     private readonly List<IReadOnlyList<SlotPlan>> _plans = [];
@@ -48,9 +48,9 @@ public sealed partial class EvolutionRun
         SchedulingEngine engine, EvolutionStore store, TimeProvider time, EvolutionTelemetry telemetry, ILogger logger, EvaluationCache? cache)
     {
         Record = record;
-        _cache = cache;
         Settings = EvolutionSettings.From(record.Spec);
         _requests = new RunRequests(record.Id, Settings);
+        _scoring = new CaseScoring(Settings, _requests, cache);
         _taskIds = taskIds;
         _engine = engine;
         _store = store;
