@@ -6,10 +6,12 @@ namespace D8.Orchestrator.Evolution;
 /// What an empty slot becomes, once it can be decided: a seed mutation (a reflection waits for its seed's scores), an
 /// elite copy of the previous generation's ranked best, or a child of its tournaments' winners (pareto runs: of
 /// members drawn from the front). Returns the operator task to issue, or null when the slot was filled in place or
-/// must wait; never submits anything itself. Called under the run's lock.
+/// must wait; never submits anything itself. Reads the operator's reply into the slot. Called under the run's lock.
 /// </summary>
-internal sealed class Breeder(EvolutionSettings settings, IReadOnlyList<Genome[]> generations, RunRequests requests, MinibatchGate minibatch)
+internal sealed partial class Breeder(
+    EvolutionSettings settings, IReadOnlyList<Genome[]> generations, RunRequests requests, MinibatchGate minibatch, ILogger logger, string runId)
 {
+    private readonly ILogger _logger = logger;
     private readonly Dictionary<int, (List<Genome> Pool, ParetoFront Front)> _fronts = [];
 
     /// <summary>Fills a slot without a prompt; genomes it changes are added to <paramref name="changed"/>.</summary>
@@ -106,4 +108,49 @@ internal sealed class Breeder(EvolutionSettings settings, IReadOnlyList<Genome[]
         var seen = new HashSet<string>(StringComparer.Ordinal);
         return [.. genomes.Where(x => x.Complete && seen.Add(x.Prompt!))];
     }
+
+    /// <summary>
+    /// An operator's reply: the new prompt, or (reply not JSON with a non-empty "prompt") one more attempt, then the
+    /// fallback: a copy of the first parent, marked <see cref="Genome.Fallback"/>. Never an empty genome. A prompt
+    /// already scored elsewhere in the run takes that genome's scores (<paramref name="tasksIssued"/> as its tasks at fitness).
+    /// </summary>
+    public void Replied(Genome genome, string? reply, long tasksIssued)
+    {
+        if (reply is not null && OperatorPrompts.ReadPrompt(reply) is { } prompt)
+        {
+            genome.Prompt = prompt;
+        }
+        else if (reply is not null && genome.OperatorAttempts == 0)
+        {
+            genome.OperatorAttempts = 1; // Advance asks again, under a new idempotency key.
+            LogOperatorRetry(runId, genome.Id);
+            return;
+        }
+        else
+        {
+            genome.Prompt = ParentPrompt(genome);
+            genome.Fallback = true;
+            LogOperatorFallback(runId, genome.Id, reply is null ? "the task failed" : "the reply had no usable JSON prompt twice");
+        }
+        // The same prompt already scored elsewhere in the run: reuse its scores instead of evaluating it again.
+        var twin = generations.SelectMany(g => g).FirstOrDefault(x => x != genome && x.Complete && x.Prompt == genome.Prompt);
+        if (twin is not null)
+        {
+            genome.CopyScoresFrom(twin);
+            genome.TasksAtFitness = tasksIssued;
+        }
+    }
+
+    private string ParentPrompt(Genome genome)
+    {
+        var parentId = genome.Parents.FirstOrDefault();
+        var parent = generations.SelectMany(g => g).FirstOrDefault(x => x.Id == parentId);
+        return parent?.Prompt ?? settings.SeedPrompts[0];
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Evolution {RunId}: genome {GenomeId}'s operator reply was not JSON with a prompt; asking once more")]
+    private partial void LogOperatorRetry(string runId, string genomeId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Evolution {RunId}: genome {GenomeId} falls back to a copy of its parent: {Why}")]
+    private partial void LogOperatorFallback(string runId, string genomeId, string why);
 }

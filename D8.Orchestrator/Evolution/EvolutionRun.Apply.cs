@@ -32,7 +32,7 @@ public sealed partial class EvolutionRun
                 var why = content is null ? f.Error ?? $"task {(f.View is null ? null : WireNames.Of(f.View.State))}: {f.View?.Reason}" : null;
                 switch (pending.Purpose)
                 {
-                    case Purpose.Operator: OperatorDone(pending.Genome, content); break;
+                    case Purpose.Operator: _breeder.Replied(pending.Genome, content, TasksIssued); break;
                     case Purpose.Evaluate:
                         pending.Genome.AddTokens(pending.Case, tokens);
                         if (_scoring.Answered(pending.Genome, pending.Case, content, why, TasksIssued) is { } judge)
@@ -62,48 +62,4 @@ public sealed partial class EvolutionRun
                 return;
         }
     }
-
-    /// <summary>
-    /// An operator's reply: the new prompt, or (reply not JSON with a non-empty "prompt") one more attempt, then the
-    /// fallback: a copy of the first parent, marked <see cref="Genome.Fallback"/>. Never an empty genome.
-    /// </summary>
-    private void OperatorDone(Genome genome, string? reply)
-    {
-        if (reply is not null && OperatorPrompts.ReadPrompt(reply) is { } prompt)
-        {
-            genome.Prompt = prompt;
-        }
-        else if (reply is not null && genome.OperatorAttempts == 0)
-        {
-            genome.OperatorAttempts = 1; // Advance asks again, under a new idempotency key.
-            LogOperatorRetry(Id, genome.Id);
-            return;
-        }
-        else
-        {
-            genome.Prompt = ParentPrompt(genome);
-            genome.Fallback = true;
-            LogOperatorFallback(Id, genome.Id, reply is null ? "the task failed" : "the reply had no usable JSON prompt twice");
-        }
-        // The same prompt already scored elsewhere in the run: reuse its scores instead of evaluating it again.
-        var twin = _generations.SelectMany(g => g).FirstOrDefault(x => x != genome && x.Complete && x.Prompt == genome.Prompt);
-        if (twin is not null)
-        {
-            genome.CopyScoresFrom(twin);
-            genome.TasksAtFitness = TasksIssued;
-        }
-    }
-
-    private string ParentPrompt(Genome genome)
-    {
-        var parentId = genome.Parents.FirstOrDefault();
-        var parent = _generations.SelectMany(g => g).FirstOrDefault(x => x.Id == parentId);
-        return parent?.Prompt ?? Settings.SeedPrompts[0];
-    }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Evolution {RunId}: genome {GenomeId}'s operator reply was not JSON with a prompt; asking once more")]
-    private partial void LogOperatorRetry(string runId, string genomeId);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Evolution {RunId}: genome {GenomeId} falls back to a copy of its parent: {Why}")]
-    private partial void LogOperatorFallback(string runId, string genomeId, string why);
 }

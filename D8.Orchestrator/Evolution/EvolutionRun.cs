@@ -72,7 +72,7 @@ public sealed partial class EvolutionRun
         }
         foreach (var genome in genomes) _generations[genome.Generation][genome.Slot] = genome;
         _minibatch = new MinibatchGate(Settings, _generations);
-        _breeder = new Breeder(Settings, _generations, _requests, _minibatch);
+        _breeder = new Breeder(Settings, _generations, _requests, _minibatch, logger, record.Id);
         _validation = new HeldOutValidation(Settings, _generations, _requests);
     }
 
