@@ -7,10 +7,11 @@ namespace D8.Orchestrator.Evolution;
 /// <summary>
 /// One run's driver: a single loop that reads task events, applies them to the genomes, writes the change to the
 /// <see cref="EvolutionStore"/> and submits whatever can start now (<see cref="Advance"/>). Tasks go through the
-/// engine in-process, with idempotency keys derived from (run, genome, purpose, case), so a restarted orchestrator
-/// re-attaches to the tasks it had submitted instead of running them again. This file: state and the loop;
-/// EvolutionRun.Advance.cs decides what to submit, EvolutionRun.Apply.cs reads results, EvolutionRun.Views.cs answers
-/// the API.
+/// engine in-process (<see cref="RunTaskChannel"/>), with idempotency keys derived from (run, genome, purpose, case)
+/// (<see cref="RunRequests"/>), so a restarted orchestrator re-attaches to the tasks it had submitted instead of running
+/// them again. This file: state and the loop; EvolutionRun.Advance.cs decides what to submit, EvolutionRun.Apply.cs
+/// applies results, EvolutionRun.Views.cs answers the API. The decisions themselves are in <see cref="Breeder"/>,
+/// <see cref="MinibatchGate"/>, <see cref="CaseScoring"/> and <see cref="HeldOutValidation"/>.
 /// </summary>
 public sealed partial class EvolutionRun
 {
