@@ -48,10 +48,7 @@ public static partial class OrchestratorHostingExtensions
         }
         services.AddSingleton<FailedCredentialLimiter>();
         services.TryAddSingleton(TimeProvider.System);
-        // The standby mode registers a real fence (the leader lease) before or after this; either way it wins.
-        services.TryAddSingleton<IWriteFence>(NoWriteFence.Instance);
-        services.AddSingleton<ITaskStore>(sp =>
-            new SqliteTaskStore(options.DbPath, sp.GetRequiredService<ILogger<SqliteTaskStore>>()));
+        builder.AddOrchestratorStore(options);
         services.AddSingleton<OrchestratorTelemetry>();
         services.AddSingleton(new TaskStreamHub(TaskStreamLimits.Load(builder.Configuration)));
         services.AddOpenTelemetry().WithMetrics(m => m.AddInstrumentation(sp => new FleetGauges(
