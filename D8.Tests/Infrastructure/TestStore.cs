@@ -67,6 +67,10 @@ public abstract class StoreTests : IAsyncLifetime
     }
 
     public virtual Task DisposeAsync() => Task.CompletedTask;
+
+    /// <summary>Another empty store of the same kind (a second orchestrator that must not share this test's data).</summary>
+    protected async Task<TestStore> FreshStoreAsync() =>
+        Store.IsPostgres ? await SharedPostgres.NewStoreAsync(GetType().Name) : TestStore.Sqlite;
 }
 
 /// <summary>Marks a test class that runs its base class's store tests on PostgreSQL.</summary>
