@@ -123,7 +123,7 @@ public sealed partial class SchedulingEngine
             {
                 foreach (var (state, n) in removed)
                 {
-                    if (WireNames.TryParse(state, out var s)) _tasks.AdjustCount(s, -n);
+                    _tasks.AdjustCount(state, -n);
                     count += n;
                 }
             }

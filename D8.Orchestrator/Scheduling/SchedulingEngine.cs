@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using D8.Contracts;
 using D8.Orchestrator.Configuration;
 using D8.Orchestrator.Storage;
@@ -222,10 +221,9 @@ public sealed partial class SchedulingEngine
         if (state is not { } s || s.IsTerminal())
         {
             var inMemory = page.Select(p => p.View.Id).ToHashSet(StringComparer.Ordinal);
-            foreach (var json in _store.ReadFinished(state is { } f ? OrchestratorTelemetry.StateName(f) : null, cursor, limit + 1))
+            foreach (var row in _store.ReadFinished(state, cursor, limit + 1))
             {
-                var task = JsonSerializer.Deserialize(json, StoreJsonContext.Default.TaskRecord)!;
-                if (!inMemory.Contains(task.Id)) page.Add((task.Seq, TaskViews.Of(task)));
+                if (!inMemory.Contains(row.Id)) page.Add((row.Seq, TaskViews.Of(StoreRows.Record(row))));
             }
             page.Sort((a, b) => b.Seq.CompareTo(a.Seq));
         }
@@ -328,7 +326,7 @@ public sealed partial class SchedulingEngine
 
     /// <summary>A finished task from the store (outside the lock), or null.</summary>
     private TaskRecord? ReadStored(string id) =>
-        _store.ReadTask(id) is { } json ? JsonSerializer.Deserialize(json, StoreJsonContext.Default.TaskRecord) : null;
+        _store.ReadTask(id) is { } row ? StoreRows.Record(row) : null;
 
     /// <summary>Ends a lock region: evicts finished tasks that became durable, then flushes this region's changes.</summary>
     private Task Flush()

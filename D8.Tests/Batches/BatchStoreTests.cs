@@ -12,7 +12,7 @@ public sealed class BatchStoreTests : IDisposable
     private readonly string _files = Path.Combine(Path.GetTempPath(), "d8-tests", "files-" + Guid.NewGuid().ToString("N"));
     private readonly BatchStore _store;
 
-    public BatchStoreTests() => _store = new BatchStore(_db, _files);
+    public BatchStoreTests() => _store = new BatchStore(new D8.Orchestrator.Storage.SqliteDatabase(_db), _files);
 
     [Fact]
     public void A_line_keeps_its_first_outcome_and_a_second_is_not_counted()

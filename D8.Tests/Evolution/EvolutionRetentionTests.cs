@@ -25,7 +25,7 @@ public sealed class EvolutionRetentionTests : IAsyncLifetime
 
     public EvolutionRetentionTests()
     {
-        _store = new EvolutionStore(_db);
+        _store = new EvolutionStore(new D8.Orchestrator.Storage.SqliteDatabase(_db));
         _service = new EvolutionService(_store, _h.Engine, _h.Options, _h.Time,
             new EvolutionTelemetry(_services.GetRequiredService<IMeterFactory>(), NullLogger<EvolutionTelemetry>.Instance),
             NullLoggerFactory.Instance);
@@ -115,7 +115,7 @@ public sealed class EvolutionRetentionTests : IAsyncLifetime
                 cmd.Parameters.AddWithValue("$data", System.Text.Json.JsonSerializer.Serialize(record, EvolutionJsonContext.Default.RunRecord));
                 cmd.ExecuteNonQuery();
             }
-            using var store = new EvolutionStore(path);
+            using var store = new EvolutionStore(new D8.Orchestrator.Storage.SqliteDatabase(path));
             Assert.Equal("evo_old", store.LoadRun("evo_old")!.Id);
             Assert.Empty(store.LoadRunning());
             var cutoff = _h.Time.GetUtcNow() - TimeSpan.FromDays(30);
