@@ -99,7 +99,7 @@ public sealed partial class SchedulingEngine
         foreach (var worker in absent ?? [])
         {
             Forget(worker);
-            LogForgotten(worker.Id, worker.Name, OrchestratorTelemetry.StateName(worker.State));
+            LogForgotten(worker.Id, worker.Name, WireNames.Of(worker.State));
         }
         if (absent is not null)
         {

@@ -22,6 +22,7 @@ public sealed partial class SchedulingEngine
                 worker.LastHeartbeat = now;
             }
             _workers[worker.Id] = worker;
+            if (worker.State != WorkerState.Gone) _tokenHashes[worker.Id] = worker.TokenHash;
         }
         foreach (var (state, count) in snapshot.CountsByState)
         {

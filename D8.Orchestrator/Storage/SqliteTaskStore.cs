@@ -16,6 +16,9 @@ namespace D8.Orchestrator.Storage;
 /// </summary>
 public sealed partial class SqliteTaskStore : ITaskStore
 {
+    // State lists for SQL, built from the wire names the rows store: "'queued', 'leased'" and the three finished ones.
+    private static readonly string LiveStates = SqlList([WireNames.Queued, WireNames.Leased]);
+    private static readonly string FinishedStates = SqlList(WireNames.FinishedStates);
     private readonly Channel<PendingWork> _pending = Channel.CreateUnbounded<PendingWork>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
     private readonly SqliteDatabase _database;
@@ -55,7 +58,7 @@ public sealed partial class SqliteTaskStore : ITaskStore
         var counts = new Dictionary<TaskState, long>();
         var keys = new List<IdempotencyRow>();
         using var connection = _database.Open(readOnly: true);
-        Read(connection, "SELECT data FROM tasks WHERE state IN ('queued', 'leased') ORDER BY seq", null, r => tasks.Add(TaskOf(r.GetString(0))));
+        Read(connection, $"SELECT data FROM tasks WHERE state IN ({LiveStates}) ORDER BY seq", null, r => tasks.Add(TaskOf(r.GetString(0))));
         Read(connection, "SELECT data FROM workers", null,
             r => workers.Add(JsonSerializer.Deserialize(r.GetString(0), StoreJsonContext.Default.WorkerRow)!));
         Read(connection, "SELECT state, count(*) FROM tasks GROUP BY state", null, r =>
@@ -89,7 +92,7 @@ public sealed partial class SqliteTaskStore : ITaskStore
         using var cmd = connection.CreateCommand();
         // Without a state, "+state" keeps SQLite off the state index so it walks tasks_seq newest first and stops
         // after the page, instead of gathering and sorting every finished row.
-        var where = state is null ? "+state IN ('succeeded', 'failed', 'cancelled')" : "state = $state";
+        var where = state is null ? $"+state IN ({FinishedStates})" : "state = $state";
         cmd.CommandText = $"SELECT data FROM tasks WHERE {where} AND seq < $before ORDER BY seq DESC LIMIT $limit";
         if (state is { } s) cmd.Parameters.AddWithValue("$state", WireNames.Of(s));
         cmd.Parameters.AddWithValue("$before", beforeSeq ?? long.MaxValue);
@@ -101,6 +104,8 @@ public sealed partial class SqliteTaskStore : ITaskStore
     }
 
     private static TaskRow TaskOf(string json) => JsonSerializer.Deserialize(json, StoreJsonContext.Default.TaskRow)!;
+
+    private static string SqlList(IEnumerable<string> names) => string.Join(", ", names.Select(n => $"'{n}'"));
 
     // Start-up reads use their own connection: a SqliteConnection is not safe to use from two threads, and the
     // commit loop owns _connection from the moment the store is constructed.

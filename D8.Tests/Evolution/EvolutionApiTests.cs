@@ -184,8 +184,7 @@ public class EvolutionApiTests : StoreTests
         var plan = D8.Orchestrator.Evolution.GenerationPlan.For(D8.Orchestrator.Evolution.EvolutionSettings.From(spec), 1);
         Assert.Contains(plan.OfType<D8.Orchestrator.Evolution.ChildSlot>(), c => !c.TournamentA.Concat(c.TournamentB ?? []).Contains(3));
 
-        var worker = _orch.CreateClient();
-        await worker.RegisterAsync(new RegisterWorkerRequest { Name = "w", Provider = "groq", Models = ["m"], TaskKinds = EvolutionTaskKinds.All, MaxConcurrency = 16 });
+        var worker = await _orch.CreateClient().RegisterWorkerAsync(new RegisterWorkerRequest { Name = "w", Provider = "groq", Models = ["m"], TaskKinds = EvolutionTaskKinds.All, MaxConcurrency = 16 });
         var childBredMeanwhile = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var stop = new CancellationTokenSource();
