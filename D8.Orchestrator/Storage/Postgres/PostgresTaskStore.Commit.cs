@@ -9,68 +9,20 @@ namespace D8.Orchestrator.Storage.Postgres;
 /// <summary>The group-commit loop: saves and retention purges, one transaction at a time, in channel order.</summary>
 public sealed partial class PostgresTaskStore
 {
-    private const int MaxBatch = 4096;
+    /// <inheritdoc />
+    public Task Save(StoreChanges changes) => _queue.Save(changes);
 
     /// <inheritdoc />
-    public Task Save(StoreChanges changes)
-    {
-        var save = new PendingSave(changes);
-        if (!_pending.Writer.TryWrite(save))
-        {
-            return Task.FromException(new ObjectDisposedException(nameof(PostgresTaskStore), "The store is shutting down."));
-        }
-        return save.Done.Task;
-    }
+    public Task<IReadOnlyDictionary<TaskState, int>> PurgeFinishedAsync(DateTimeOffset before, int batch) =>
+        _queue.Purge(before, batch);
 
-    /// <inheritdoc />
-    public Task<IReadOnlyDictionary<TaskState, int>> PurgeFinishedAsync(DateTimeOffset before, int batch)
+    private Task WriteLoopAsync()
     {
-        var purge = new PendingPurge(before.ToUnixTimeMilliseconds(), batch);
-        if (!_pending.Writer.TryWrite(purge))
-        {
-            return Task.FromException<IReadOnlyDictionary<TaskState, int>>(
-                new ObjectDisposedException(nameof(PostgresTaskStore), "The store is shutting down."));
-        }
-        return purge.Done.Task;
-    }
-
-    private async Task WriteLoopAsync()
-    {
-        var batch = new List<PendingSave>(MaxBatch);
-        var purges = new List<PendingPurge>();
-        // Only the newest row of each task and worker within one transaction needs writing (and one upsert may not
-        // touch a row twice).
-        var latest = new Latest();
         var rows = new Rows();
-
-        while (await _pending.Reader.WaitToReadAsync().ConfigureAwait(false))
-        {
-            batch.Clear();
-            purges.Clear();
-            latest.Clear();
-            while (batch.Count < MaxBatch && _pending.Reader.TryRead(out var work))
-            {
-                if (work is PendingPurge purge)
-                {
-                    purges.Add(purge);
-                    continue;
-                }
-                var save = (PendingSave)work;
-                batch.Add(save);
-                latest.Add(save.Changes);
-            }
-            if (batch.Count > 0)
-            {
-                await CommitAsync(batch, latest, rows).ConfigureAwait(false);
-            }
-            foreach (var purge in purges)
-            {
-                await PurgeAsync(purge).ConfigureAwait(false);
-            }
-        }
+        return _queue.RunAsync((batch, latest) => CommitAsync(batch, latest, rows), PurgeAsync);
     }
 
-    private async Task CommitAsync(List<PendingSave> batch, Latest latest, Rows rows)
+    private async Task CommitAsync(IReadOnlyList<GroupCommitQueue.PendingSave> batch, LatestRows latest, Rows rows)
     {
         try
         {
@@ -133,7 +85,7 @@ public sealed partial class PostgresTaskStore
         }
     }
 
-    private async Task PurgeAsync(PendingPurge purge)
+    private async Task PurgeAsync(GroupCommitQueue.PendingPurge purge)
     {
         try
         {
@@ -172,45 +124,6 @@ public sealed partial class PostgresTaskStore
     [LoggerMessage(Level = LogLevel.Error, Message = "Group commit of {Count} saves failed; those requests get an error")]
     private partial void LogCommitFailed(Exception ex, int count);
 
-    private abstract class PendingWork;
-
-    private sealed class PendingSave(StoreChanges changes) : PendingWork
-    {
-        public StoreChanges Changes { get; } = changes;
-        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
-
-    private sealed class PendingPurge(long beforeMs, int batch) : PendingWork
-    {
-        public long BeforeMs { get; } = beforeMs;
-        public int Batch { get; } = batch;
-        public TaskCompletionSource<IReadOnlyDictionary<TaskState, int>> Done { get; } =
-            new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
-
-    /// <summary>The newest row of each task and worker in one transaction (a null worker row: delete it), and the token total.</summary>
-    private sealed class Latest
-    {
-        public Dictionary<string, TaskRow> Tasks { get; } = new(StringComparer.Ordinal);
-        public Dictionary<string, WorkerRow?> Workers { get; } = new(StringComparer.Ordinal);
-        public long? TokensReported { get; private set; }
-
-        public void Add(StoreChanges changes)
-        {
-            foreach (var task in changes.Tasks) Tasks[task.Id] = task;
-            foreach (var worker in changes.Workers) Workers[worker.Id] = worker;
-            foreach (var id in changes.ForgottenWorkers) Workers[id] = null;
-            if (changes.TokensReported is { } tokens) TokensReported = tokens;
-        }
-
-        public void Clear()
-        {
-            Tasks.Clear();
-            Workers.Clear();
-            TokensReported = null;
-        }
-    }
-
     /// <summary>
     /// One transaction's rows as column arrays: one <c>unnest</c> upsert per table instead of a statement per row, all
     /// sent in one round trip. The lists are reused from one commit to the next.
@@ -225,7 +138,7 @@ public sealed partial class PostgresTaskStore
         private readonly List<string> _metaKey = [], _metaValue = [];
 
         /// <summary>Rows become JSON here, in the commit loop, off the engine lock.</summary>
-        public void Fill(Latest latest)
+        public void Fill(LatestRows latest)
         {
             foreach (var list in (System.Collections.IList[])[_taskId, _taskState, _taskData, _taskSeq, _taskCreated, _taskIdem,
                          _taskFinished, _workerId, _workerState, _workerData, _deletedWorkers, _metaKey, _metaValue])

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json;
-using System.Threading.Channels;
 using D8.Contracts;
 using Npgsql;
 
@@ -18,8 +17,7 @@ public sealed partial class PostgresTaskStore : ITaskStore
 {
     private static readonly string[] FinishedStates =
         [WireNames.Of(TaskState.Succeeded), WireNames.Of(TaskState.Failed), WireNames.Of(TaskState.Cancelled)];
-    private readonly Channel<PendingWork> _pending = Channel.CreateUnbounded<PendingWork>(
-        new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
+    private readonly GroupCommitQueue _queue = new(nameof(PostgresTaskStore));
     private readonly NpgsqlDataSource _dataSource;
     private readonly IWriteFence _fence;
     private readonly ILogger<PostgresTaskStore> _logger;
@@ -103,7 +101,7 @@ public sealed partial class PostgresTaskStore : ITaskStore
     /// <summary>Stops accepting writes and commits what is queued. The data source is the container's (or the caller's).</summary>
     public async ValueTask DisposeAsync()
     {
-        _pending.Writer.TryComplete();
+        _queue.Complete();
         await _writer.ConfigureAwait(false);
     }
 }
