@@ -3,6 +3,7 @@ using D8.Contracts;
 
 namespace D8.Tests;
 
+[Trait("Category", "Unit")]
 public class ContractsTests
 {
     [Fact]

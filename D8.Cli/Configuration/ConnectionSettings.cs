@@ -2,7 +2,11 @@ using System.CommandLine;
 
 namespace D8.Cli.Configuration;
 
-/// <summary>Where the orchestrator is and how to authenticate, resolved from flags, then environment, then config file.</summary>
+/// <summary>
+/// Where the orchestrator is and how to authenticate, resolved from flags, then environment, then config file. Not a
+/// <c>SettingsReader</c> loader like the services' D8_* keys: a command resolves these per run from three sources, and
+/// a problem is a <see cref="CliException"/> — one line <c>d8: …</c>, exit code 1 — like every other command error.
+/// </summary>
 public sealed record ConnectionSettings(Uri OrchestratorUrl, string? ApiKey, string UrlSource)
 {
     /// <summary>Resolves the settings for a parsed command line.</summary>

@@ -8,12 +8,9 @@ namespace D8.Orchestrator.Batches;
 /// <summary>Registers and maps the Batch API (<c>/v1/files</c>, <c>/v1/batches</c>).</summary>
 public static class BatchHosting
 {
-    /// <summary>Reads the batch settings (throws naming a bad key) and registers the store, the writer and the service.</summary>
-    public static IServiceCollection AddBatches(this IServiceCollection services, IConfiguration config, OrchestratorOptions options)
+    /// <summary>With the validated batch settings: registers the store, the writer and the service.</summary>
+    public static IServiceCollection AddBatches(this IServiceCollection services, OrchestratorOptions options, BatchOptions batchOptions)
     {
-        var errors = new List<string>();
-        var batchOptions = BatchOptions.Load(config, options.DbPath, errors);
-        if (errors.Count > 0) throw StartupFailure.Refusal("invalid configuration: " + string.Join(" ", errors));
         services.AddSingleton(batchOptions);
         services.AddSingleton(sp => new BatchStore(sp.GetRequiredService<IStoreDatabase>(), batchOptions.FilesPath));
         services.AddSingleton<BatchResultWriter>();

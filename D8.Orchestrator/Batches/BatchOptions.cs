@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace D8.Orchestrator.Batches;
 
 /// <summary>
@@ -20,30 +18,16 @@ public sealed record BatchOptions
     /// <summary>Priority of a batch's tasks (0–9) unless its metadata says <c>d8_priority</c>; below the interactive default 5.</summary>
     public int Priority { get; init; } = 2;
 
-    /// <summary>Reads the keys; a bad value adds one message naming it to <paramref name="errors"/>.</summary>
-    public static BatchOptions Load(IConfiguration config, string dbPath, ICollection<string> errors)
+    /// <summary>Reads the keys; a bad value is refused through <paramref name="settings"/>.</summary>
+    public static BatchOptions Load(SettingsReader settings, string dbPath)
     {
-        var files = config["D8_FILES_PATH"];
+        var files = settings.Text("D8_FILES_PATH");
         return new BatchOptions
         {
-            MaxFileBytes = Whole(config, "D8_MAX_FILE_BYTES", 200L * 1024 * 1024, 1024, 1L << 40, errors),
-            FilesPath = Path.GetFullPath(string.IsNullOrWhiteSpace(files)
-                ? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(dbPath)) ?? ".", "files")
-                : files),
-            Window = (int)Whole(config, "D8_BATCH_WINDOW", 1000, 1, MaxRequests, errors),
-            Priority = (int)Whole(config, "D8_BATCH_PRIORITY", 2, 0, 9, errors),
+            MaxFileBytes = settings.Whole("D8_MAX_FILE_BYTES", 200L * 1024 * 1024, 1024, 1L << 40),
+            FilesPath = Path.GetFullPath(files ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(dbPath)) ?? ".", "files")),
+            Window = (int)settings.Whole("D8_BATCH_WINDOW", 1000, 1, MaxRequests),
+            Priority = (int)settings.Whole("D8_BATCH_PRIORITY", 2, 0, 9),
         };
-    }
-
-    private static long Whole(IConfiguration config, string key, long fallback, long min, long max, ICollection<string> errors)
-    {
-        var raw = config[key];
-        if (string.IsNullOrWhiteSpace(raw)) return fallback;
-        if (long.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max)
-        {
-            return value;
-        }
-        errors.Add($"{key}='{raw}' must be a whole number from {min} to {max}.");
-        return fallback;
     }
 }

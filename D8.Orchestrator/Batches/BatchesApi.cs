@@ -3,6 +3,7 @@ using System.Text.Json;
 using D8.Contracts.OpenAi;
 using D8.Orchestrator.Gateway;
 using D8.Orchestrator.Security;
+using Microsoft.AspNetCore.Mvc;
 
 namespace D8.Orchestrator.Batches;
 
@@ -96,16 +97,14 @@ public static class BatchesApi
         return Json(service.Create(body.InputFileId, body.Metadata, priority));
     }
 
-    private static IResult List(HttpRequest request, BatchService service)
+    private static IResult List([FromQuery(Name = "limit")] string? raw, string? after, BatchService service)
     {
         var limit = DefaultListLimit;
-        var raw = request.Query["limit"].ToString();
-        if (raw.Length > 0 && (!int.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > MaxListLimit))
+        if (!string.IsNullOrEmpty(raw) && (!int.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > MaxListLimit))
         {
             return Bad(OpenAiErrors.BadRequest($"limit '{raw}' must be a whole number from 1 to {MaxListLimit}.", "limit", "invalid_value"));
         }
-        var after = request.Query["after"].ToString();
-        return TypedResults.Json(service.List(after.Length > 0 ? after : null, limit), BatchWireContext.Default.OpenAiListOpenAiBatch);
+        return TypedResults.Json(service.List(string.IsNullOrEmpty(after) ? null : after, limit), BatchWireContext.Default.OpenAiListOpenAiBatch);
     }
 
     private static IResult Json(OpenAiBatch batch) => TypedResults.Json(batch, BatchWireContext.Default.OpenAiBatch);

@@ -1,4 +1,3 @@
-using System.Globalization;
 using D8.Orchestrator.Scheduling.Placement;
 using D8.Orchestrator.Security;
 
@@ -54,15 +53,16 @@ public sealed class OrchestratorOptions
     public bool RevokeWorkersOnJoinRotation { get; init; }
 
     /// <summary>
-    /// Reads and validates every D8_* key. Throws <see cref="InvalidOperationException"/> naming each bad key, so a
-    /// misconfigured orchestrator stops at start-up with a message instead of running half-configured.
+    /// Reads and validates every orchestrator D8_* key through <paramref name="settings"/> (the shape every loader has):
+    /// a bad key adds one sentence naming it, so a misconfigured orchestrator stops at start-up with a message instead
+    /// of running half-configured. Development stand-ins for missing secrets are reported in <paramref name="warnings"/>.
     /// </summary>
-    public static OrchestratorOptions Load(IConfiguration config, bool isDevelopment, ICollection<string> warnings)
+    public static OrchestratorOptions Load(SettingsReader settings, bool isDevelopment, ICollection<string> warnings)
     {
-        var errors = new List<string>();
+        var errorsBefore = settings.Errors.Count;
 
-        var join = config["D8_JOIN_TOKEN"];
-        if (string.IsNullOrWhiteSpace(join))
+        var join = settings.Text("D8_JOIN_TOKEN");
+        if (join is null)
         {
             if (isDevelopment)
             {
@@ -71,11 +71,11 @@ public sealed class OrchestratorOptions
             }
             else
             {
-                errors.Add("D8_JOIN_TOKEN is required (the shared secret workers register with).");
+                settings.Refuse("D8_JOIN_TOKEN is required (the shared secret workers register with).");
             }
         }
 
-        var keys = (config["D8_API_KEYS"] ?? "")
+        var keys = (settings.Text("D8_API_KEYS") ?? "")
             .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (keys.Length == 0)
         {
@@ -86,7 +86,7 @@ public sealed class OrchestratorOptions
             }
             else
             {
-                errors.Add("D8_API_KEYS is required (comma-separated client API keys).");
+                settings.Refuse("D8_API_KEYS is required (comma-separated client API keys).");
             }
         }
 
@@ -98,130 +98,109 @@ public sealed class OrchestratorOptions
         {
             weak.Add($"D8_API_KEYS holds a key that is too weak (under {SecretStrength.MinimumBits} bits of entropy): {SecretStrength.HowToMake}.");
         }
-        if (isDevelopment) foreach (var w in weak) warnings.Add(w + " (allowed in Development only)");
-        else errors.AddRange(weak);
+        foreach (var w in weak)
+        {
+            if (isDevelopment) warnings.Add(w + " (allowed in Development only)");
+            else settings.Refuse(w);
+        }
 
-        var dbPath = config["D8_DB_PATH"];
         var options = new OrchestratorOptions
         {
             JoinToken = join ?? "",
             ApiKeys = keys,
-            DbPath = string.IsNullOrWhiteSpace(dbPath) ? "data/d8.db" : dbPath,
-            Store = StoreOf(config["D8_STORE"], errors),
-            PostgresConnectionString = PostgresOf(config["D8_STORE"], config["D8_POSTGRES"], errors),
-            HeartbeatInterval = Seconds(config, "D8_HEARTBEAT_SECONDS", 10, 1, 3600, errors),
-            LeaseDuration = Seconds(config, "D8_LEASE_SECONDS", 60, 2, 86400, errors),
-            OfflineAfter = Seconds(config, "D8_OFFLINE_AFTER_SECONDS", 30, 1, 86400, errors),
-            MaxAttempts = (int)Number(config, "D8_MAX_ATTEMPTS", 3, 1, 100, errors),
-            MaxBodyBytes = (long)Number(config, "D8_MAX_BODY_BYTES", 1024 * 1024, 1024, 1024L * 1024 * 1024, errors),
-            MaxWait = Seconds(config, "D8_MAX_WAIT_SECONDS", 60, 1, 3600, errors),
-            SweepInterval = TimeSpan.FromMilliseconds(Number(config, "D8_SWEEP_INTERVAL_MS", 1000, 10, 60000, errors)),
-            DefaultRetryAfter = Seconds(config, "D8_DEFAULT_RETRY_AFTER_SECONDS", 5, 0, 3600, errors),
-            RetentionAge = TimeSpan.FromDays(Number(config, "D8_RETENTION_DAYS", 7, 0.001, 36500, errors)),
-            RetentionBatch = (int)Number(config, "D8_RETENTION_BATCH", 500, 1, 100_000, errors),
-            RetentionInterval = Seconds(config, "D8_RETENTION_INTERVAL_SECONDS", 60, 1, 86400, errors),
-            EvolutionRetentionAge = TimeSpan.FromDays(Number(config, "D8_EVOLUTION_RETENTION_DAYS", 30, 0.001, 36500, errors)),
-            EvalCacheAge = TimeSpan.FromDays(Number(config, "D8_EVAL_CACHE_DAYS", 7, 0, 36500, errors)),
-            IdempotencyWindow = TimeSpan.FromHours(Number(config, "D8_IDEMPOTENCY_WINDOW_HOURS", 24, 0, 876000, errors)),
-            ForgetWorkersAfter = TimeSpan.FromHours(Number(config, "D8_WORKER_FORGET_HOURS", 24, 0.001, 876000, errors)),
-            Scheduler = SchedulerOf(config["D8_SCHEDULER"], errors),
-            SchedulerRecheck = TimeSpan.FromMilliseconds(Number(config, "D8_SCHEDULER_RECHECK_MS", 1000, 10, 60000, errors)),
-            RevokeWorkersOnJoinRotation = Flag(config, "D8_REVOKE_ON_JOIN_ROTATION", errors),
+            DbPath = settings.Text("D8_DB_PATH") ?? "data/d8.db",
+            Store = StoreOf(settings),
+            PostgresConnectionString = PostgresOf(settings),
+            HeartbeatInterval = Seconds(settings, "D8_HEARTBEAT_SECONDS", 10, 1, 3600),
+            LeaseDuration = Seconds(settings, "D8_LEASE_SECONDS", 60, 2, 86400),
+            OfflineAfter = Seconds(settings, "D8_OFFLINE_AFTER_SECONDS", 30, 1, 86400),
+            MaxAttempts = (int)settings.Number("D8_MAX_ATTEMPTS", 3, 1, 100),
+            MaxBodyBytes = (long)settings.Number("D8_MAX_BODY_BYTES", 1024 * 1024, 1024, 1024L * 1024 * 1024),
+            MaxWait = Seconds(settings, "D8_MAX_WAIT_SECONDS", 60, 1, 3600),
+            SweepInterval = TimeSpan.FromMilliseconds(settings.Number("D8_SWEEP_INTERVAL_MS", 1000, 10, 60000)),
+            DefaultRetryAfter = Seconds(settings, "D8_DEFAULT_RETRY_AFTER_SECONDS", 5, 0, 3600),
+            RetentionAge = TimeSpan.FromDays(settings.Number("D8_RETENTION_DAYS", 7, 0.001, 36500)),
+            RetentionBatch = (int)settings.Number("D8_RETENTION_BATCH", 500, 1, 100_000),
+            RetentionInterval = Seconds(settings, "D8_RETENTION_INTERVAL_SECONDS", 60, 1, 86400),
+            EvolutionRetentionAge = TimeSpan.FromDays(settings.Number("D8_EVOLUTION_RETENTION_DAYS", 30, 0.001, 36500)),
+            EvalCacheAge = TimeSpan.FromDays(settings.Number("D8_EVAL_CACHE_DAYS", 7, 0, 36500)),
+            IdempotencyWindow = TimeSpan.FromHours(settings.Number("D8_IDEMPOTENCY_WINDOW_HOURS", 24, 0, 876000)),
+            ForgetWorkersAfter = TimeSpan.FromHours(settings.Number("D8_WORKER_FORGET_HOURS", 24, 0.001, 876000)),
+            Scheduler = SchedulerOf(settings),
+            SchedulerRecheck = TimeSpan.FromMilliseconds(settings.Number("D8_SCHEDULER_RECHECK_MS", 1000, 10, 60000)),
+            RevokeWorkersOnJoinRotation = settings.Flag("D8_REVOKE_ON_JOIN_ROTATION", false),
         };
 
-        if (errors.Count == 0 && options.LeaseDuration <= options.HeartbeatInterval)
+        // Keys that must agree are compared only when each is valid on its own (else the fallback would be compared).
+        if (settings.Errors.Count > errorsBefore) return options;
+        if (options.LeaseDuration <= options.HeartbeatInterval)
         {
-            errors.Add($"D8_LEASE_SECONDS ({options.LeaseDuration.TotalSeconds}) must be longer than D8_HEARTBEAT_SECONDS " +
-                       $"({options.HeartbeatInterval.TotalSeconds}), or every lease expires between two heartbeats.");
+            settings.Refuse($"D8_LEASE_SECONDS ({options.LeaseDuration.TotalSeconds}) must be longer than D8_HEARTBEAT_SECONDS " +
+                            $"({options.HeartbeatInterval.TotalSeconds}), or every lease expires between two heartbeats.");
         }
-        if (errors.Count == 0 && options.IdempotencyWindow > options.RetentionAge)
+        if (options.IdempotencyWindow > options.RetentionAge)
         {
-            errors.Add($"D8_IDEMPOTENCY_WINDOW_HOURS ({options.IdempotencyWindow.TotalHours}) must not exceed D8_RETENTION_DAYS " +
-                       $"({options.RetentionAge.TotalDays} days): a key must not outlive the task it names.");
-        }
-        if (errors.Count > 0)
-        {
-            throw StartupFailure.Refusal("invalid configuration: " + string.Join(" ", errors));
+            settings.Refuse($"D8_IDEMPOTENCY_WINDOW_HOURS ({options.IdempotencyWindow.TotalHours}) must not exceed D8_RETENTION_DAYS " +
+                            $"({options.RetentionAge.TotalDays} days): a key must not outlive the task it names.");
         }
         return options;
     }
 
-    private static SchedulerKind SchedulerOf(string? raw, List<string> errors)
+    private static SchedulerKind SchedulerOf(SettingsReader settings)
     {
-        switch (raw?.Trim().ToLowerInvariant())
+        var raw = settings.Text("D8_SCHEDULER");
+        switch (raw?.ToLowerInvariant())
         {
-            case null or "" or "fastest":
+            case null or "fastest":
                 return SchedulerKind.Fastest;
             case "fifo":
                 return SchedulerKind.Fifo;
             default:
-                errors.Add($"D8_SCHEDULER='{raw}' must be 'fastest' (speed-aware, the default) or 'fifo' (first come, first served).");
+                settings.Refuse($"D8_SCHEDULER='{raw}' must be 'fastest' (speed-aware, the default) or 'fifo' (first come, first served).");
                 return SchedulerKind.Fastest;
         }
     }
 
-    private static StoreKind StoreOf(string? raw, List<string> errors)
+    private static StoreKind StoreOf(SettingsReader settings)
     {
-        switch (raw?.Trim().ToLowerInvariant())
+        var raw = settings.Text("D8_STORE");
+        switch (raw?.ToLowerInvariant())
         {
-            case null or "" or "sqlite":
+            case null or "sqlite":
                 return StoreKind.Sqlite;
             case "postgres" or "postgresql":
                 return StoreKind.Postgres;
             default:
-                errors.Add($"D8_STORE='{raw}' must be 'sqlite' (a file under D8_DB_PATH, the default) or 'postgres' (a server named by D8_POSTGRES).");
+                settings.Refuse($"D8_STORE='{raw}' must be 'sqlite' (a file under D8_DB_PATH, the default) or 'postgres' (a server named by D8_POSTGRES).");
                 return StoreKind.Sqlite;
         }
     }
 
     /// <summary>D8_POSTGRES, required and parsed when D8_STORE=postgres (the server is reached later, at start-up).</summary>
-    private static string? PostgresOf(string? store, string? raw, List<string> errors)
+    private static string? PostgresOf(SettingsReader settings)
     {
-        if (StoreOf(store, []) != StoreKind.Postgres) return string.IsNullOrWhiteSpace(raw) ? null : raw.Trim();
-        if (string.IsNullOrWhiteSpace(raw))
+        var raw = settings.Text("D8_POSTGRES");
+        if (settings.Text("D8_STORE")?.ToLowerInvariant() is not ("postgres" or "postgresql")) return raw;
+        if (raw is null)
         {
-            errors.Add("D8_STORE=postgres needs D8_POSTGRES, a connection string such as 'Host=db;Username=d8;Password=…;Database=d8'.");
+            settings.Refuse("D8_STORE=postgres needs D8_POSTGRES, a connection string such as 'Host=db;Username=d8;Password=…;Database=d8'.");
             return null;
         }
         try
         {
-            _ = new Npgsql.NpgsqlConnectionStringBuilder(raw.Trim());
-            return raw.Trim();
+            _ = new Npgsql.NpgsqlConnectionStringBuilder(raw);
+            return raw;
         }
         catch (ArgumentException e)
         {
             // The message names the bad keyword, never the string itself (it may hold a password).
-            errors.Add($"D8_POSTGRES is not a valid connection string ({e.Message.TrimEnd('.')}): write it as 'Host=db;Username=d8;Password=…;Database=d8'.");
+            settings.Refuse($"D8_POSTGRES is not a valid connection string ({e.Message.TrimEnd('.')}): write it as 'Host=db;Username=d8;Password=…;Database=d8'.");
             return null;
         }
     }
 
-    private static bool Flag(IConfiguration config, string key, List<string> errors)
-    {
-        var raw = config[key];
-        if (string.IsNullOrWhiteSpace(raw)) return false;
-        if (bool.TryParse(raw.Trim(), out var value)) return value;
-        errors.Add($"{key}='{raw}' must be true or false.");
-        return false;
-    }
-
-    private static TimeSpan Seconds(IConfiguration config, string key, double fallback, double min, double max, List<string> errors) =>
-        TimeSpan.FromSeconds(Number(config, key, fallback, min, max, errors));
-
-    private static double Number(IConfiguration config, string key, double fallback, double min, double max, List<string> errors)
-    {
-        var raw = config[key];
-        if (string.IsNullOrWhiteSpace(raw))
-        {
-            return fallback;
-        }
-        if (!double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || double.IsNaN(value) || value < min || value > max)
-        {
-            errors.Add($"{key}='{raw}' must be a number between {min.ToString(CultureInfo.InvariantCulture)} and {max.ToString(CultureInfo.InvariantCulture)}.");
-            return fallback;
-        }
-        return value;
-    }
+    private static TimeSpan Seconds(SettingsReader settings, string key, double fallback, double min, double max) =>
+        TimeSpan.FromSeconds(settings.Number(key, fallback, min, max));
 }
 
 /// <summary>Where the orchestrator keeps its state (D8_STORE).</summary>

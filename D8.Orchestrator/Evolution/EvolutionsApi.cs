@@ -3,6 +3,7 @@ using D8.Contracts;
 using D8.Orchestrator.Configuration;
 using D8.Orchestrator.Http;
 using D8.Orchestrator.Security;
+using Microsoft.AspNetCore.Mvc;
 
 namespace D8.Orchestrator.Evolution;
 
@@ -56,10 +57,9 @@ public static class EvolutionsApi
         return app;
     }
 
-    private static IResult Best(string id, HttpRequest request, EvolutionService service)
+    private static IResult Best(string id, [FromQuery(Name = "max_tokens")] string? raw, EvolutionService service)
     {
-        var raw = request.Query["max_tokens"].ToString();
-        if (raw.Length == 0)
+        if (string.IsNullOrEmpty(raw))
         {
             return service.Get(id).Best() is { } best
                 ? TypedResults.Json(best, D8JsonContext.Default.GenomeView)
@@ -76,27 +76,26 @@ public static class EvolutionsApi
             : $"Evolution '{id}' has no fully scored genome yet.");
     }
 
-    private static IResult List(HttpRequest request, EvolutionService service)
+    private static IResult List([FromQuery(Name = "limit")] string? raw, EvolutionService service)
     {
         var limit = EvolutionService.DefaultListLimit;
-        var raw = request.Query["limit"].ToString();
-        if (raw.Length > 0 && (!int.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > EvolutionService.MaxListLimit))
+        if (!string.IsNullOrEmpty(raw) && (!int.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > EvolutionService.MaxListLimit))
         {
             return Problems.BadRequest($"limit='{raw}' must be a whole number from 1 to {EvolutionService.MaxListLimit}.");
         }
         return TypedResults.Json(service.List(limit), D8JsonContext.Default.IReadOnlyListEvolutionView);
     }
 
-    private static async Task<IResult> GetAsync(string id, HttpRequest request, EvolutionService service,
-        OrchestratorOptions options, TimeProvider time)
+    private static async Task<IResult> GetAsync(string id, [FromQuery(Name = "wait")] string? rawWait, EvolutionService service,
+        OrchestratorOptions options, TimeProvider time, CancellationToken cancellationToken)
     {
         var run = service.Get(id);
-        var wait = RequestReader.Wait(request, options.MaxWait);
+        var wait = RequestReader.Wait(rawWait, options.MaxWait);
         if (wait > TimeSpan.Zero)
         {
             try
             {
-                await service.WhenEnded(id).WaitAsync(wait, time, request.HttpContext.RequestAborted);
+                await service.WhenEnded(id).WaitAsync(wait, time, cancellationToken);
             }
             catch (TimeoutException)
             {
@@ -112,9 +111,8 @@ public static class EvolutionsApi
         var errors = EvolutionSpecValidator.Validate(spec);
         if (errors.Count > 0)
         {
-            return Problems.Result(StatusCodes.Status400BadRequest, "Invalid evolution spec",
-                $"The spec has {errors.Sum(e => e.Value.Length)} problem(s): " + string.Join(" ", errors.Select(e => $"{e.Key}: {string.Join(" ", e.Value)}")),
-                errors);
+            return Problems.Validation(errors, "Invalid evolution spec",
+                $"The spec has {errors.Sum(e => e.Value.Length)} problem(s): " + string.Join(" ", errors.Select(e => $"{e.Key}: {string.Join(" ", e.Value)}")));
         }
         var view = service.Submit(spec);
         var location = $"/api/evolutions/{view.Id}";

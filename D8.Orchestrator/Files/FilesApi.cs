@@ -3,6 +3,7 @@ using D8.Contracts.OpenAi;
 using D8.Orchestrator.Batches;
 using D8.Orchestrator.Gateway;
 using D8.Orchestrator.Security;
+using Microsoft.AspNetCore.Mvc;
 
 namespace D8.Orchestrator.Files;
 
@@ -52,24 +53,20 @@ public static class FilesApi
         return app;
     }
 
-    private static IResult List(HttpRequest request, BatchStore store)
+    private static IResult List([FromQuery(Name = "limit")] string? raw, string? order, string? purpose, string? after, BatchStore store)
     {
         var limit = MaxListLimit;
-        var raw = request.Query["limit"].ToString();
-        if (raw.Length > 0 && (!int.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > MaxListLimit))
+        if (!string.IsNullOrEmpty(raw) && (!int.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > MaxListLimit))
         {
             return OpenAiErrors.Result(StatusCodes.Status400BadRequest,
                 OpenAiErrors.BadRequest($"limit '{raw}' must be a whole number from 1 to {MaxListLimit}.", "limit", "invalid_value"));
         }
-        var order = request.Query["order"].ToString();
-        if (order is not ("" or "asc" or "desc"))
+        if (order is not (null or "" or "asc" or "desc"))
         {
             return OpenAiErrors.Result(StatusCodes.Status400BadRequest,
                 OpenAiErrors.BadRequest($"order '{order}' must be asc or desc.", "order", "invalid_value"));
         }
-        var purpose = request.Query["purpose"].ToString();
-        var after = request.Query["after"].ToString();
-        var rows = store.ListFiles(purpose.Length > 0 ? purpose : null, after.Length > 0 ? after : null, limit, order == "asc");
+        var rows = store.ListFiles(string.IsNullOrEmpty(purpose) ? null : purpose, string.IsNullOrEmpty(after) ? null : after, limit, order == "asc");
         var page = rows.Take(limit).ToList();
         return TypedResults.Json(new OpenAiList<OpenAiFile>
         {

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace D8.Orchestrator.Gateway;
 
 /// <summary>The OpenAI door's settings (<c>D8_GATEWAY_*</c>).</summary>
@@ -11,17 +9,7 @@ public sealed record GatewayOptions(TimeSpan MaxWait)
 {
     public const string MaxWaitKey = "D8_GATEWAY_MAX_WAIT_SECONDS";
 
-    public static GatewayOptions Load(IConfiguration config, ICollection<string> errors)
-    {
-        var raw = config[MaxWaitKey];
-        var seconds = 600d;
-        if (!string.IsNullOrWhiteSpace(raw)
-            && (!double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out seconds)
-                || double.IsNaN(seconds) || seconds < 1 || seconds > 86_400))
-        {
-            errors.Add($"{MaxWaitKey}='{raw}' must be a number of seconds between 1 and 86400.");
-            seconds = 600;
-        }
-        return new GatewayOptions(TimeSpan.FromSeconds(seconds));
-    }
+    /// <summary>Reads <c>D8_GATEWAY_*</c>; a bad value is refused through <paramref name="settings"/>.</summary>
+    public static GatewayOptions Load(SettingsReader settings) =>
+        new(TimeSpan.FromSeconds(settings.Number(MaxWaitKey, 600, 1, 86_400, unit: "seconds")));
 }

@@ -6,7 +6,9 @@ namespace D8.Orchestrator.Gateway;
 /// <summary>
 /// Errors in OpenAI's shape (<c>{"error": {"message", "type", "param", "code"}}</c>) for every <c>/v1</c> route, so
 /// the official SDKs raise their typed exceptions (BadRequestError, AuthenticationError, NotFoundError,
-/// RateLimitError…).
+/// RateLimitError…). This is deliberately the orchestrator's second error shape, for <c>/v1</c> only: everywhere else
+/// a refusal is RFC 7807 problem details, and a problem raised on a <c>/v1</c> route by the shared pipeline
+/// (authentication, a bare 404, the exception handler) is turned into this shape by <see cref="Http.ProblemWriter"/>.
 /// </summary>
 public static class OpenAiErrors
 {

@@ -36,10 +36,10 @@ public static class OpenAiGatewayApi
         return app;
     }
 
-    /// <summary>Registers the door's services; <paramref name="errors"/> collects bad <c>D8_GATEWAY_*</c> values.</summary>
-    public static IServiceCollection AddOpenAiGateway(this IServiceCollection services, IConfiguration config, ICollection<string> errors)
+    /// <summary>Registers the door's services with its validated <c>D8_GATEWAY_*</c> settings.</summary>
+    public static IServiceCollection AddOpenAiGateway(this IServiceCollection services, GatewayOptions options)
     {
-        services.AddSingleton(GatewayOptions.Load(config, errors));
+        services.AddSingleton(options);
         services.AddSingleton<ModelCatalog>();
         services.AddSingleton<GatewayTelemetry>();
         services.AddSingleton<ChatGateway>();

@@ -27,30 +27,29 @@ public static partial class OrchestratorHostingExtensions
     public static WebApplicationBuilder AddOrchestrator(this WebApplicationBuilder builder)
     {
         var warnings = new List<string>();
-        var options = OrchestratorOptions.Load(builder.Configuration, builder.Environment.IsDevelopment(), warnings);
+        // Every D8_* key is read and checked before anything is written (the lock, TLS files, the database): one line
+        // names every bad key, whichever part of the orchestrator it belongs to.
+        var settings = new SettingsReader(builder.Configuration);
+        var options = OrchestratorOptions.Load(settings, builder.Environment.IsDevelopment(), warnings);
+        var tlsOptions = TlsOptions.Load(settings, options.DbPath);
+        var failureLimit = FailureLimitOptions.Load(settings);
+        var gatewayOptions = GatewayOptions.Load(settings);
+        var batchOptions = BatchOptions.Load(settings, options.DbPath);
+        var streamLimits = TaskStreamLimits.Load(settings);
+        settings.ThrowIfInvalid();
         var services = builder.Services;
         services.AddSingleton(options);
         // Before anything is written there (TLS files, the database): a writable folder, one orchestrator per file.
         var dataLock = DataFolderLock.Acquire(options.DbPath);
         services.AddSingleton(_ => dataLock);
-        builder.AddOrchestratorTls(options, warnings);
-        var limitErrors = new List<string>();
-        var failureLimit = FailureLimitOptions.Load(builder.Configuration, limitErrors);
-        if (limitErrors.Count > 0)
-        {
-            throw StartupFailure.Refusal("invalid configuration: " + string.Join(" ", limitErrors));
-        }
+        builder.AddOrchestratorTls(tlsOptions, options, warnings);
         services.AddSingleton(failureLimit);
-        services.AddOpenAiGateway(builder.Configuration, limitErrors);
-        if (limitErrors.Count > 0)
-        {
-            throw StartupFailure.Refusal("invalid configuration: " + string.Join(" ", limitErrors));
-        }
+        services.AddOpenAiGateway(gatewayOptions);
         services.AddSingleton<FailedCredentialLimiter>();
         services.TryAddSingleton(TimeProvider.System);
         builder.AddOrchestratorStore(options);
         services.AddSingleton<OrchestratorTelemetry>();
-        services.AddSingleton(new TaskStreamHub(TaskStreamLimits.Load(builder.Configuration)));
+        services.AddSingleton(new TaskStreamHub(streamLimits));
         services.AddOpenTelemetry().WithMetrics(m => m.AddInstrumentation(sp => new FleetGauges(
             sp.GetRequiredService<IMeterFactory>(), sp.GetRequiredService<SchedulingEngine>(), sp.GetRequiredService<TimeProvider>())));
         services.AddSingleton<SchedulingEngine>(sp =>
@@ -69,7 +68,7 @@ public static partial class OrchestratorHostingExtensions
         services.AddSingleton<EvolutionService>();
         services.AddHostedService(sp => sp.GetRequiredService<EvolutionService>());
         services.AddHostedService<EvolutionRetention>();
-        services.AddBatches(builder.Configuration, options);
+        services.AddBatches(options, batchOptions);
         services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
 
         services.Configure<KestrelServerOptions>(k => k.Limits.MaxRequestBodySize = options.MaxBodyBytes);
@@ -94,7 +93,7 @@ public static partial class OrchestratorHostingExtensions
             .SetFallbackPolicy(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder(AuthSchemes.ApiKey)
                 .RequireAuthenticatedUser().Build());
 
-        services.AddProblemDetails();
+        services.AddD8ProblemDetails();
         services.AddExceptionHandler<ProblemExceptionHandler>();
         services.AddTransient<IStartupFilter, ProblemPipeline>();
         services.AddOpenApi();

@@ -68,11 +68,13 @@ internal sealed partial class StopWait(SchedulingEngine engine, TimeProvider tim
 /// <summary>Registers <see cref="StopWait"/> when D8_STOP_WAIT_SECONDS is set.</summary>
 public static class StopWaitExtensions
 {
-    /// <summary>Reads D8_STOP_WAIT_SECONDS (max wait) and D8_STOP_LINGER_SECONDS (min wait, default 3).</summary>
+    /// <summary>Reads D8_STOP_WAIT_SECONDS (max wait; unset or 0: off) and D8_STOP_LINGER_SECONDS (min wait, default 3),
+    /// refusing a bad value like every other key.</summary>
     public static WebApplicationBuilder AddStopWait(this WebApplicationBuilder builder)
     {
-        if (!int.TryParse(builder.Configuration["D8_STOP_WAIT_SECONDS"], out var maxSeconds) || maxSeconds <= 0) return builder;
-        var lingerSeconds = int.TryParse(builder.Configuration["D8_STOP_LINGER_SECONDS"], out var l) && l >= 0 ? l : 3;
+        var (maxSeconds, lingerSeconds) = SettingsReader.Load(builder.Configuration, settings =>
+            (settings.Whole("D8_STOP_WAIT_SECONDS", 0, 0, 86_400), settings.Whole("D8_STOP_LINGER_SECONDS", 3, 0, 86_400)));
+        if (maxSeconds == 0) return builder;
         var maxWait = TimeSpan.FromSeconds(maxSeconds);
         builder.Services.AddHostedService(sp => new StopWait(sp.GetRequiredService<SchedulingEngine>(), sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<StopWait>>(), maxWait, TimeSpan.FromSeconds(Math.Min(lingerSeconds, maxSeconds))));

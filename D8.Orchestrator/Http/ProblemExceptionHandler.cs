@@ -5,9 +5,10 @@ using Microsoft.AspNetCore.Diagnostics;
 namespace D8.Orchestrator.Http;
 
 /// <summary>
-/// Last line of defence: turns any exception into problem details. Client mistakes the framework throws
-/// (unreadable or oversized bodies, malformed JSON) become their 4xx; engine refusals their status; anything else a
-/// bare 500 without a stack trace (and an error log, since it is a bug).
+/// Last line of defence: turns any exception into problem details (through <see cref="Problems.WriteAsync"/>, the one
+/// problem-details path). Client mistakes the framework throws (a parameter it cannot bind, unreadable or oversized
+/// bodies, malformed JSON) become their 4xx; engine refusals their status; anything else a bare 500 without a stack
+/// trace (and an error log, since it is a bug).
 /// </summary>
 public sealed partial class ProblemExceptionHandler(ILogger<ProblemExceptionHandler> logger) : IExceptionHandler
 {

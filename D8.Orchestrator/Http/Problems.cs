@@ -1,13 +1,33 @@
-using System.Text.Json;
 using D8.Contracts;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.WebUtilities;
 
 namespace D8.Orchestrator.Http;
 
-/// <summary>RFC 7807 problem-details answers, written with the wire JSON context.</summary>
+/// <summary>
+/// RFC 7807 problem-details answers, all through the framework's <see cref="IProblemDetailsService"/>: endpoint results
+/// (<see cref="TypedResults.Problem(string?, string?, int?, string?, string?, IDictionary{string, object?}?)"/> and
+/// <see cref="TypedResults.ValidationProblem(IEnumerable{KeyValuePair{string, string[]}}, string?, string?, string?, string?, IDictionary{string, object?}?)"/>),
+/// the exception handler (engine refusals, binding failures, malformed bodies), bare status codes (404, 405…) and
+/// authentication refusals reach that one service, whose first writer, <see cref="ProblemWriter"/>, answers them all
+/// (the framework's default writer behind it is never asked).
+/// </summary>
 public static class Problems
 {
     public const string ContentType = "application/problem+json";
+
+    /// <summary>Registers the one problem-details path: <see cref="ProblemWriter"/> ahead of the framework's default writer.</summary>
+    public static IServiceCollection AddD8ProblemDetails(this IServiceCollection services)
+    {
+        // Registered before AddProblemDetails adds its default writer: the service asks its writers in order.
+        services.AddSingleton<IProblemDetailsWriter, ProblemWriter>();
+        services.AddProblemDetails();
+        // A parameter the framework cannot bind (a route or query value of the wrong type, an unreadable body) throws
+        // instead of answering an empty 400, so the exception handler answers it with a problem naming the parameter.
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        return services;
+    }
 
     public static Problem Create(int status, string title, string detail, string? instance = null,
         IReadOnlyDictionary<string, string[]>? errors = null) => new()
@@ -20,49 +40,27 @@ public static class Problems
         Errors = errors,
     };
 
-    /// <summary>A problem result for an endpoint to return (written by <see cref="WriteAsync"/>, like every other problem).</summary>
-    public static IResult Result(int status, string title, string detail, IReadOnlyDictionary<string, string[]>? errors = null) =>
-        new ProblemResult(status, title, detail, errors);
+    /// <summary>A problem result for an endpoint to return.</summary>
+    public static ProblemHttpResult Result(int status, string title, string detail) =>
+        TypedResults.Problem(detail, statusCode: status, title: title);
 
-    public static IResult BadRequest(string detail, IReadOnlyDictionary<string, string[]>? errors = null) =>
-        Result(StatusCodes.Status400BadRequest, "Bad request", detail, errors);
+    public static ProblemHttpResult BadRequest(string detail) =>
+        Result(StatusCodes.Status400BadRequest, "Bad request", detail);
 
-    /// <summary>400 listing every invalid field.</summary>
-    public static IResult Validation(IReadOnlyDictionary<string, string[]> errors) =>
-        Result(StatusCodes.Status400BadRequest, "Invalid request",
-            string.Join(" ", errors.SelectMany(e => e.Value)), errors);
+    /// <summary>400 listing every invalid field (the detail joins their messages unless given).</summary>
+    public static ValidationProblem Validation(IReadOnlyDictionary<string, string[]> errors, string title = "Invalid request",
+        string? detail = null) =>
+        TypedResults.ValidationProblem(errors, detail ?? string.Join(" ", errors.SelectMany(e => e.Value)), title: title);
 
-    /// <summary>
-    /// The one path every problem answer takes: endpoint results, the exception handler, bare status codes (404, 405…)
-    /// and authentication failures all end here. Under <c>/v1</c> the answer is OpenAI's error shape instead.
-    /// </summary>
-    public static async Task WriteAsync(HttpContext context, int status, string title, string detail,
-        IReadOnlyDictionary<string, string[]>? errors = null)
+    /// <summary>Writes a problem from outside an endpoint (the exception handler, status-code pages, authentication).</summary>
+    public static async Task WriteAsync(HttpContext context, int status, string title, string detail)
     {
-        // Nobody to answer: the response is under way, or the caller went away (a worker that shuts down aborts its
-        // lease long-poll and deregisters, so the poll ends in an engine refusal nobody reads).
-        if (context.Response.HasStarted || context.RequestAborted.IsCancellationRequested)
+        // The writer sets the status, unless the answer already started or the caller left.
+        await context.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
         {
-            return;
-        }
-        if (Gateway.OpenAiErrors.IsOpenAiPath(context.Request.Path))
-        {
-            // The OpenAI door answers in OpenAI's shape, whichever part of the pipeline refused the call.
-            var message = errors is { Count: > 0 } ? string.Join(" ", errors.SelectMany(e => e.Value)) : detail;
-            await Gateway.OpenAiErrors.WriteAsync(context, status, Gateway.OpenAiErrors.ForStatus(status, message));
-            return;
-        }
-        context.Response.StatusCode = status;
-        context.Response.ContentType = ContentType;
-        var problem = Create(status, title, detail, context.Request.Path, errors);
-        try
-        {
-            await JsonSerializer.SerializeAsync(context.Response.Body, problem, D8JsonContext.Default.Problem, context.RequestAborted);
-        }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
-        {
-            // The caller went away while the answer was written.
-        }
+            HttpContext = context,
+            ProblemDetails = new ProblemDetails { Status = status, Title = title, Detail = detail },
+        });
     }
 
     /// <summary>The HTTP status of an engine refusal: the one place domain errors meet status codes.</summary>
@@ -77,12 +75,4 @@ public static class Problems
 
     /// <summary>The standard reason phrase for a status code.</summary>
     public static string TitleOf(int status) => ReasonPhrases.GetReasonPhrase(status) is { Length: > 0 } p ? p : "Error";
-
-    private sealed class ProblemResult(int status, string title, string detail, IReadOnlyDictionary<string, string[]>? errors)
-        : IResult, IStatusCodeHttpResult
-    {
-        public int? StatusCode => status;
-
-        public Task ExecuteAsync(HttpContext httpContext) => WriteAsync(httpContext, status, title, detail, errors);
-    }
 }

@@ -6,8 +6,10 @@ using D8.Orchestrator.Scheduling;
 namespace D8.Orchestrator.Http;
 
 /// <summary>
-/// Reads JSON bodies and query values by hand so every way they can be wrong becomes a clear 4xx problem
-/// (minimal-API binding would answer some of them with an empty 400).
+/// Reads JSON bodies and checks query values by hand where minimal-API binding does not do what D8 promises: a body is
+/// read whatever its Content-Type (binding answers 415 to <c>curl -d</c>), may be optional, and an oversized one names
+/// D8_MAX_BODY_BYTES; a query value (bound as a string parameter) is checked against its range with a message naming
+/// it (typed binding would only say "failed to bind"). Every way they can be wrong becomes a clear 4xx problem.
 /// </summary>
 public static class RequestReader
 {
@@ -43,10 +45,9 @@ public static class RequestReader
     }
 
     /// <summary>Parses ?wait= (seconds, optional trailing 's'), 0..max.</summary>
-    public static TimeSpan Wait(HttpRequest request, TimeSpan max)
+    public static TimeSpan Wait(string? raw, TimeSpan max)
     {
-        var raw = request.Query["wait"].ToString();
-        if (raw.Length == 0)
+        if (string.IsNullOrEmpty(raw))
         {
             return TimeSpan.Zero;
         }

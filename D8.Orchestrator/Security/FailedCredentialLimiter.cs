@@ -10,21 +10,10 @@ public sealed record FailureLimitOptions(int Limit, TimeSpan Window)
     /// <summary>Most addresses tracked at once; past it, new failing addresses share one window (memory stays bounded).</summary>
     public int MaxEntries { get; init; } = 50_000;
 
-    public static FailureLimitOptions Load(IConfiguration config, ICollection<string> errors)
-    {
-        var limit = Read(config, "D8_AUTH_FAILURE_LIMIT", 20, 0, 1_000_000, errors);
-        var window = Read(config, "D8_AUTH_FAILURE_WINDOW_SECONDS", 60, 1, 86_400, errors);
-        return new FailureLimitOptions(limit, TimeSpan.FromSeconds(window));
-    }
-
-    private static int Read(IConfiguration config, string key, int fallback, int min, int max, ICollection<string> errors)
-    {
-        var raw = config[key];
-        if (string.IsNullOrWhiteSpace(raw)) return fallback;
-        if (int.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max) return value;
-        errors.Add($"{key}='{raw}' must be a whole number between {min} and {max}.");
-        return fallback;
-    }
+    /// <summary>Reads <c>D8_AUTH_FAILURE_*</c>; a bad value is refused through <paramref name="settings"/>.</summary>
+    public static FailureLimitOptions Load(SettingsReader settings) => new(
+        (int)settings.Whole("D8_AUTH_FAILURE_LIMIT", 20, 0, 1_000_000),
+        TimeSpan.FromSeconds(settings.Whole("D8_AUTH_FAILURE_WINDOW_SECONDS", 60, 1, 86_400)));
 }
 
 /// <summary>

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace D8.Orchestrator.Streaming;
 
 /// <summary>
@@ -14,28 +12,13 @@ namespace D8.Orchestrator.Streaming;
 public sealed record TaskStreamLimits(int SubscriberChars = 65_536, int BacklogChars = 65_536, long TotalChars = 16_777_216,
     int EndedTasks = 4096)
 {
-    /// <summary>Reads the <c>D8_STREAM_*</c> keys (absent: the defaults); throws naming the key when one is invalid.</summary>
-    public static TaskStreamLimits Load(IConfiguration configuration)
+    /// <summary>Reads the <c>D8_STREAM_*</c> keys (absent: the defaults); a bad value is refused through <paramref name="settings"/>.</summary>
+    public static TaskStreamLimits Load(SettingsReader settings)
     {
         var defaults = new TaskStreamLimits();
-        var subscriber = (int)Read(configuration, "D8_STREAM_SUBSCRIBER_CHARS", defaults.SubscriberChars, int.MaxValue);
-        var backlog = (int)Read(configuration, "D8_STREAM_BACKLOG_CHARS", Math.Min(defaults.BacklogChars, subscriber), subscriber);
-        var total = Read(configuration, "D8_STREAM_TOTAL_CHARS", defaults.TotalChars, long.MaxValue);
+        var subscriber = (int)settings.Whole("D8_STREAM_SUBSCRIBER_CHARS", defaults.SubscriberChars, 1, int.MaxValue);
+        var backlog = (int)settings.Whole("D8_STREAM_BACKLOG_CHARS", Math.Min(defaults.BacklogChars, subscriber), 1, subscriber);
+        var total = settings.Whole("D8_STREAM_TOTAL_CHARS", defaults.TotalChars, 1, long.MaxValue);
         return defaults with { SubscriberChars = subscriber, BacklogChars = backlog, TotalChars = total };
-    }
-
-    private static long Read(IConfiguration configuration, string key, long fallback, long max)
-    {
-        var text = configuration[key];
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return fallback;
-        }
-        if (!long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) || value < 1 || value > max)
-        {
-            throw new InvalidOperationException(
-                $"Invalid D8 orchestrator configuration: {key} must be a whole number from 1 to {max.ToString(CultureInfo.InvariantCulture)} (got '{text}').");
-        }
-        return value;
     }
 }

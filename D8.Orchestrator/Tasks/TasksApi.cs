@@ -6,6 +6,7 @@ using D8.Orchestrator.Http;
 using D8.Orchestrator.Scheduling;
 using D8.Orchestrator.Security;
 using D8.Orchestrator.Telemetry;
+using Microsoft.AspNetCore.Mvc;
 
 namespace D8.Orchestrator.Tasks;
 
@@ -87,18 +88,18 @@ public static class TasksApi
                 .WithLocation(location);
     }
 
-    private static async Task<IResult> GetAsync(string id, HttpRequest request, SchedulingEngine engine, OrchestratorOptions options)
+    private static async Task<IResult> GetAsync(string id, [FromQuery] string? wait, SchedulingEngine engine, OrchestratorOptions options,
+        CancellationToken cancellationToken)
     {
-        var wait = RequestReader.Wait(request, options.MaxWait);
-        var view = await engine.GetAsync(id, wait, request.HttpContext.RequestAborted);
+        var view = await engine.GetAsync(id, RequestReader.Wait(wait, options.MaxWait), cancellationToken);
         return TypedResults.Json(view, D8JsonContext.Default.TaskView);
     }
 
-    private static IResult List(HttpRequest request, SchedulingEngine engine)
+    private static IResult List([FromQuery(Name = "state")] string? rawState, [FromQuery(Name = "limit")] string? rawLimit,
+        [FromQuery(Name = "cursor")] string? rawCursor, SchedulingEngine engine)
     {
         TaskState? state = null;
-        var rawState = request.Query["state"].ToString();
-        if (rawState.Length > 0)
+        if (!string.IsNullOrEmpty(rawState))
         {
             if (!WireNames.TryParse(rawState, out var s))
             {
@@ -107,14 +108,12 @@ public static class TasksApi
             state = s;
         }
         var limit = 100;
-        var rawLimit = request.Query["limit"].ToString();
-        if (rawLimit.Length > 0 && (!int.TryParse(rawLimit, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > 1000))
+        if (!string.IsNullOrEmpty(rawLimit) && (!int.TryParse(rawLimit, NumberStyles.None, CultureInfo.InvariantCulture, out limit) || limit < 1 || limit > 1000))
         {
             return Problems.BadRequest($"limit='{rawLimit}' must be a whole number from 1 to 1000.");
         }
         long? cursor = null;
-        var rawCursor = request.Query["cursor"].ToString();
-        if (rawCursor.Length > 0)
+        if (!string.IsNullOrEmpty(rawCursor))
         {
             if (!long.TryParse(rawCursor, NumberStyles.None, CultureInfo.InvariantCulture, out var c) || c < 1)
             {

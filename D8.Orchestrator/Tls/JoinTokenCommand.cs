@@ -19,10 +19,11 @@ public static class JoinTokenCommand
         var development = string.Equals(config["ASPNETCORE_ENVIRONMENT"] ?? config["DOTNET_ENVIRONMENT"], "Development", StringComparison.OrdinalIgnoreCase);
         try
         {
-            var options = OrchestratorOptions.Load(config, development, new List<string>());
-            var errors = new List<string>();
-            var tls = TlsOptions.Load(config, options.DbPath, errors);
-            if (errors.Count > 0) throw new InvalidOperationException(string.Join(" ", errors));
+            var (options, tls) = SettingsReader.Load(config, settings =>
+            {
+                var orchestrator = OrchestratorOptions.Load(settings, development, new List<string>());
+                return (orchestrator, TlsOptions.Load(settings, orchestrator.DbPath));
+            });
             JoinToken.TryParse(options.JoinToken, out var configured, out _);
             var secret = configured?.Secret ?? options.JoinToken;
             var certificates = OrchestratorCertificates.Load(tls, TimeProvider.System);

@@ -11,15 +11,9 @@ public sealed record TlsState(TlsOptions Options, OrchestratorCertificates? Cert
 /// <summary>Serves HTTPS on every Kestrel endpoint when TLS is on, and writes the pinned join token for the operator.</summary>
 public static partial class TlsHosting
 {
-    /// <summary>Loads D8_TLS*, makes or loads the certificates and configures Kestrel; adds start-up warnings.</summary>
-    public static TlsState AddOrchestratorTls(this WebApplicationBuilder builder, OrchestratorOptions options, ICollection<string> warnings)
+    /// <summary>With the validated D8_TLS* settings: makes or loads the certificates and configures Kestrel; adds start-up warnings.</summary>
+    public static TlsState AddOrchestratorTls(this WebApplicationBuilder builder, TlsOptions tls, OrchestratorOptions options, ICollection<string> warnings)
     {
-        var errors = new List<string>();
-        var tls = TlsOptions.Load(builder.Configuration, options.DbPath, errors);
-        if (errors.Count > 0)
-        {
-            throw StartupFailure.Refusal("invalid configuration: " + string.Join(" ", errors));
-        }
         JoinToken.TryParse(options.JoinToken, out var configured, out _);
         if (!tls.Enabled)
         {

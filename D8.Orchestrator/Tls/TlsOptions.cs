@@ -23,10 +23,10 @@ public sealed record TlsOptions
     /// Reads D8_TLS (true / false / empty = auto: HTTPS unless every listening address is loopback), D8_TLS_DIR
     /// (default: tls/ beside D8_DB_PATH), D8_TLS_SAN, D8_TLS_CERT_FILE + D8_TLS_KEY_FILE, D8_TLS_CERT_DAYS.
     /// </summary>
-    public static TlsOptions Load(IConfiguration config, string dbPath, List<string> errors)
+    public static TlsOptions Load(SettingsReader settings, string dbPath)
     {
-        string? Get(string key) => config[key] is { Length: > 0 } v ? v.Trim() : null;
-        var loopbackOnly = ListensOnLoopbackOnly(config);
+        string? Get(string key) => settings.Text(key);
+        var loopbackOnly = ListensOnLoopbackOnly(settings.Configuration);
         var mode = Get("D8_TLS")?.ToLowerInvariant();
         bool enabled;
         switch (mode)
@@ -35,7 +35,7 @@ public sealed record TlsOptions
             case "true" or "1" or "on": enabled = true; break;
             case "false" or "0" or "off": enabled = false; break;
             default:
-                errors.Add($"D8_TLS='{mode}' must be true, false or auto.");
+                settings.Refuse($"D8_TLS='{mode}' must be true, false or auto.");
                 enabled = false;
                 break;
         }
@@ -43,21 +43,13 @@ public sealed record TlsOptions
         var key = Get("D8_TLS_KEY_FILE");
         if ((cert is null) != (key is null))
         {
-            errors.Add("D8_TLS_CERT_FILE and D8_TLS_KEY_FILE go together (PEM certificate chain and its private key).");
+            settings.Refuse("D8_TLS_CERT_FILE and D8_TLS_KEY_FILE go together (PEM certificate chain and its private key).");
         }
         foreach (var file in new[] { cert, key })
         {
-            if (file is not null && !File.Exists(file)) errors.Add($"TLS file '{file}' does not exist.");
+            if (file is not null && !File.Exists(file)) settings.Refuse($"TLS file '{file}' does not exist.");
         }
-        var days = 365.0;
-        if (Get("D8_TLS_CERT_DAYS") is { } daysText)
-        {
-            if (!double.TryParse(daysText, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out days) || days < 1 || days > 3650)
-            {
-                errors.Add($"D8_TLS_CERT_DAYS='{daysText}' must be a number of days between 1 and 3650.");
-                days = 365;
-            }
-        }
+        var days = settings.Number("D8_TLS_CERT_DAYS", 365, 1, 3650, unit: "days");
         var dataDir = Path.GetDirectoryName(Path.GetFullPath(dbPath)) ?? ".";
         return new TlsOptions
         {

@@ -5,6 +5,7 @@ using D8.Orchestrator.Http;
 using D8.Orchestrator.Scheduling;
 using D8.Orchestrator.Security;
 using D8.Orchestrator.Telemetry;
+using Microsoft.AspNetCore.Mvc;
 
 namespace D8.Orchestrator.Workers;
 
@@ -93,8 +94,8 @@ public static class WorkersApi
         return TypedResults.Json(await engine.HeartbeatAsync(id, body), D8JsonContext.Default.HeartbeatResponse);
     }
 
-    private static async Task<IResult> LeaseAsync(string id, HttpContext context, SchedulingEngine engine, OrchestratorOptions options,
-        IHostApplicationLifetime lifetime)
+    private static async Task<IResult> LeaseAsync(string id, [FromQuery(Name = "wait")] string? rawWait, HttpContext context,
+        SchedulingEngine engine, OrchestratorOptions options, IHostApplicationLifetime lifetime)
     {
         if (ForeignWorker(context, id) is { } forbidden) return forbidden;
         var stopping = lifetime.ApplicationStopping;
@@ -106,7 +107,7 @@ public static class WorkersApi
             return Problems.Result(StatusCodes.Status503ServiceUnavailable, "Stopping",
                 "The orchestrator is stopping; lease again once it is back.");
         }
-        var wait = RequestReader.Wait(context.Request, options.MaxWait);
+        var wait = RequestReader.Wait(rawWait, options.MaxWait);
         var body = await RequestReader.ReadAsync(context.Request, D8JsonContext.Default.LeaseRequest, new LeaseRequest());
         var errors = WorkerValidation.Validate(body);
         if (errors.Count > 0)

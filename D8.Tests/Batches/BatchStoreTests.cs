@@ -4,6 +4,7 @@ using D8.Tests.Infrastructure;
 
 namespace D8.Tests.Batches;
 
+[Trait("Category", "Unit")]
 /// <summary>The batch store on a real SQLite file (and PostgreSQL database): one outcome per line, and retention of files and batches.</summary>
 public class BatchStoreTests : StoreTests
 {

@@ -6,6 +6,7 @@ using YamlDotNet.RepresentationModel;
 namespace D8.Tests.Cli;
 
 /// <summary>The small pure parts: .env round trips, compose interpolation, statistics, model advice.</summary>
+[Trait("Category", "Unit")]
 public class CliUnitTests
 {
     [Fact]

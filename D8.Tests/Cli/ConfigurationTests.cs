@@ -3,6 +3,7 @@ using D8.Tests.Infrastructure;
 namespace D8.Tests.Cli;
 
 /// <summary>Connection settings come from flags, then environment, then the config file.</summary>
+[Trait("Category", "Unit")]
 public sealed class ConfigurationTests : IAsyncLifetime
 {
     private InProcessOrchestrator _orch = null!;

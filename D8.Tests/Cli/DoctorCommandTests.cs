@@ -5,6 +5,7 @@ using Microsoft.Extensions.Time.Testing;
 namespace D8.Tests.Cli;
 
 /// <summary>Each doctor check passes on a healthy host and fails, for the right reason, when its one thing is broken.</summary>
+[Trait("Category", "Unit")]
 public sealed class DoctorCommandTests : IAsyncLifetime
 {
     private DoctorHost _host = null!;

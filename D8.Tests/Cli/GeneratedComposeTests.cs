@@ -7,6 +7,7 @@ namespace D8.Tests.Cli;
 /// The .env that setup writes fits the repository's real docker-compose.generated.yml: every variable each worker
 /// profile needs is set, so `docker compose --profile … up -d` starts without a missing-variable warning.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class GeneratedComposeTests : IAsyncLifetime
 {
     private InProcessOrchestrator _orch = null!;

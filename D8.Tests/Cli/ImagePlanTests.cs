@@ -4,6 +4,7 @@ using D8.Cli.Images;
 namespace D8.Tests.Cli;
 
 /// <summary>`d8 images` turns each destination into the right SDK container tooling runs (no Docker needed).</summary>
+[Trait("Category", "Unit")]
 public sealed class ImagePlanTests
 {
     private static ImageRequest Request(ImageDestination destination, params string[] arch) => new()

@@ -4,6 +4,7 @@ using D8.Tests.Infrastructure;
 namespace D8.Tests.Cli;
 
 /// <summary>d8 ollama list|pull, and the Ollama parts of setup and doctor, against the Ollama emulator.</summary>
+[Trait("Category", "Unit")]
 public sealed class OllamaCommandTests : IAsyncLifetime
 {
     private OllamaEmulator _ollama = null!;
@@ -69,6 +70,7 @@ public sealed class OllamaCommandTests : IAsyncLifetime
 }
 
 /// <summary>The ollama check of d8 doctor, and setup for an Ollama worker, with the Ollama emulator.</summary>
+[Trait("Category", "Unit")]
 public sealed class OllamaDoctorAndSetupTests : IAsyncLifetime
 {
     private DoctorHost _host = null!;

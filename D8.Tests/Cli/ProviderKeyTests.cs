@@ -4,6 +4,7 @@ using D8.Emulators.OpenAi;
 namespace D8.Tests.Cli;
 
 /// <summary>Provider keys are checked for real by setup and doctor, against the OpenAI-compatible emulator.</summary>
+[Trait("Category", "Unit")]
 public sealed class ProviderKeyTests : IAsyncLifetime
 {
     private const string GoodKey = "gsk_emulated_good_key";

@@ -4,6 +4,7 @@ using D8.Tests.Infrastructure;
 namespace D8.Tests.Cli;
 
 /// <summary>d8 setup worker, scripted with flags, against a real orchestrator.</summary>
+[Trait("Category", "Unit")]
 public sealed class SetupWorkerTests : IAsyncLifetime
 {
     private InProcessOrchestrator _orch = null!;

@@ -5,6 +5,7 @@ namespace D8.Tests.Cli;
 
 /// <summary>d8 status against a real orchestrator with a registered worker. A fresh orchestrator per test: status
 /// shows counts over the whole database and every worker.</summary>
+[Trait("Category", "Unit")]
 public sealed class StatusCommandTests : CliOrchestratorTests
 {
     [Fact]

@@ -8,6 +8,7 @@ namespace D8.Tests.Cli;
 /// submit, tasks, task and cancel against a real orchestrator on loopback, shared by the class: every test asserts on the
 /// tasks it submitted itself (a later test's worker may run what an earlier one left queued; no assertion counts those).
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class TaskCommandsTests(CliOrchestrator shared) : SharedCliOrchestratorTests(shared)
 {
     [Fact]

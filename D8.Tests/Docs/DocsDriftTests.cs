@@ -14,6 +14,7 @@ namespace D8.Tests.Docs;
 /// is read), every `d8 …` command line parses with the CLI's own parser, every relative link and anchor resolves, the
 /// README stays a ten-minute read, and each diagram's committed rendering matches its Graphviz source.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed partial class DocsDriftTests
 {
     private static readonly string Root = AppPaths.RepoRoot;

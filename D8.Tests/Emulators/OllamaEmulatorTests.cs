@@ -12,6 +12,7 @@ using OllamaSharp.Models.Exceptions;
 namespace D8.Tests.Emulators;
 
 /// <summary>The Ollama emulator driven by the real OllamaSharp 5.5.2 client.</summary>
+[Trait("Category", "Unit")]
 public sealed class OllamaEmulatorTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);

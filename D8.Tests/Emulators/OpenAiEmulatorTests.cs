@@ -11,6 +11,7 @@ using OpenAI;
 namespace D8.Tests.Emulators;
 
 /// <summary>The OpenAI-compatible emulator driven by the real OpenAI SDK 2.15.0 through Microsoft.Extensions.AI.</summary>
+[Trait("Category", "Unit")]
 public sealed class OpenAiEmulatorTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);

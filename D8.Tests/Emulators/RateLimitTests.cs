@@ -10,6 +10,7 @@ using Microsoft.Extensions.Time.Testing;
 namespace D8.Tests.Emulators;
 
 /// <summary>Enforced provider limits in the emulator, and the worker's sliding budgets, with a fake clock.</summary>
+[Trait("Category", "Unit")]
 public sealed class RateLimitTests
 {
     private static readonly DateTimeOffset Start = new(2026, 11, 29, 12, 0, 0, TimeSpan.Zero);

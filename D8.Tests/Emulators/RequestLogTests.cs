@@ -4,6 +4,7 @@ using D8.Emulators.OpenAi;
 namespace D8.Tests.Emulators;
 
 /// <summary>The emulators' request log signals: no polling, already-arrived requests count, timeouts are explicit.</summary>
+[Trait("Category", "Unit")]
 public sealed class RequestLogTests
 {
     [Fact]

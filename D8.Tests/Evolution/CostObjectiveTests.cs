@@ -6,6 +6,7 @@ using Microsoft.Data.Sqlite;
 namespace D8.Tests.Evolution;
 
 /// <summary>Tokens per evaluation as an objective: the two-dimensional front, the pick under a token cap, the spec's objectives and the cache's tokens.</summary>
+[Trait("Category", "Unit")]
 public sealed class CostObjectiveTests
 {
     private static readonly EvolutionSettings Settings =

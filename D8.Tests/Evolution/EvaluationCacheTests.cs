@@ -6,6 +6,7 @@ using D8.Tests.Infrastructure;
 namespace D8.Tests.Evolution;
 
 /// <summary>The evaluation cache: its key, when it applies, and reuse across runs on a real orchestrator.</summary>
+[Trait("Category", "Unit")]
 public sealed class EvaluationCacheTests : IAsyncLifetime
 {
     private InProcessOrchestrator _orch = null!;

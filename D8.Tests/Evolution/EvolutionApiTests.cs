@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace D8.Tests.Evolution;
 
 /// <summary>The evolution API on a real orchestrator (Kestrel, SQLite) with a scripted worker protocol client.</summary>
+[Trait("Category", "Unit")]
 public class EvolutionApiTests : StoreTests
 {
     private InProcessOrchestrator _orch = null!;

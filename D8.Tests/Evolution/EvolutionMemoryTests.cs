@@ -11,6 +11,7 @@ namespace D8.Tests.Evolution;
 /// Evolution keeps only running runs in memory (finished ones answer from SQLite, alike), and a run whose tasks no
 /// worker can serve says so. Real orchestrator (Kestrel, SQLite) and a scripted worker.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class EvolutionMemoryTests : IAsyncLifetime
 {
     private InProcessOrchestrator _orch = null!;

@@ -15,6 +15,7 @@ namespace D8.Tests.Evolution;
 /// Retention of finished evolution runs (D8_EVOLUTION_RETENTION_DAYS): the service on a real engine and SQLite files
 /// with a fake clock; no worker, so runs wait until the test stops them.
 /// </summary>
+[Trait("Category", "Unit")]
 public class EvolutionRetentionTests : StoreTests
 {
     private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
@@ -86,7 +87,7 @@ public class EvolutionRetentionTests : StoreTests
     [StoreFact(SqliteOnly = true)]
     public void D8_EVOLUTION_RETENTION_DAYS_is_read_defaults_to_30_and_is_validated()
     {
-        static D8.Orchestrator.Configuration.OrchestratorOptions Load(string? days) => D8.Orchestrator.Configuration.OrchestratorOptions.Load(
+        static D8.Orchestrator.Configuration.OrchestratorOptions Load(string? days) => OptionsTests.Load(
             new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
             {
                 ["D8_JOIN_TOKEN"] = D8.Tests.Orchestrator.OptionsTests.Join, ["D8_API_KEYS"] = D8.Tests.Orchestrator.OptionsTests.KeyA, ["D8_EVOLUTION_RETENTION_DAYS"] = days,

@@ -9,6 +9,7 @@ using Microsoft.Extensions.Configuration;
 namespace D8.Tests.Evolution;
 
 /// <summary>Selection, the seeded plan, operators' reply reading, checkers, the spec file and the emulator's evolution answers.</summary>
+[Trait("Category", "Unit")]
 public sealed class EvolutionUnitTests
 {
     private static EvolutionSettings Settings(long seed = 1, int population = 8, int generations = 4) =>
@@ -153,14 +154,17 @@ public sealed class EvolutionUnitTests
     [Fact]
     public void Worker_task_kinds_default_to_chat_and_evolve_and_can_be_narrowed()
     {
-        static (WorkerOptions? Options, IReadOnlyList<string> Errors) Load(string? kinds) => WorkerOptionsLoader.Load(
-            new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        static (WorkerOptions? Options, IReadOnlyList<string> Errors) Load(string? kinds)
+        {
+            var settings = new Microsoft.Extensions.Hosting.SettingsReader(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
             {
                 ["D8_ORCHESTRATOR_URL"] = "http://127.0.0.1:5080",
                 ["D8_JOIN_TOKEN"] = "j",
                 ["D8_PROVIDER"] = "ollama",
                 ["D8_TASK_KINDS"] = kinds,
             }).Build());
+            return (WorkerOptionsLoader.Load(settings), settings.Errors);
+        }
         Assert.Equal(EvolutionTaskKinds.All, Load(null).Options!.TaskKinds);
         Assert.Equal(["chat", "evolve.evaluate"], Load(" chat, evolve.evaluate ,chat").Options!.TaskKinds);
         Assert.Contains(Load(" , ").Errors, e => e.Contains("D8_TASK_KINDS", StringComparison.Ordinal));

@@ -6,6 +6,7 @@ using D8.Tests.Infrastructure;
 namespace D8.Tests.Evolution;
 
 /// <summary>Minibatch-first evaluation: the seeded draws, and the gate on a real orchestrator with a scripted worker.</summary>
+[Trait("Category", "Unit")]
 public sealed class MinibatchTests : IAsyncLifetime
 {
     private InProcessOrchestrator _orch = null!;

@@ -5,6 +5,7 @@ using D8.Orchestrator.Evolution;
 namespace D8.Tests.Evolution;
 
 /// <summary>The per-case Pareto front, its weighted draws and merge partners, reflection feedback and the emulator's reading of it.</summary>
+[Trait("Category", "Unit")]
 public sealed class ReflectiveUnitTests
 {
     private static IReadOnlyList<IReadOnlyList<double>> Pool(params double[][] scores) => scores;

@@ -5,6 +5,7 @@ using D8.Tests.Infrastructure;
 namespace D8.Tests.Evolution;
 
 /// <summary>Held-out validation cases on a real orchestrator with a scripted worker.</summary>
+[Trait("Category", "Unit")]
 public sealed class ValidationCasesTests : IAsyncLifetime
 {
     private InProcessOrchestrator _orch = null!;

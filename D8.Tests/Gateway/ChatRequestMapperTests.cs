@@ -4,6 +4,7 @@ using D8.Orchestrator.Gateway;
 namespace D8.Tests.Gateway;
 
 /// <summary>An OpenAI chat body → a D8 task, or the 400 naming the field.</summary>
+[Trait("Category", "Unit")]
 public sealed class ChatRequestMapperTests
 {
     private static ChatMapResult Map(string json) => ChatRequestMapper.MapJson(Encoding.UTF8.GetBytes(json));

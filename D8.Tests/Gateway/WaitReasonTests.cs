@@ -4,6 +4,7 @@ using D8.Tests.Orchestrator;
 namespace D8.Tests.Gateway;
 
 /// <summary>A queued task says why it waits: nobody serves it, its workers are unhealthy (with status), busy, or out of budget.</summary>
+[Trait("Category", "Unit")]
 public sealed class WaitReasonTests
 {
     [Fact]

@@ -28,6 +28,7 @@ public sealed class AuthOrchestrator : IAsyncLifetime
 }
 
 /// <summary>Every route refuses missing, wrong and wrong-kind credentials with 401 problem details.</summary>
+[Trait("Category", "Unit")]
 public sealed class AuthApiTests(AuthOrchestrator shared) : IClassFixture<AuthOrchestrator>
 {
     private readonly InProcessOrchestrator _orch = shared.Orch;

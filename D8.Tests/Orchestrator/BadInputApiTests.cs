@@ -26,6 +26,7 @@ public sealed class BadInputOrchestrator : IAsyncLifetime
 }
 
 /// <summary>Whatever a client sends wrong gets a 4xx problem+json with a message, never a 500.</summary>
+[Trait("Category", "Unit")]
 public sealed class BadInputApiTests(BadInputOrchestrator shared) : IClassFixture<BadInputOrchestrator>
 {
     private const int BodyLimit = BadInputOrchestrator.BodyLimit;

@@ -10,6 +10,7 @@ using D8.Tests.Infrastructure;
 namespace D8.Tests.Orchestrator;
 
 /// <summary>Long-poll wake-ups, exactly-once leasing under contention, idempotent submit, OpenAPI — over real HTTP.</summary>
+[Trait("Category", "Unit")]
 public class DispatchApiTests : StoreTests
 {
     private InProcessOrchestrator _orch = null!;

@@ -10,6 +10,7 @@ namespace D8.Tests.Orchestrator;
 /// Recovery paths of the engine on a fake clock: the lease grace after a restart that comes after a lease's expiry
 /// time, and the retention timer of <see cref="EngineSweeper"/> firing by itself.
 /// </summary>
+[Trait("Category", "Unit")]
 public class EngineRecoveryTests : StoreTests
 {
     [StoreFact]

@@ -4,6 +4,7 @@ using D8.Orchestrator.Scheduling;
 namespace D8.Tests.Orchestrator;
 
 /// <summary>The failure rules as a pure function: no engine, no SQLite, no clock.</summary>
+[Trait("Category", "Unit")]
 public class FailurePolicyTests
 {
     private static readonly TimeSpan DefaultRetryAfter = TimeSpan.FromSeconds(5);

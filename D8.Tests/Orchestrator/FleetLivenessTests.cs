@@ -8,6 +8,7 @@ namespace D8.Tests.Orchestrator;
 /// strictly faster worker that its reason names; equally fast workers never hold a task back from each other; every
 /// task finishes.
 /// </summary>
+[Trait("Category", "Unit")]
 public class FleetLivenessTests
 {
     private sealed class SimWorker(string id, double tps)

@@ -5,6 +5,7 @@ using D8.Orchestrator.Scheduling.Placement;
 namespace D8.Tests.Orchestrator;
 
 /// <summary>Speeds come from what the orchestrator observes; a worker's figures are bounded hints; copies are bounded per worker.</summary>
+[Trait("Category", "Unit")]
 public sealed class ObservedRunTests
 {
     [Fact]

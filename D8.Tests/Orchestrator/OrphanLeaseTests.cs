@@ -9,6 +9,7 @@ namespace D8.Tests.Orchestrator;
 /// A lease its worker no longer holds (the lease answer was lost when the orchestrator was killed, or the worker gave up
 /// reporting) is not kept alive by that worker's heartbeats for ever: it goes back to the queue, without an attempt.
 /// </summary>
+[Trait("Category", "Unit")]
 public class OrphanLeaseTests : StoreTests
 {
     [StoreFact]

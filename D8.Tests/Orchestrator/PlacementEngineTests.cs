@@ -10,6 +10,7 @@ namespace D8.Tests.Orchestrator;
 
 /// <summary>The fastest scheduler in the engine, with a fake clock: speeds learned from reports, placement, budgets,
 /// speculation and priorities.</summary>
+[Trait("Category", "Unit")]
 public class PlacementEngineTests : StoreTests
 {
     private static async Task<string> RegisterAsync(EngineHarness h, string name, int slots, string provider = "groq")
@@ -392,9 +393,9 @@ public class PlacementEngineTests : StoreTests
             [KeyValuePair.Create("D8_JOIN_TOKEN", (string?)OptionsTests.Join), KeyValuePair.Create("D8_API_KEYS", (string?)OptionsTests.KeyA),
              KeyValuePair.Create("D8_SCHEDULER", (string?)value)]).Build();
 
-        Assert.Equal(SchedulerKind.Fastest, OrchestratorOptions.Load(Config(""), false, []).Scheduler);
-        Assert.Equal(SchedulerKind.Fifo, OrchestratorOptions.Load(Config("FIFO"), false, []).Scheduler);
-        var ex = Assert.Throws<InvalidOperationException>(() => OrchestratorOptions.Load(Config("random"), false, []));
+        Assert.Equal(SchedulerKind.Fastest, OptionsTests.Load(Config(""), false, []).Scheduler);
+        Assert.Equal(SchedulerKind.Fifo, OptionsTests.Load(Config("FIFO"), false, []).Scheduler);
+        var ex = Assert.Throws<InvalidOperationException>(() => OptionsTests.Load(Config("random"), false, []));
         Assert.Contains("D8_SCHEDULER", ex.Message);
     }
 }

@@ -3,6 +3,7 @@ using D8.Orchestrator.Scheduling.Placement;
 namespace D8.Tests.Orchestrator;
 
 /// <summary>The pure placement decisions.</summary>
+[Trait("Category", "Unit")]
 public class PlacementPolicyTests
 {
     [Fact]

@@ -10,6 +10,7 @@ namespace D8.Tests.Orchestrator;
 /// ones; idempotency keys expire with their window; long-absent workers leave the fleet; a restarted worker
 /// supersedes its old entry. Real SQLite temp file, fake clock.
 /// </summary>
+[Trait("Category", "Unit")]
 public class RetentionTests : StoreTests
 {
     private static async Task<(string Id, TaskView View)> RunToSuccessAsync(EngineHarness h, string worker, string prompt)
@@ -267,6 +268,7 @@ public class RetentionTests : StoreTests
 public sealed class PostgresRetentionTests : RetentionTests, IPostgresStoreTests;
 
 /// <summary>A database written before finished tasks left memory is upgraded once when the store opens.</summary>
+[Trait("Category", "Unit")]
 public class StoreUpgradeTests
 {
     [Fact]

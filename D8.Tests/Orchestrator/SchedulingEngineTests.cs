@@ -6,6 +6,7 @@ using D8.Tests.Infrastructure;
 namespace D8.Tests.Orchestrator;
 
 /// <summary>Engine rules with a fake clock: no test sleeps; time moves by Advance.</summary>
+[Trait("Category", "Unit")]
 public class SchedulingEngineTests : StoreTests
 {
     [StoreFact]

@@ -4,6 +4,7 @@ using D8.Tests.Infrastructure;
 namespace D8.Tests.Orchestrator;
 
 /// <summary>The happy path over real HTTP with the typed client: submit, lease, complete, get.</summary>
+[Trait("Category", "Unit")]
 public class TaskLifecycleApiTests : StoreTests
 {
     private static RegisterWorkerRequest Worker(string provider = "ollama", params string[] models) => new()

@@ -7,6 +7,7 @@ using D8.Tests.Infrastructure;
 namespace D8.Tests.Orchestrator;
 
 /// <summary>The engine reports queue depth, dispatch latency, durations, attempts and tokens on the D8.Orchestrator meter.</summary>
+[Trait("Category", "Unit")]
 public class TelemetryTests
 {
     [Fact]

@@ -7,6 +7,7 @@ using D8.Tests.Infrastructure;
 namespace D8.Tests.Security;
 
 /// <summary>Failed credentials are limited per client address; legitimate callers (other addresses, or only successes) are not slowed.</summary>
+[Trait("Category", "Unit")]
 public sealed class GuessingLimitTests : IAsyncLifetime
 {
     private InProcessOrchestrator _orch = null!;
@@ -82,6 +83,7 @@ public sealed class GuessingLimitTests : IAsyncLifetime
 }
 
 /// <summary>The limiter's windows, on fake time.</summary>
+[Trait("Category", "Unit")]
 public sealed class FailedCredentialLimiterTests
 {
     private readonly Microsoft.Extensions.Time.Testing.FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 29, 12, 0, 0, TimeSpan.Zero));

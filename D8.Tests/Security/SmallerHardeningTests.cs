@@ -10,6 +10,7 @@ using D8.Orchestrator.Tls;
 namespace D8.Tests.Security;
 
 /// <summary>The smaller gaps: a bounded CA download, private files and folders, a YAML reader that cannot be blown up, a bounded schema cache.</summary>
+[Trait("Category", "Unit")]
 public sealed class SmallerHardeningTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "d8-tests", "hardening-" + Guid.NewGuid().ToString("N")[..8]);

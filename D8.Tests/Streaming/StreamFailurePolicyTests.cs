@@ -4,6 +4,7 @@ using D8.Orchestrator.Scheduling;
 namespace D8.Tests.Streaming;
 
 /// <summary>The streamed-content rule of <see cref="FailurePolicy"/>, as a pure function (FailurePolicyTests style).</summary>
+[Trait("Category", "Unit")]
 public sealed class StreamFailurePolicyTests
 {
     private static FailureDecision Decide(FailureKind kind, int attempts = 1) =>

@@ -5,6 +5,7 @@ using D8.Tests.Infrastructure;
 namespace D8.Tests.Streaming;
 
 /// <summary>POST /api/tasks/{id}/relay over HTTP: what it takes, and the problem details it answers otherwise.</summary>
+[Trait("Category", "Unit")]
 public sealed class StreamRelayApiTests : IAsyncLifetime
 {
     private InProcessOrchestrator _orch = null!;

@@ -7,6 +7,7 @@ namespace D8.Tests.Streaming;
 
 /// <summary>The relay's engine side (fake clock): only the current lease relays, in order; once text went out a
 /// failed attempt fails the task instead of retrying it.</summary>
+[Trait("Category", "Unit")]
 public sealed class StreamRelayEngineTests
 {
     private sealed record Streamed(EngineHarness Harness, TaskStreamHub Hub, string Worker, TaskLease Lease) : IAsyncDisposable

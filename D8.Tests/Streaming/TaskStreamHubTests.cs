@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 namespace D8.Tests.Streaming;
 
 /// <summary>The hub's bounds and its contract: in order, a prefix, never more memory than its limits.</summary>
+[Trait("Category", "Unit")]
 public sealed class TaskStreamHubTests
 {
     private static List<string> Drain(TaskStreamSubscription subscription)
@@ -132,7 +133,7 @@ public sealed class TaskStreamHubTests
     public void Limits_come_from_the_D8_STREAM_keys_and_a_bad_value_is_named()
     {
         static TaskStreamLimits Load(Dictionary<string, string?> keys) =>
-            TaskStreamLimits.Load(new ConfigurationBuilder().AddInMemoryCollection(keys).Build());
+            Microsoft.Extensions.Hosting.SettingsReader.Load(new ConfigurationBuilder().AddInMemoryCollection(keys).Build(), TaskStreamLimits.Load);
 
         Assert.Equal(new TaskStreamLimits(), Load([]));
         var small = Load(new() { ["D8_STREAM_SUBSCRIBER_CHARS"] = "100", ["D8_STREAM_TOTAL_CHARS"] = "1000" });

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Hosting;
 namespace D8.Tests.Telemetry;
 
 /// <summary>Which incoming requests are protocol chatter (never traced) and which belong to a task or a client.</summary>
+[Trait("Category", "Unit")]
 public sealed class TraceFilterTests
 {
     [Theory]

@@ -1,10 +1,12 @@
 using D8.Worker.Configuration;
 using D8.Worker.RateLimits;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
 
 namespace D8.Tests.Worker;
 
 /// <summary>Proactive budgets and their free-tier defaults.</summary>
+[Trait("Category", "Unit")]
 public sealed class BudgetTests
 {
     private static WorkerOptions Load(params (string Key, string Value)[] settings)
@@ -16,8 +18,9 @@ public sealed class BudgetTests
                 ["D8_JOIN_TOKEN"] = "j",
                 ["D8_PROVIDER_API_KEY"] = "k",
             }.Concat(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value)))).Build();
-        var (options, errors) = WorkerOptionsLoader.Load(config);
-        Assert.True(options is not null, string.Join(" ", errors));
+        var reader = new SettingsReader(config);
+        var options = WorkerOptionsLoader.Load(reader);
+        Assert.True(options is not null, string.Join(" ", reader.Errors));
         return options;
     }
 

@@ -21,17 +21,13 @@ public static class WorkerHostingExtensions
 
     /// <summary>
     /// Validates the D8_* configuration and registers the worker: 0, or the exit code after one clear error line —
-    /// 2 for invalid configuration, <see cref="PlainHttp.ExitCode"/> (4) for credentials that would cross the network in clear.
+    /// <see cref="PlainHttp.ExitCode"/> (4) for credentials that would cross the network in clear. Invalid configuration
+    /// throws the start-up refusal every D8 service uses (<see cref="SettingsReader.ThrowIfInvalid"/>: one line, exit code 2).
     /// </summary>
     public static int AddWorker(this WebApplicationBuilder builder)
     {
-        var (options, errors) = WorkerOptionsLoader.Load(builder.Configuration);
-        if (options is null)
-        {
-            // One line, before logging exists: the container log shows exactly what to fix.
-            Console.Error.WriteLine("d8-worker: invalid configuration: " + string.Join(" ", errors));
-            return 2;
-        }
+        var options = SettingsReader.Load(builder.Configuration, WorkerOptionsLoader.Load)
+            ?? throw new InvalidOperationException("The worker's loader returns options whenever it reports no problem.");
         if (PlainHttp.Refusal(options.OrchestratorUrl, options.AllowPlaintext) is { } refusal)
         {
             Console.Error.WriteLine("d8-worker: D8_ORCHESTRATOR_URL " + refusal + ".");
