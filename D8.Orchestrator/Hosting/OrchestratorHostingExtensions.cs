@@ -60,6 +60,8 @@ public static partial class OrchestratorHostingExtensions
             engine.StreamEnded += sp.GetRequiredService<TaskStreamHub>().End;
             return engine;
         });
+        // Worker tokens are checked against the fleet's credentials (kept by the engine's worker registry), not the engine.
+        services.AddSingleton(sp => sp.GetRequiredService<SchedulingEngine>().Credentials);
         services.AddHostedService(sp => new StartupLog(sp.GetRequiredService<SchedulingEngine>(), sp.GetRequiredService<DataFolderLock>(), warnings,
             sp.GetRequiredService<ILogger<StartupLog>>()));
         services.AddHostedService<EngineSweeper>();

@@ -5,4 +5,4 @@ namespace D8.Orchestrator.Scheduling;
 /// <param name="RoutingQueues">One per (kind, provider, model) with live tasks.</param>
 /// <param name="IdempotencyKeys">Keys inside the idempotency window (or of live tasks).</param>
 /// <param name="Workers">Workers in the fleet view.</param>
-public readonly record struct EngineFootprint(int Tasks, int RoutingQueues, int IdempotencyKeys, int Workers);
+internal readonly record struct EngineFootprint(int Tasks, int RoutingQueues, int IdempotencyKeys, int Workers);

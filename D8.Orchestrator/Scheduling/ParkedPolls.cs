@@ -10,8 +10,13 @@ internal sealed class ParkedPolls
 {
     private readonly Dictionary<string, Group> _groups = new(StringComparer.Ordinal);
 
+    private long _nextSeq;
+
     /// <summary>Parked polls.</summary>
     public int Count { get; private set; }
+
+    /// <summary>Parking order of the next poll (ties between equally fast polls go to the one that parked first).</summary>
+    public long NextSeq() => _nextSeq++;
 
     /// <summary>The groups (few: one per kind of worker in the fleet).</summary>
     public IEnumerable<Group> Groups => _groups.Values;

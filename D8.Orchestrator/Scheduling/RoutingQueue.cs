@@ -7,20 +7,34 @@ namespace D8.Orchestrator.Scheduling;
 /// </summary>
 internal sealed class RoutingQueue(string kind, string? provider, string? model)
 {
+    private readonly SortedSet<TaskRecord> _ready = new(PriorityOrder.Instance);
+
     public string Kind { get; } = kind;
     public string? Provider { get; } = provider;
     public string? Model { get; } = model;
 
-    public SortedSet<TaskRecord> Ready { get; } = new(PriorityOrder.Instance);
+    /// <summary>Ready tasks, best first.</summary>
+    public IReadOnlyCollection<TaskRecord> Ready => _ready;
+
+    /// <summary>The best ready task, or null.</summary>
+    public TaskRecord? Head => _ready.Count == 0 ? null : _ready.Min;
 
     /// <summary>Queued tasks of this requirement waiting out a backoff.</summary>
-    public int Delayed { get; set; }
+    public int Delayed { get; private set; }
 
     /// <summary>Live tasks (queued or leased) of this requirement; at zero the sweep drops the queue.</summary>
-    public int LiveTasks { get; set; }
+    public int LiveTasks { get; private set; }
 
     /// <summary>True while no registered (not gone) worker can serve this requirement.</summary>
     public bool Unroutable { get; set; }
+
+    // The set and the counters change only through these, called by TaskQueues (which keeps the delayed set beside them).
+    internal void AddReady(TaskRecord task) => _ready.Add(task);
+    internal bool RemoveReady(TaskRecord task) => _ready.Remove(task);
+    internal void Joined() => LiveTasks++;
+    internal void Left() => LiveTasks--;
+    internal void DelayedOne() => Delayed++;
+    internal void UndelayedOne() => Delayed--;
 
     public static string KeyOf(string kind, string? provider, string? model) =>
         $"{kind}\u001f{provider?.ToLowerInvariant()}\u001f{model}";

@@ -21,15 +21,14 @@ public sealed partial class SchedulingEngine
             {
                 worker.LastHeartbeat = now;
             }
-            _workers[worker.Id] = worker;
-            if (worker.State != WorkerState.Gone) _tokenHashes[worker.Id] = worker.TokenHash;
+            _workers.Add(worker);
         }
         foreach (var (state, count) in snapshot.CountsByState)
         {
             _tasks.AdjustCount(state, count);
         }
-        _nextSeq = snapshot.MaxSeq + 1;
-        _tokensReported = snapshot.TokensReported;
+        _s.NextSeq = snapshot.MaxSeq + 1;
+        _s.TokensReported = snapshot.TokensReported;
         foreach (var row in snapshot.Idempotency)
         {
             _idempotency.Add(row.Key, row.TaskId, row.CreatedAt);
@@ -44,15 +43,14 @@ public sealed partial class SchedulingEngine
                 _idempotency.Add(key, task.Id, task.CreatedAt);
             }
             _tasks.Add(task, counted: false);
-            task.Queue = QueueFor(task.Kind, task.Provider, task.Model);
-            task.Queue.LiveTasks++;
+            _queues.Join(task);
             live.Add(task);
         }
         foreach (var task in live)
         {
             if (task.State == TaskState.Leased)
             {
-                if (task.LeasedBy is { } wid && _workers.TryGetValue(wid, out var worker) && worker.State != WorkerState.Gone)
+                if (task.LeasedBy is { } wid && _workers.TryGet(wid, out var worker) && worker.State != WorkerState.Gone)
                 {
                     worker.Leases.Add(task.Id);
                     var grace = now + _options.LeaseDuration;
@@ -60,22 +58,20 @@ public sealed partial class SchedulingEngine
                 }
                 else
                 {
-                    TakeBack(task, now, $"worker '{task.LeasedBy}' is gone after the orchestrator restarted");
+                    _lifecycle.TakeBack(task, now, $"worker '{task.LeasedBy}' is gone after the orchestrator restarted");
                 }
             }
-            else if (task.NotBefore > now)
+            else if (task.NotBefore is { } notBefore && notBefore > now)
             {
-                _delayed.Add(task);
-                task.Queue!.Delayed++;
+                _queues.Delay(task, notBefore);
             }
             else
             {
-                task.Queue!.Ready.Add(task);
-                task.InReadySet = true;
+                _queues.AddReady(task);
             }
         }
-        RevokeRotatedWorkers();
-        RecomputeRoutability();
+        _fleet.RevokeRotated(now);
+        _queues.RecomputeRoutability();
         _ = Flush();
         LogLoaded(live.Count, _tasks.CountOf(TaskState.Queued), _tasks.CountOf(TaskState.Leased), _workers.Count,
             _tasks.CountOf(TaskState.Succeeded) + _tasks.CountOf(TaskState.Failed) + _tasks.CountOf(TaskState.Cancelled));

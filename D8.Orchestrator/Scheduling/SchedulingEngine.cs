@@ -1,88 +1,99 @@
 using System.Globalization;
 using D8.Contracts;
 using D8.Orchestrator.Configuration;
+using D8.Orchestrator.Scheduling.Placement;
+using D8.Orchestrator.Security;
 using D8.Orchestrator.Storage;
 using D8.Orchestrator.Telemetry;
 
 namespace D8.Orchestrator.Scheduling;
 
 /// <summary>
-/// The authoritative queue: tasks, workers, leases, retries, routing. Live state lives in memory behind one lock;
-/// each lock region records its changes in a <see cref="ChangeSet"/> and flushes them to the store's group-commit
-/// writer before leaving the lock (so rows are written in the order they changed), and callers answer only after
-/// that commit completes. Finished tasks leave memory once durable; reads of them go to the store, outside the lock.
-/// This file: state and the client API. Worker protocol, transitions, housekeeping and recovery are in the
-/// SchedulingEngine.*.cs files beside it.
+/// The authoritative queue, as a facade: it holds the lock and the change set, and answers today's public API — the
+/// client API (this file), the worker protocol (<c>SchedulingEngine.Workers.cs</c>, over <see cref="LeaseProtocol"/>),
+/// housekeeping and start-up — by opening one lock region per call over the types it owns: <see cref="TaskLifecycle"/>
+/// (a task's state machine), the placement strategy (<see cref="FifoPlacement"/> or <see cref="FastestPlacement"/>),
+/// <see cref="LeaseBook"/>, <see cref="TaskQueues"/>, <see cref="Fleet"/> and <see cref="WorkerRegistry"/>,
+/// <see cref="SpeedBook"/> and <see cref="WaitReasons"/> (docs/ARCHITECTURE.md has the map). Each lock region records
+/// its changes in a <see cref="ChangeSet"/> and flushes them to the store's group-commit writer before leaving the lock
+/// (so rows are written in the order they changed), and callers answer only after that commit completes. Finished
+/// tasks leave memory once durable; reads of them go to the store, outside the lock.
 /// </summary>
 public sealed partial class SchedulingEngine
 {
-    private readonly Lock _gate = new();
+    private readonly EngineState _s;
+    private readonly Lock _gate;
     private readonly ITaskStore _store;
     private readonly OrchestratorOptions _options;
     private readonly TimeProvider _time;
-    private readonly OrchestratorTelemetry _telemetry;
     private readonly ILogger<SchedulingEngine> _logger;
-    private readonly Random _random;
-
-    private readonly TaskIndex _tasks = new();
-    private readonly IdempotencyIndex _idempotency = new();
-    private readonly Dictionary<string, RoutingQueue> _queues = new(StringComparer.Ordinal);
-    private readonly SortedSet<TaskRecord> _delayed = new(NotBeforeOrder.Instance);
-    private readonly Dictionary<string, WorkerRecord> _workers = new(StringComparer.Ordinal);
-    // Token hash of every worker not gone, written under the lock and read without it: authenticating a worker's
-    // request must not queue behind placement for the engine lock (10,000 workers: ~8 % of the orchestrator's thread
-    // samples were authentication waiting for it, docs/fleet-scale.md).
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _tokenHashes = new(StringComparer.Ordinal);
-    private readonly ParkedPolls _parked = new();
-    /// <summary>Workers whose last heartbeat reported budget windows (the only ones that can be request-bound).</summary>
-    private readonly HashSet<WorkerRecord> _budgeted = [];
-    private long _nextWaiterSeq;
-    private readonly Dictionary<string, List<TaskCompletionSource<Task>>> _terminalWaiters = new(StringComparer.Ordinal);
-    private readonly ChangeSet _changes;
-
-    private long _nextSeq = 1;
-    private long _tokensReported;
+    private readonly TaskIndex _tasks;
+    private readonly IdempotencyIndex _idempotency;
+    private readonly WorkerRegistry _workers;
+    private readonly TaskQueues _queues;
+    private readonly TaskLifecycle _lifecycle;
+    private readonly Fleet _fleet;
+    private readonly WaitReasons _reasons;
+    private readonly LeaseProtocol _leases;
 
     /// <summary>Loads live tasks, workers and counters from the store and rebuilds the queues.</summary>
     public SchedulingEngine(ITaskStore store, OrchestratorOptions options, TimeProvider time,
         OrchestratorTelemetry telemetry, ILogger<SchedulingEngine> logger, Random? random = null)
     {
-        _store = store;
-        _options = options;
-        _time = time;
-        _telemetry = telemetry;
-        _logger = logger;
-        _random = random ?? new Random();
-        _changes = new ChangeSet(store);
+        _s = new EngineState(store, options, time, telemetry, random ?? new Random());
+        (_gate, _store, _options, _time, _logger) = (_s.Gate, store, options, time, logger);
+        (_tasks, _idempotency, _workers, _queues) = (_s.Tasks, _s.Idempotency, _s.Workers, _s.Queues);
+        // The one place the scheduler's kind is looked at: everything that differs between the two is in its strategy.
+        _lifecycle = new TaskLifecycle(_s, logger, lifecycle => options.Scheduler == SchedulerKind.Fastest
+            ? new FastestPlacement(_s, lifecycle, logger)
+            : new FifoPlacement(_s, lifecycle));
+        _fleet = new Fleet(_s, _lifecycle, logger);
+        _reasons = new WaitReasons(_s);
+        _leases = new LeaseProtocol(_s, _lifecycle, _fleet, ReadStored);
         Load(store.Load(Now - options.IdempotencyWindow));
         telemetry.SetStateCounts(() => { lock (_gate) { return _tasks.Counts(); } });
     }
 
     private DateTimeOffset Now => _time.GetUtcNow();
 
-    /// <summary>Tasks held in memory (live ones, plus finished ones until their final write is durable).</summary>
-    public int TasksInMemory
+    private IPlacementStrategy Placement => _lifecycle.Placement;
+
+    /// <summary>Runs <paramref name="read"/> in a lock region of its own (the short reads below).</summary>
+    private T Locked<T>(Func<T> read)
     {
-        get { lock (_gate) { return _tasks.Count; } }
+        lock (_gate)
+        {
+            return read();
+        }
     }
+
+    /// <summary>A worker holds at most this share of its slots as speculative copies (at least one).</summary>
+    public const int CopySlotsDivisor = LeaseBook.CopySlotsDivisor;
+
+    /// <summary>Consecutive heartbeats that must leave a lease out before it is taken back (<see cref="LeaseBook.OrphanBeats"/>).</summary>
+    internal const int OrphanBeats = LeaseBook.OrphanBeats;
+
+    /// <summary>The tokens that work right now: the credential handler asks these, not the engine.</summary>
+    public WorkerCredentials Credentials => _workers.Credentials;
+
+    /// <summary>Raised under the lock when a streamed task reaches a terminal state (the hub completes its readers).</summary>
+    public event Action<string>? StreamEnded
+    {
+        add => _lifecycle.StreamEnded += value;
+        remove => _lifecycle.StreamEnded -= value;
+    }
+
+    // ------------------------------------------------------------------ views for tests
+
+    /// <summary>Tasks held in memory (live ones, plus finished ones until their final write is durable).</summary>
+    internal int TasksInMemory => Locked(() => _tasks.Count);
 
     /// <summary>What the engine holds in memory; each stays bounded by live work, the idempotency window and the forget age.</summary>
-    public EngineFootprint Footprint()
-    {
-        lock (_gate)
-        {
-            return new EngineFootprint(_tasks.Count, _queues.Count, _idempotency.Count, _workers.Count);
-        }
-    }
+    internal EngineFootprint Footprint() =>
+        Locked(() => new EngineFootprint(_tasks.Count, _queues.Count, _idempotency.Count, _workers.Count));
 
     /// <summary>Long-polls parked right now: lease requests, and task gets with ?wait= (tests wait on these instead of sleeping).</summary>
-    public (int LeasePolls, int TaskWaits) Parked()
-    {
-        lock (_gate)
-        {
-            return (_parked.Count, _terminalWaiters.Values.Sum(l => l.Count));
-        }
-    }
+    internal (int LeasePolls, int TaskWaits) Parked() => Locked(() => (_s.Parked.Count, _s.TerminalWaiters.Count));
 
     // ------------------------------------------------------------------ client API
 
@@ -113,16 +124,7 @@ public sealed partial class SchedulingEngine
                 }
                 else
                 {
-                    var task = NewTask(request, now, traceParent, traceState);
-                    _tasks.Add(task);
-                    if (task.IdempotencyKey is { } k)
-                    {
-                        _idempotency.Add(k, task.Id, now);
-                    }
-                    task.Queue = QueueFor(task.Kind, task.Provider, task.Model);
-                    task.Queue.LiveTasks++;
-                    _changes.Task(task);
-                    MakeReady(task, now);
+                    var task = _lifecycle.Submit(request, now, traceParent, traceState);
                     view = TaskViews.Of(task);
                     duplicate = false;
                     commit = Flush();
@@ -165,12 +167,7 @@ public sealed partial class SchedulingEngine
             }
             else
             {
-                signal = new TaskCompletionSource<Task>(TaskCreationOptions.RunContinuationsAsynchronously);
-                if (!_terminalWaiters.TryGetValue(id, out var list))
-                {
-                    _terminalWaiters[id] = list = [];
-                }
-                list.Add(signal);
+                signal = _s.TerminalWaiters.Add(id);
             }
         }
         if (signal is null)
@@ -190,10 +187,7 @@ public sealed partial class SchedulingEngine
         {
             lock (_gate)
             {
-                if (_terminalWaiters.TryGetValue(id, out var list) && list.Remove(signal) && list.Count == 0)
-                {
-                    _terminalWaiters.Remove(id);
-                }
+                _s.TerminalWaiters.Remove(id, signal);
             }
         }
         lock (_gate)
@@ -249,14 +243,7 @@ public sealed partial class SchedulingEngine
         {
             if (_tasks.TryGet(id, out var task))
             {
-                if (task.State == TaskState.Leased && task.LeasedBy is { } wid && _workers.TryGetValue(wid, out var worker))
-                {
-                    worker.PendingCancels.Add(task.Id);
-                }
-                if (!task.State.IsTerminal())
-                {
-                    Finish(task, TaskState.Cancelled, Now, reason);
-                }
+                _lifecycle.Cancel(task, Now, reason);
                 view = CancelAnswer(task);
                 commit = Flush();
             }
@@ -282,63 +269,40 @@ public sealed partial class SchedulingEngine
     };
 
     /// <summary>The fleet: registered workers, gone and offline ones included until they are forgotten.</summary>
-    public IReadOnlyList<WorkerView> Workers()
-    {
-        lock (_gate)
-        {
-            return _workers.Values.OrderBy(w => w.RegisteredAt).Select(w => TaskViews.Of(w, SpeedsOf(w))).ToList();
-        }
-    }
+    public IReadOnlyList<WorkerView> Workers() =>
+        Locked(() => _workers.All.OrderBy(w => w.RegisteredAt).Select(w => TaskViews.Of(w, _s.Speeds.SpeedsOf(w))).ToList());
 
     /// <summary>Counters for /api/stats (finished tasks: those still in the store).</summary>
-    public StatsView Stats()
-    {
-        lock (_gate)
-        {
-            var tasks = new Dictionary<string, long>(5);
-            for (var i = 0; i < 5; i++)
-            {
-                tasks[WireNames.Of((TaskState)i)] = _tasks.CountOf((TaskState)i);
-            }
-            var workers = new Dictionary<string, long>
-            {
-                ["online"] = 0, ["draining"] = 0, ["offline"] = 0, ["gone"] = 0,
-            };
-            foreach (var w in _workers.Values)
-            {
-                workers[WireNames.Of(w.State)]++;
-            }
-            long unroutable = 0;
-            foreach (var q in _queues.Values)
-            {
-                if (q.Unroutable) unroutable += q.Ready.Count + q.Delayed;
-            }
-            return new StatsView
-            {
-                Tasks = tasks,
-                Workers = workers,
-                Unroutable = unroutable,
-                TokensReported = _tokensReported,
-                Now = Now,
-                Scheduler = Fastest ? "fastest" : "fifo",
-                DrainSeconds = DrainSeconds(Now),
-                Speculations = _speculations,
-                SpeculationsWon = _speculationsWon,
-            };
-        }
-    }
+    public StatsView Stats() => Locked(() => EngineStats.Of(_s, Placement.Name));
 
     /// <summary>A finished task from the store (outside the lock), or null.</summary>
     private TaskRecord? ReadStored(string id) =>
         _store.ReadTask(id) is { } row ? StoreRows.Record(row) : null;
 
-    /// <summary>Ends a lock region: evicts finished tasks that became durable, then flushes this region's changes.</summary>
-    private Task Flush()
-    {
-        while (_changes.TryTakeDurable(out var durable))
-        {
-            foreach (var task in durable) _tasks.Evict(task);
-        }
-        return _changes.Flush();
-    }
+    /// <summary>Ends a lock region (see <see cref="EngineState.Flush"/>).</summary>
+    private Task Flush() => _s.Flush();
+
+    /// <summary>
+    /// Why tasks of this requirement (kind, provider, model) would wait for a worker — the reason a queued task's view
+    /// gives when it is unroutable — or null when a registered (not gone) worker can serve them. Prompt evolution
+    /// shows it on a run whose tasks nobody can take.
+    /// </summary>
+    public string? UnroutableReason(string kind, string? provider, string? model) =>
+        Locked(() => _reasons.Unroutable(kind, provider, model));
+
+    /// <summary>
+    /// Why a queued task waits, or null when it is not queued (or unknown): no worker serves it, its workers are
+    /// unhealthy (with their status), offline, draining, cooling down, out of budget or busy, or it waits out a retry
+    /// backoff; null as well when a worker with a free slot serves it (it only waits its turn). The OpenAI door says
+    /// it in its 429; a queued task's view carries it as <c>reason</c>.
+    /// </summary>
+    public string? WaitReason(string taskId) => Locked(() => _tasks.TryGet(taskId, out var task) ? _reasons.Of(task) : null);
+
+    /// <summary>How many of <paramref name="taskIds"/> are in memory and queued (one lock for all of them).</summary>
+    public int CountQueued(IEnumerable<string> taskIds) =>
+        Locked(() => taskIds.Count(id => _tasks.TryGet(id, out var task) && task.State == TaskState.Queued));
+
+    /// <summary>A task's view with its wait reason when queued (under the lock); a page passes one <paramref name="perQueue"/>.</summary>
+    private TaskView ViewWithReason(TaskRecord task, Dictionary<RoutingQueue, string?>? perQueue = null) =>
+        TaskViews.Of(task, _reasons.Of(task, perQueue));
 }

@@ -29,7 +29,7 @@ internal sealed class TaskIndex
         if (counted) _counts[(int)task.State]++;
     }
 
-    /// <summary>The only code that sets a task's state (called from SchedulingEngine.Transitions.cs).</summary>
+    /// <summary>The only code that sets a task's state (called from TaskLifecycle.cs).</summary>
     public void SetState(TaskRecord task, TaskState state)
     {
         if (task.State == state) return;

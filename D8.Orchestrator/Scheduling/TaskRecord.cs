@@ -58,9 +58,6 @@ public sealed class TaskRecord
     /// <summary>The routing queue this task belongs to (same kind/provider/model requirement).</summary>
     internal RoutingQueue? Queue { get; set; }
 
-    /// <summary>True while sitting in its queue's ready set; false while delayed by backoff.</summary>
-    internal bool InReadySet { get; set; }
-
     /// <summary>Commit of the submit that created the task (a duplicate submit waits on it too).</summary>
     internal Task Created { get; set; } = Task.CompletedTask;
 

@@ -34,7 +34,7 @@ public sealed class WorkerRecord
     /// <summary>Revoked by an operator or a join-token rotation (shown as gone; the token no longer works).</summary>
     public bool Revoked { get; set; }
 
-    /// <summary>Which join secret it registered under (a short hash of a hash, see SchedulingEngine.Trust.cs).</summary>
+    /// <summary>Which join secret it registered under (a short hash of a hash, see Fleet.cs).</summary>
     public string? JoinEpoch { get; init; }
 
     /// <summary>Remote address it registered from; with name, provider and host info it identifies a restart.</summary>

@@ -3,7 +3,6 @@ using System.Text.Encodings.Web;
 using D8.Contracts.Trust;
 using D8.Orchestrator.Configuration;
 using D8.Orchestrator.Http;
-using D8.Orchestrator.Scheduling;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 
@@ -20,7 +19,7 @@ public sealed class CredentialHandler(
     ILoggerFactory logger,
     UrlEncoder encoder,
     CredentialHashes hashes,
-    SchedulingEngine engine,
+    WorkerCredentials workers,
     FailedCredentialLimiter limiter)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
@@ -35,7 +34,7 @@ public sealed class CredentialHandler(
         var scheme = Scheme.Name;
         // Worker tokens first and never throttled: 256 random bits are not guessable, and a guesser at a worker's
         // address must not make its heartbeats, leases or reports fail.
-        if (scheme is AuthSchemes.WorkerToken or AuthSchemes.WorkerOrApiKey && engine.AuthenticateWorker(presented) is { } workerId)
+        if (scheme is AuthSchemes.WorkerToken or AuthSchemes.WorkerOrApiKey && workers.Authenticate(presented) is { } workerId)
         {
             return Success([new Claim(AuthSchemes.WorkerIdClaim, workerId)]);
         }

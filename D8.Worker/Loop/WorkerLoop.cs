@@ -87,7 +87,8 @@ public sealed partial class WorkerLoop(
     /// asks for its next lease while the result is still being reported: the orchestrator parks that poll until the
     /// report frees the slot and then hands the next task at once, so a task costs one round trip to the orchestrator
     /// rather than a report and then a lease request. At most one report is outstanding per slot, and the next run
-    /// starts only once it is answered.
+    /// starts only once it is answered. The exchange is written down once, for both sides, in docs/worker-protocol.md
+    /// ("Parked polls and in-flight reports"); the orchestrator's side is D8.Orchestrator/Scheduling/LeaseProtocol.cs.
     /// </summary>
     private async Task SlotLoopAsync(CancellationToken leasingToken)
     {

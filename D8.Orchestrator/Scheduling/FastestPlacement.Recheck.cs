@@ -9,7 +9,7 @@ namespace D8.Orchestrator.Scheduling;
 /// them would not either), and lets idle fast polls copy a straggler. Parked polls never wake up by themselves to look
 /// again, so a pass costs what it places plus a few declines per group, however many polls are parked.
 /// </summary>
-public sealed partial class SchedulingEngine
+internal sealed partial class FastestPlacement
 {
     /// <summary>Polls per group that may decline in one pass before the pass moves on.</summary>
     private const int RecheckMisses = 4;
@@ -24,23 +24,23 @@ public sealed partial class SchedulingEngine
             return;
         }
         _recheckArmed = true;
-        _recheckTimer ??= _time.CreateTimer(static state => ((SchedulingEngine)state!).RecheckTick(), this,
+        _recheckTimer ??= _s.Time.CreateTimer(static state => ((FastestPlacement)state!).RecheckTick(), this,
             Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        _recheckTimer.Change(_options.SchedulerRecheck, Timeout.InfiniteTimeSpan);
+        _recheckTimer.Change(_s.Options.SchedulerRecheck, Timeout.InfiniteTimeSpan);
     }
 
     private void RecheckTick()
     {
         try
         {
-            lock (_gate)
+            lock (_s.Gate)
             {
                 _recheckArmed = false;
-                var now = Now;
-                PromoteDue(now);
+                var now = _s.Now;
+                _lifecycle.PromoteDue(now);
                 Recheck(now);
-                _ = Flush();
-                if (_parked.Count > 0 && (AnyReady() || _tasks.InState(TaskState.Leased).Count > 0))
+                _ = _s.Flush();
+                if (_s.Parked.Count > 0 && (_s.Queues.AnyReady() || _s.Tasks.InState(TaskState.Leased).Count > 0))
                 {
                     ArmRecheck();
                 }
@@ -52,24 +52,15 @@ public sealed partial class SchedulingEngine
         }
     }
 
-    private bool AnyReady()
-    {
-        foreach (var q in _queues.Values)
-        {
-            if (q.Ready.Count > 0) return true;
-        }
-        return false;
-    }
-
     /// <summary>Offers ready tasks (and copies of stragglers) to the parked polls, best first in each group.</summary>
     private void Recheck(DateTimeOffset now)
     {
         // Budgeted workers first: a request-bound one picks the longest ready task itself, which BestWaiter leaves to it.
-        foreach (var worker in _budgeted)
+        foreach (var worker in _s.Workers.Budgeted)
         {
             foreach (var waiter in worker.Parked.ToArray()) Serve(waiter, now);
         }
-        foreach (var group in _parked.Groups.ToArray())
+        foreach (var group in _s.Parked.Groups.ToArray())
         {
             var declined = new HashSet<LeaseWaiter>();
             while (declined.Count < RecheckMisses)
@@ -77,7 +68,7 @@ public sealed partial class SchedulingEngine
                 LeaseWaiter? next = null;
                 foreach (var waiter in group.InOrder())
                 {
-                    if (!declined.Contains(waiter) && waiter.Leases.Count < waiter.Max && CanLeaseNow(waiter.Worker, now))
+                    if (!declined.Contains(waiter) && waiter.Leases.Count < waiter.Max && LeaseBook.CanLease(waiter.Worker, now))
                     {
                         next = waiter;
                         break;
@@ -96,24 +87,14 @@ public sealed partial class SchedulingEngine
     private bool Serve(LeaseWaiter waiter, DateTimeOffset now)
     {
         var before = waiter.Leases.Count;
-        TakeEligible(waiter.Worker, waiter.Max, now, waiter.Leases, waiter.TokenBudget);
+        Fill(waiter.Worker, waiter.Max, now, waiter.Leases, waiter.TokenBudget);
         if (waiter.Leases.Count == before)
         {
             return false;
         }
-        _changes.Wake(waiter);
-        if (waiter.Leases.Count >= waiter.Max) _parked.Remove(waiter);
+        _s.Changes.Wake(waiter);
+        if (waiter.Leases.Count >= waiter.Max) _s.Parked.Remove(waiter);
         return true;
-    }
-
-    /// <summary>Says in the task's reason that it is held for a strictly faster worker, naming it.</summary>
-    private void Hold(TaskRecord task, WorkerRecord declined, DateTimeOffset now)
-    {
-        if (EstimateSeconds(declined, task) is not { } mine || FastestOther(declined, task, mine, now) is not { } faster)
-        {
-            return;
-        }
-        task.Reason = $"held for the faster worker '{faster.Name}' ({faster.Id}), expected to finish it sooner than idle '{declined.Name}'";
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Scheduler recheck failed")]

@@ -3,63 +3,34 @@ using D8.Contracts;
 
 namespace D8.Orchestrator.Scheduling;
 
-public sealed partial class SchedulingEngine
+/// <summary>
+/// Why a queued task waits, in words for its view and the OpenAI door's 429: no worker serves its requirement, its
+/// workers are unhealthy, offline, draining, cooling down, out of budget or busy, or it waits out a retry backoff.
+/// Runs under the engine's lock.
+/// </summary>
+internal sealed class WaitReasons(EngineState s)
 {
-    /// <summary>
-    /// Why tasks of this requirement (kind, provider, model) would wait for a worker — the reason a queued task's view
-    /// gives when it is unroutable — or null when a registered (not gone) worker can serve them. Prompt evolution
-    /// shows it on a run whose tasks nobody can take.
-    /// </summary>
-    public string? UnroutableReason(string kind, string? provider, string? model)
+    /// <summary>Why tasks of this requirement would wait for a worker, or null when a registered (not gone) worker serves it.</summary>
+    public string? Unroutable(string kind, string? provider, string? model)
     {
-        lock (_gate)
+        if (s.Queues.Find(kind, provider, model) is { } queue)
         {
-            if (_queues.TryGetValue(RoutingQueue.KeyOf(kind, provider, model), out var queue))
-            {
-                return queue.Unroutable ? queue.Describe() : null;
-            }
-            var probe = new RoutingQueue(kind, provider, model);
-            return CanAnyWorkerServe(probe) ? null : probe.Describe();
+            return queue.Unroutable ? queue.Describe() : null;
         }
+        return s.Workers.CanAnyServe(kind, provider, model) ? null : new RoutingQueue(kind, provider, model).Describe();
     }
 
     /// <summary>
-    /// Why a queued task waits, or null when it is not queued (or unknown): no worker serves it, its workers are
-    /// unhealthy (with their status), offline, draining, cooling down, out of budget or busy, or it waits out a retry
-    /// backoff; null as well when a worker with a free slot serves it (it only waits its turn). The OpenAI door says
-    /// it in its 429; a queued task's view carries it as <c>reason</c>.
-    /// </summary>
-    public string? WaitReason(string taskId)
-    {
-        lock (_gate)
-        {
-            return _tasks.TryGet(taskId, out var task) ? WaitReasonOf(task) : null;
-        }
-    }
-
-    /// <summary>How many of <paramref name="taskIds"/> are in memory and queued (one lock for all of them).</summary>
-    public int CountQueued(IEnumerable<string> taskIds)
-    {
-        lock (_gate)
-        {
-            return taskIds.Count(id => _tasks.TryGet(id, out var task) && task.State == TaskState.Queued);
-        }
-    }
-
-    /// <summary>
-    /// A task's view with its wait reason when queued (under the lock). A page of tasks passes one
+    /// Why a queued task waits, or null when it is not queued or only waits its turn. A page of tasks passes one
     /// <paramref name="perQueue"/> so the workers are looked at once per routing queue, not once per task.
     /// </summary>
-    private TaskView ViewWithReason(TaskRecord task, Dictionary<RoutingQueue, string?>? perQueue = null) =>
-        TaskViews.Of(task, WaitReasonOf(task, perQueue));
-
-    private string? WaitReasonOf(TaskRecord task, Dictionary<RoutingQueue, string?>? perQueue = null)
+    public string? Of(TaskRecord task, Dictionary<RoutingQueue, string?>? perQueue = null)
     {
         if (task.State != TaskState.Queued)
         {
             return null;
         }
-        var now = Now;
+        var now = s.Now;
         if (task.NotBefore is { } notBefore && notBefore > now)
         {
             return $"retrying after a failed attempt, not before {Instant(notBefore)}";
@@ -78,7 +49,7 @@ public sealed partial class SchedulingEngine
     /// <summary>Why a ready task of <paramref name="probe"/> waits: the same for every task of that queue.</summary>
     private string? QueueWaitReason(RoutingQueue probe, DateTimeOffset now)
     {
-        if (probe.Unroutable || !CanAnyWorkerServe(probe))
+        if (probe.Unroutable || !s.Workers.CanAnyServe(probe.Kind, probe.Provider, probe.Model))
         {
             return probe.Describe();
         }
@@ -88,7 +59,7 @@ public sealed partial class SchedulingEngine
         var cooling = new List<string>();
         var budget = new List<string>();
         var busy = new List<string>();
-        foreach (var w in _workers.Values)
+        foreach (var w in s.Workers.All)
         {
             if (w.State == WorkerState.Gone || !w.CanServe(probe.Kind, probe.Provider, probe.Model))
             {

@@ -8,7 +8,7 @@ namespace D8.Orchestrator.Scheduling;
 /// few requests a minute or a day) gets the longest ready tasks, the others leave those to it while other work is
 /// left, and a lease poll that carries a token budget gets the longest task that fits it.
 /// </summary>
-public sealed partial class SchedulingEngine
+internal sealed partial class FastestPlacement
 {
     /// <summary>
     /// True when the worker's request budget (per minute or per day), not its speed or token budget, limits what it
@@ -21,7 +21,7 @@ public sealed partial class SchedulingEngine
             return false;
         }
         var tokens = WorkEstimate.OutputTokens(task);
-        var speedRate = EstimateSeconds(worker, task) is { } seconds ? worker.MaxConcurrency * tokens / seconds : double.MaxValue;
+        var speedRate = _s.Speeds.EstimateSeconds(worker, task) is { } seconds ? worker.MaxConcurrency * tokens / seconds : double.MaxValue;
         var tokenRate = double.MaxValue;
         var requestRate = double.MaxValue;
         foreach (var w in worker.Budget)
@@ -43,7 +43,7 @@ public sealed partial class SchedulingEngine
     private HashSet<TaskRecord>? Reserved(WorkerRecord worker, List<RoutingQueue> eligible, TaskRecord head)
     {
         var requests = 0L;
-        foreach (var w in _budgeted)
+        foreach (var w in _s.Workers.Budgeted)
         {
             if (w == worker || w.State != WorkerState.Online || !w.Healthy || w.Drain
                 || !w.CanServe(head.Kind, head.Provider, head.Model) || !RequestBound(w, head)) continue;
