@@ -18,10 +18,10 @@ namespace D8.Orchestrator.Leadership;
 public sealed partial class StandbyServer
 {
     /// <summary>Header naming the active orchestrator's URL (on a standby's answers and on /health).</summary>
-    public const string ActiveHeader = "X-D8-Active";
+    public const string ActiveHeader = Contracts.ActiveOrchestratorHandler.ActiveHeader;
 
     /// <summary>Header naming the answering orchestrator's role on /health: active or standby.</summary>
-    public const string RoleHeader = "X-D8-Role";
+    public const string RoleHeader = Contracts.ActiveOrchestratorHandler.RoleHeader;
 
     private readonly LeaderLease _lease;
     private WebApplication? _app;
@@ -194,6 +194,7 @@ public sealed partial class StandbyServer
         // Retry once the active one's lease could have expired (at least a second): by then one of us is active.
         var retry = Math.Max(1, (int)Math.Ceiling(Math.Min(active?.Remaining.TotalSeconds ?? 1, _lease.Options.LeaseDuration.TotalSeconds)));
         context.Response.Headers.RetryAfter = retry.ToString(CultureInfo.InvariantCulture);
+        context.Response.Headers[RoleHeader] = _loading ? "loading" : "standby";
         var detail = _loading
             ? "This orchestrator took the leader lease and is loading the live state; retry shortly."
             : active is null

@@ -17,7 +17,12 @@ public static class WorkerOptionsLoader
         var errors = new List<string>();
         string? Get(string key) => config[key] is { Length: > 0 } v ? v.Trim() : null;
 
-        var orchestrator = ParseUrl(Get("D8_ORCHESTRATOR_URL"), "D8_ORCHESTRATOR_URL", required: true, errors);
+        // Several orchestrators sharing one PostgreSQL database: comma-separated, the worker follows the active one.
+        IReadOnlyList<Uri> orchestrators = [];
+        if (Get("D8_ORCHESTRATOR_URL") is not { } orchestratorText) errors.Add("D8_ORCHESTRATOR_URL is required.");
+        else if (ActiveOrchestratorHandler.ParseList(orchestratorText, out var urlError) is { } parsedUrls) orchestrators = parsedUrls;
+        else errors.Add($"D8_ORCHESTRATOR_URL: {urlError} (an absolute http(s) URL, or several separated by commas).");
+        var orchestrator = orchestrators.FirstOrDefault();
         var joinToken = Get("D8_JOIN_TOKEN");
         if (joinToken is null) errors.Add("D8_JOIN_TOKEN is required (the orchestrator's join token).");
         string? pin = null;
@@ -25,10 +30,10 @@ public static class WorkerOptionsLoader
         {
             if (!JoinToken.TryParse(joinToken, out var parsed, out var tokenError)) errors.Add("D8_JOIN_TOKEN: " + tokenError + ".");
             else pin = parsed.Pin;
-            if (pin is not null && orchestrator is { Scheme: "http" })
+            if (pin is not null && orchestrators.FirstOrDefault(u => u.Scheme == "http") is { } orchestratorHttp)
             {
                 // Refused before anything is sent: the pin can only be checked over TLS.
-                errors.Add($"D8_ORCHESTRATOR_URL {orchestrator} is plain HTTP but the join token pins the orchestrator's certificate: " +
+                errors.Add($"D8_ORCHESTRATOR_URL {orchestratorHttp} is plain HTTP but the join token pins the orchestrator's certificate: " +
                            "use https:// (the orchestrator serves HTTPS on the same port).");
             }
         }
@@ -116,6 +121,7 @@ public static class WorkerOptionsLoader
         var options = new WorkerOptions
         {
             OrchestratorUrl = orchestrator!,
+            OrchestratorUrls = orchestrators,
             JoinToken = joinToken ?? "",
             OrchestratorPin = pin,
             AllowPlaintext = Bool(Get(PlainHttp.AllowVariable), PlainHttp.AllowVariable, false, errors),
