@@ -16,6 +16,10 @@ public sealed class OrchestratorOptions
     public required string JoinToken { get; init; }
     public required IReadOnlyList<string> ApiKeys { get; init; }
     public string DbPath { get; init; } = "data/d8.db";
+    /// <summary>D8_STORE: where tasks, workers, evolution runs and batches are kept (SQLite file or PostgreSQL).</summary>
+    public StoreKind Store { get; init; } = StoreKind.Sqlite;
+    /// <summary>D8_POSTGRES: the Npgsql connection string, required when <see cref="Store"/> is PostgreSQL.</summary>
+    public string? PostgresConnectionString { get; init; }
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(10);
     public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(60);
     public TimeSpan OfflineAfter { get; init; } = TimeSpan.FromSeconds(30);
@@ -103,6 +107,8 @@ public sealed class OrchestratorOptions
             JoinToken = join ?? "",
             ApiKeys = keys,
             DbPath = string.IsNullOrWhiteSpace(dbPath) ? "data/d8.db" : dbPath,
+            Store = StoreOf(config["D8_STORE"], errors),
+            PostgresConnectionString = PostgresOf(config["D8_STORE"], config["D8_POSTGRES"], errors),
             HeartbeatInterval = Seconds(config, "D8_HEARTBEAT_SECONDS", 10, 1, 3600, errors),
             LeaseDuration = Seconds(config, "D8_LEASE_SECONDS", 60, 2, 86400, errors),
             OfflineAfter = Seconds(config, "D8_OFFLINE_AFTER_SECONDS", 30, 1, 86400, errors),
@@ -154,6 +160,42 @@ public sealed class OrchestratorOptions
         }
     }
 
+    private static StoreKind StoreOf(string? raw, List<string> errors)
+    {
+        switch (raw?.Trim().ToLowerInvariant())
+        {
+            case null or "" or "sqlite":
+                return StoreKind.Sqlite;
+            case "postgres" or "postgresql":
+                return StoreKind.Postgres;
+            default:
+                errors.Add($"D8_STORE='{raw}' must be 'sqlite' (a file under D8_DB_PATH, the default) or 'postgres' (a server named by D8_POSTGRES).");
+                return StoreKind.Sqlite;
+        }
+    }
+
+    /// <summary>D8_POSTGRES, required and parsed when D8_STORE=postgres (the server is reached later, at start-up).</summary>
+    private static string? PostgresOf(string? store, string? raw, List<string> errors)
+    {
+        if (StoreOf(store, []) != StoreKind.Postgres) return string.IsNullOrWhiteSpace(raw) ? null : raw.Trim();
+        if (string.IsNullOrWhiteSpace(raw))
+        {
+            errors.Add("D8_STORE=postgres needs D8_POSTGRES, a connection string such as 'Host=db;Username=d8;Password=…;Database=d8'.");
+            return null;
+        }
+        try
+        {
+            _ = new Npgsql.NpgsqlConnectionStringBuilder(raw.Trim());
+            return raw.Trim();
+        }
+        catch (ArgumentException e)
+        {
+            // The message names the bad keyword, never the string itself (it may hold a password).
+            errors.Add($"D8_POSTGRES is not a valid connection string ({e.Message.TrimEnd('.')}): write it as 'Host=db;Username=d8;Password=…;Database=d8'.");
+            return null;
+        }
+    }
+
     private static bool Flag(IConfiguration config, string key, List<string> errors)
     {
         var raw = config[key];
@@ -180,4 +222,13 @@ public sealed class OrchestratorOptions
         }
         return value;
     }
+}
+
+/// <summary>Where the orchestrator keeps its state (D8_STORE).</summary>
+public enum StoreKind
+{
+    /// <summary>One SQLite file (D8_DB_PATH), the default.</summary>
+    Sqlite,
+    /// <summary>A PostgreSQL database (D8_POSTGRES).</summary>
+    Postgres,
 }

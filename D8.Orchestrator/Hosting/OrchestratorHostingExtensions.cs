@@ -48,8 +48,7 @@ public static partial class OrchestratorHostingExtensions
         }
         services.AddSingleton<FailedCredentialLimiter>();
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton<ITaskStore>(sp =>
-            new SqliteTaskStore(options.DbPath, sp.GetRequiredService<ILogger<SqliteTaskStore>>()));
+        builder.AddOrchestratorStore(options);
         services.AddSingleton<OrchestratorTelemetry>();
         services.AddSingleton(new TaskStreamHub(TaskStreamLimits.Load(builder.Configuration)));
         services.AddOpenTelemetry().WithMetrics(m => m.AddInstrumentation(sp => new FleetGauges(

@@ -98,6 +98,24 @@ public sealed class PostgresServer : IAsyncDisposable
         return new Npgsql.NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = name, Pooling = true }.ToString();
     }
 
+    /// <summary>
+    /// Stops the server without awaiting anything, for a process-exit handler: fast shutdown (SIGINT), a short wait,
+    /// then a kill; removes the folder.
+    /// </summary>
+    public void Stop()
+    {
+        if (postmaster is { HasExited: false })
+        {
+            using (var kill = Process.Start(new ProcessStartInfo("kill", ["-INT", postmaster.Id.ToString()]) { UseShellExecute = false }))
+                kill?.WaitForExit(5000);
+            if (!postmaster.WaitForExit(10_000)) postmaster.Kill(entireProcessTree: true);
+        }
+        if (folder is not null)
+        {
+            try { Directory.Delete(folder, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (postmaster is not null)

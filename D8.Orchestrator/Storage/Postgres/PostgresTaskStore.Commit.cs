@@ -1,0 +1,253 @@
+using Npgsql;
+using NpgsqlTypes;
+
+namespace D8.Orchestrator.Storage.Postgres;
+
+/// <summary>The group-commit loop: saves and retention purges, one transaction at a time, in channel order.</summary>
+public sealed partial class PostgresTaskStore
+{
+    private const int MaxBatch = 4096;
+
+    /// <inheritdoc />
+    public Task Save(StoreWrite[] writes)
+    {
+        var save = new PendingSave(writes);
+        if (!_pending.Writer.TryWrite(save))
+        {
+            return Task.FromException(new ObjectDisposedException(nameof(PostgresTaskStore), "The store is shutting down."));
+        }
+        return save.Done.Task;
+    }
+
+    /// <inheritdoc />
+    public Task<IReadOnlyDictionary<string, int>> PurgeFinishedAsync(DateTimeOffset before, int batch)
+    {
+        var purge = new PendingPurge(before.ToUnixTimeMilliseconds(), batch);
+        if (!_pending.Writer.TryWrite(purge))
+        {
+            return Task.FromException<IReadOnlyDictionary<string, int>>(
+                new ObjectDisposedException(nameof(PostgresTaskStore), "The store is shutting down."));
+        }
+        return purge.Done.Task;
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var batch = new List<PendingSave>(MaxBatch);
+        var purges = new List<PendingPurge>();
+        // Only the newest snapshot of a row within one transaction needs writing (and one upsert may not touch a row twice).
+        var latest = new Dictionary<(StoreTable, string), StoreWrite>();
+        var rows = new Rows();
+
+        while (await _pending.Reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            batch.Clear();
+            purges.Clear();
+            latest.Clear();
+            while (batch.Count < MaxBatch && _pending.Reader.TryRead(out var work))
+            {
+                if (work is PendingPurge purge)
+                {
+                    purges.Add(purge);
+                    continue;
+                }
+                var save = (PendingSave)work;
+                batch.Add(save);
+                foreach (var w in save.Writes)
+                {
+                    latest[(w.Table, w.Id)] = w;
+                }
+            }
+            if (batch.Count > 0)
+            {
+                rows.Fill(latest.Values);
+                await CommitAsync(batch, rows).ConfigureAwait(false);
+            }
+            foreach (var purge in purges)
+            {
+                await PurgeAsync(purge).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task CommitAsync(List<PendingSave> batch, Rows rows)
+    {
+        try
+        {
+            await using (var connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false))
+            await using (var tx = await connection.BeginTransactionAsync().ConfigureAwait(false))
+            {
+                await using (var statements = rows.Statements(connection))
+                {
+                    if (statements.BatchCommands.Count > 0) await statements.ExecuteNonQueryAsync().ConfigureAwait(false);
+                }
+                await _fence.CheckAsync(connection, tx, CancellationToken.None).ConfigureAwait(false);
+                await tx.CommitAsync().ConfigureAwait(false);
+            }
+            _lastError = null;
+            foreach (var save in batch)
+            {
+                save.Done.TrySetResult();
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A failed, unreachable or fenced commit: none of these writes is acknowledged.
+            LogCommitFailed(ex, batch.Count);
+            _lastError = "the last commit failed: " + ex.Message;
+            foreach (var save in batch)
+            {
+                save.Done.TrySetException(ex);
+            }
+        }
+    }
+
+    private async Task PurgeAsync(PendingPurge purge)
+    {
+        try
+        {
+            var removed = new Dictionary<string, int>(StringComparer.Ordinal);
+            await using (var connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false))
+            await using (var tx = await connection.BeginTransactionAsync().ConfigureAwait(false))
+            {
+                await using (var cmd = new NpgsqlCommand("""
+                    DELETE FROM tasks WHERE id IN (
+                        SELECT id FROM tasks WHERE finished_at < $1 ORDER BY finished_at LIMIT $2)
+                    RETURNING state
+                    """, connection, tx))
+                {
+                    cmd.Parameters.Add(new NpgsqlParameter<long> { TypedValue = purge.BeforeMs });
+                    cmd.Parameters.Add(new NpgsqlParameter<int> { TypedValue = purge.Batch });
+                    await using var reader = await cmd.ExecuteReaderAsync().ConfigureAwait(false);
+                    while (await reader.ReadAsync().ConfigureAwait(false))
+                    {
+                        var state = reader.GetString(0);
+                        removed[state] = removed.GetValueOrDefault(state) + 1;
+                    }
+                }
+                await _fence.CheckAsync(connection, tx, CancellationToken.None).ConfigureAwait(false);
+                await tx.CommitAsync().ConfigureAwait(false);
+            }
+            purge.Done.TrySetResult(removed);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            purge.Done.TrySetException(ex);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Group commit of {Count} saves failed; those requests get an error")]
+    private partial void LogCommitFailed(Exception ex, int count);
+
+    private abstract class PendingWork;
+
+    private sealed class PendingSave(StoreWrite[] writes) : PendingWork
+    {
+        public StoreWrite[] Writes { get; } = writes;
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private sealed class PendingPurge(long beforeMs, int batch) : PendingWork
+    {
+        public long BeforeMs { get; } = beforeMs;
+        public int Batch { get; } = batch;
+        public TaskCompletionSource<IReadOnlyDictionary<string, int>> Done { get; } =
+            new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>
+    /// One transaction's rows as column arrays: one <c>unnest</c> upsert per table instead of a statement per row, all
+    /// sent in one round trip. The lists are reused from one commit to the next.
+    /// </summary>
+    private sealed class Rows
+    {
+        private readonly List<string> _taskId = [], _taskState = [], _taskData = [];
+        private readonly List<long> _taskSeq = [], _taskCreated = [];
+        private readonly List<string?> _taskIdem = [];
+        private readonly List<long?> _taskFinished = [];
+        private readonly List<string> _workerId = [], _workerState = [], _workerData = [], _deletedWorkers = [];
+        private readonly List<string> _metaKey = [], _metaValue = [];
+
+        public void Fill(IEnumerable<StoreWrite> writes)
+        {
+            foreach (var list in (System.Collections.IList[])[_taskId, _taskState, _taskData, _taskSeq, _taskCreated, _taskIdem,
+                         _taskFinished, _workerId, _workerState, _workerData, _deletedWorkers, _metaKey, _metaValue])
+            {
+                list.Clear();
+            }
+            foreach (var w in writes)
+            {
+                switch (w.Table)
+                {
+                    case StoreTable.Tasks:
+                        _taskId.Add(w.Id);
+                        _taskSeq.Add(w.Seq);
+                        _taskState.Add(w.State);
+                        _taskData.Add(w.Json);
+                        _taskIdem.Add(w.IdempotencyKey);
+                        _taskCreated.Add(w.CreatedAtMs);
+                        _taskFinished.Add(w.FinishedAtMs);
+                        break;
+                    case StoreTable.Workers when w.Delete:
+                        _deletedWorkers.Add(w.Id);
+                        break;
+                    case StoreTable.Workers:
+                        _workerId.Add(w.Id);
+                        _workerState.Add(w.State);
+                        _workerData.Add(w.Json);
+                        break;
+                    default:
+                        _metaKey.Add(w.Id);
+                        _metaValue.Add(w.Json);
+                        break;
+                }
+            }
+        }
+
+        public NpgsqlBatch Statements(NpgsqlConnection connection)
+        {
+            var batch = new NpgsqlBatch(connection);
+            if (_taskId.Count > 0)
+            {
+                batch.BatchCommands.Add(Command("""
+                    INSERT INTO tasks(id, seq, state, data, idem_key, created_at, finished_at)
+                    SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[])
+                    ON CONFLICT (id) DO UPDATE SET state = excluded.state, data = excluded.data, finished_at = excluded.finished_at
+                    """, Text(_taskId), Bigint(_taskSeq), Text(_taskState), Text(_taskData), Text(_taskIdem), Bigint(_taskCreated),
+                    new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint, Value = _taskFinished.ToArray() }));
+            }
+            if (_workerId.Count > 0)
+            {
+                batch.BatchCommands.Add(Command("""
+                    INSERT INTO workers(id, state, data) SELECT * FROM unnest($1::text[], $2::text[], $3::text[])
+                    ON CONFLICT (id) DO UPDATE SET state = excluded.state, data = excluded.data
+                    """, Text(_workerId), Text(_workerState), Text(_workerData)));
+            }
+            if (_deletedWorkers.Count > 0)
+            {
+                batch.BatchCommands.Add(Command("DELETE FROM workers WHERE id = ANY($1)", Text(_deletedWorkers)));
+            }
+            if (_metaKey.Count > 0)
+            {
+                batch.BatchCommands.Add(Command("""
+                    INSERT INTO meta(key, value) SELECT * FROM unnest($1::text[], $2::text[])
+                    ON CONFLICT (key) DO UPDATE SET value = excluded.value
+                    """, Text(_metaKey), Text(_metaValue)));
+            }
+            return batch;
+        }
+
+        private static NpgsqlBatchCommand Command(string sql, params NpgsqlParameter[] parameters)
+        {
+            var command = new NpgsqlBatchCommand(sql);
+            command.Parameters.AddRange(parameters);
+            return command;
+        }
+
+        private static NpgsqlParameter Text(IEnumerable<string?> values) =>
+            new() { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, Value = values.ToArray() };
+
+        private static NpgsqlParameter Bigint(List<long> values) =>
+            new() { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint, Value = values.ToArray() };
+    }
+}
