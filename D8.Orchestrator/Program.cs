@@ -1,3 +1,4 @@
+using D8.Orchestrator.Configuration;
 using D8.Orchestrator.Hosting;
 using D8.Orchestrator.Leadership;
 using D8.Orchestrator.Tls;
@@ -12,8 +13,8 @@ return await StartupFailure.RunAsync("d8-orchestrator", async () =>
     var builder = WebApplication.CreateBuilder(args);
     // With a shared store (D8_STORE=postgres) only the holder of the leader lease serves: until this process takes
     // it, it is a standby; the engine and the stores below are built only once it is active.
-    var leadership = LeadershipOptions.Load(builder.Configuration, TlsOptions.Load(builder.Configuration,
-        builder.Configuration["D8_DB_PATH"] is { Length: > 0 } db ? db : "data/d8.db", []).Enabled);
+    var settings = OrchestratorOptions.Load(builder.Configuration, builder.Environment.IsDevelopment(), []);
+    var leadership = LeadershipOptions.Load(builder.Configuration, settings, TlsOptions.Load(builder.Configuration, settings.DbPath, []).Enabled);
     await using var standby = leadership is null ? null : await StandbyServer.WaitForLeaseAsync(args, leadership);
     if (standby is { Lease: null }) return 0; // asked to stop while standby
     builder.AddServiceDefaults();

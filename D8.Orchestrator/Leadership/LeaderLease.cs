@@ -1,4 +1,5 @@
 using System.Data.Common;
+using D8.Orchestrator.Storage;
 using Npgsql;
 
 namespace D8.Orchestrator.Leadership;
@@ -17,7 +18,7 @@ public sealed class FencedException(string message) : InvalidOperationException(
 /// <c>FOR SHARE</c> (<see cref="CheckAsync"/>): a takeover waits for a write in flight, and once it commits, the
 /// deposed holder's next write finds no row and rolls back.
 /// </summary>
-public sealed class LeaderLease(LeadershipOptions options) : IAsyncDisposable
+public sealed class LeaderLease(LeadershipOptions options) : IWriteFence, IAsyncDisposable
 {
     private const string Schema = """
         CREATE TABLE IF NOT EXISTS d8_leader (

@@ -1,4 +1,5 @@
 using D8.Orchestrator.Http;
+using D8.Orchestrator.Storage;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Npgsql;
 
@@ -18,6 +19,8 @@ public static partial class LeadershipHosting
     public static WebApplicationBuilder AddLeadership(this WebApplicationBuilder builder, LeaderLease lease)
     {
         builder.Services.AddSingleton(lease);
+        // Every PostgreSQL write transaction checks this process still holds its term (registered before the store's default).
+        builder.Services.AddSingleton<IWriteFence>(lease);
         builder.Services.AddHostedService<LeaderRenewal>();
         builder.Services.AddTransient<IStartupFilter, RoleGate>();
         builder.Services.AddHealthChecks().AddCheck<LeaderHealthCheck>("leader", tags: ["ready"]);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using D8.Orchestrator.Configuration;
 namespace D8.Orchestrator.Leadership;
 
 /// <summary>
@@ -24,15 +25,13 @@ public sealed record LeadershipOptions
     public TimeSpan RenewInterval => LeaseDuration / 3;
 
     /// <summary>
-    /// Reads the keys (<paramref name="https"/>: TLS is on, so the default URL is https); null when the store is not shared (not D8_STORE=postgres). A bad value is a start-up refusal
+    /// Reads the keys, given the validated <paramref name="orchestrator"/> settings (<paramref name="https"/>: TLS is on, so the default URL is https); null when the store is not shared (not D8_STORE=postgres). A bad value is a start-up refusal
     /// naming the key.
     /// </summary>
-    public static LeadershipOptions? Load(IConfiguration config, bool https)
+    public static LeadershipOptions? Load(IConfiguration config, OrchestratorOptions orchestrator, bool https)
     {
         string? Get(string key) => config[key] is { Length: > 0 } v ? v.Trim() : null;
-        if (!string.Equals(Get("D8_STORE"), "postgres", StringComparison.OrdinalIgnoreCase)) return null;
-        var connection = Get("D8_POSTGRES")
-            ?? throw StartupFailure.Refusal("D8_STORE=postgres needs D8_POSTGRES (a connection string: Host=…;Database=…;Username=…;Password=…).");
+        if (orchestrator is not { Store: StoreKind.Postgres, PostgresConnectionString: { } connection }) return null;
         var seconds = 5.0;
         if (Get("D8_LEADER_LEASE_SECONDS") is { } text
             && (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out seconds) || seconds < 1 || seconds > 300))

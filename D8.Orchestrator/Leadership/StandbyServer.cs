@@ -110,7 +110,8 @@ public sealed partial class StandbyServer
         _logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger<StandbyServer>();
         app.MapMethods("/health", ["GET", "HEAD"], HealthAsync);
         app.MapMethods("/alive", ["GET", "HEAD"], HealthAsync);
-        app.Run(RefuseAsync);
+        // Every other route and method, file-like paths included (MapFallback's default pattern skips those).
+        app.MapFallback("{**path}", RefuseAsync);
         await app.StartAsync();
         LogStandby(_lease.Options.Holder, _lease.Options.PublicUrl);
         if (await WatchAsync(app.Lifetime.ApplicationStopping))
