@@ -40,7 +40,7 @@ public sealed class ActiveOrchestratorHandler : DelegatingHandler
         {
             if (!Uri.TryCreate(part, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
             {
-                error = $"'{part}' is not an http(s) URL";
+                error = $"'{part}' is not an absolute http(s) URL";
                 return null;
             }
             urls.Add(url);

@@ -163,7 +163,8 @@ public sealed partial class ComposeFileTests(ComposeOutput output)
     public void Every_image_is_multi_arch_or_built_by_us_for_arm64_and_amd64()
     {
         // Upstream images published for linux/amd64 and linux/arm64 (checked on their registries' manifests).
-        string[] multiArch = ["ollama/ollama:", "mcr.microsoft.com/dotnet/aspire-dashboard:"];
+        // postgres is a Docker Official Image, published for amd64 and arm64v8 (among others).
+        string[] multiArch = ["ollama/ollama:", "mcr.microsoft.com/dotnet/aspire-dashboard:", "postgres:"];
         foreach (var (name, service) in output.Services)
         {
             var image = (string)service!["image"]!;

@@ -21,7 +21,7 @@ public static class WorkerOptionsLoader
         IReadOnlyList<Uri> orchestrators = [];
         if (Get("D8_ORCHESTRATOR_URL") is not { } orchestratorText) errors.Add("D8_ORCHESTRATOR_URL is required.");
         else if (ActiveOrchestratorHandler.ParseList(orchestratorText, out var urlError) is { } parsedUrls) orchestrators = parsedUrls;
-        else errors.Add($"D8_ORCHESTRATOR_URL: {urlError} (an absolute http(s) URL, or several separated by commas).");
+        else errors.Add($"D8_ORCHESTRATOR_URL {urlError} (several orchestrators: separate their URLs with commas).");
         var orchestrator = orchestrators.FirstOrDefault();
         var joinToken = Get("D8_JOIN_TOKEN");
         if (joinToken is null) errors.Add("D8_JOIN_TOKEN is required (the orchestrator's join token).");
