@@ -17,11 +17,9 @@ public sealed class LeaderLeaseTests(PostgresClusterFixture cluster) : IClassFix
     {
         using var cts = new CancellationTokenSource(Timeout);
         var ct = cts.Token;
-        var database = await cluster.Server.CreateDatabaseAsync("lease", ct);
-        await using var a = new LeaderLease(Options(database, "http://a:8080"));
-        await using var b = new LeaderLease(Options(database, "http://b:8080"));
-        await a.EnsureSchemaAsync(ct);
-        await b.EnsureSchemaAsync(ct);
+        var (database, a, b) = await TwoCandidatesAsync(ct);
+        await using var disposeA = a;
+        await using var disposeB = b;
 
         Assert.Equal(1, await a.TryAcquireAsync(ct));
         Assert.Null(await b.TryAcquireAsync(ct));
@@ -52,10 +50,9 @@ public sealed class LeaderLeaseTests(PostgresClusterFixture cluster) : IClassFix
     {
         using var cts = new CancellationTokenSource(Timeout);
         var ct = cts.Token;
-        var database = await cluster.Server.CreateDatabaseAsync("lease", ct);
-        await using var a = new LeaderLease(Options(database, "http://a:8080"));
-        await using var b = new LeaderLease(Options(database, "http://b:8080"));
-        await a.EnsureSchemaAsync(ct);
+        var (database, a, b) = await TwoCandidatesAsync(ct);
+        await using var disposeA = a;
+        await using var disposeB = b;
         await CreateTableAsync(database, ct);
         Assert.Equal(1, await a.TryAcquireAsync(ct));
 
@@ -83,10 +80,9 @@ public sealed class LeaderLeaseTests(PostgresClusterFixture cluster) : IClassFix
     {
         using var cts = new CancellationTokenSource(Timeout);
         var ct = cts.Token;
-        var database = await cluster.Server.CreateDatabaseAsync("lease", ct);
-        await using var a = new LeaderLease(Options(database, "http://a:8080", seconds: 300));
-        await using var b = new LeaderLease(Options(database, "http://b:8080", seconds: 300));
-        await Task.WhenAll(a.EnsureSchemaAsync(ct), b.EnsureSchemaAsync(ct));
+        var (_, a, b) = await TwoCandidatesAsync(ct, seconds: 300);
+        await using var disposeA = a;
+        await using var disposeB = b;
         var terms = await Task.WhenAll(a.TryAcquireAsync(ct), b.TryAcquireAsync(ct));
         Assert.Single(terms, t => t is not null);
         var (holder, other) = terms[0] is not null ? (a, b) : (b, a);
@@ -94,6 +90,16 @@ public sealed class LeaderLeaseTests(PostgresClusterFixture cluster) : IClassFix
         Assert.Null(await other.TryAcquireAsync(ct));
         await holder.ReleaseAsync(ct);
         Assert.Equal(2, await other.TryAcquireAsync(ct));
+    }
+
+    /// <summary>A fresh database with the lease table and two candidates for its lease, a and b.</summary>
+    private async Task<(string Database, LeaderLease A, LeaderLease B)> TwoCandidatesAsync(CancellationToken ct, double seconds = 5)
+    {
+        var database = await cluster.Server.CreateDatabaseAsync("lease", ct);
+        var a = new LeaderLease(Options(database, "http://a:8080", seconds));
+        var b = new LeaderLease(Options(database, "http://b:8080", seconds));
+        await Task.WhenAll(a.EnsureSchemaAsync(ct), b.EnsureSchemaAsync(ct));
+        return (database, a, b);
     }
 
     private static LeadershipOptions Options(string database, string url, double seconds = 5) => new()
