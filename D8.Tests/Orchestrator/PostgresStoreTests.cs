@@ -45,6 +45,30 @@ public sealed class PostgresStoreTests
     }
 
     [PostgresFact]
+    public async Task A_commit_the_server_refuses_is_not_acknowledged_and_the_next_ones_go_through()
+    {
+        var store = await SharedPostgres.NewStoreAsync("refused");
+        await using var h = new EngineHarness(store);
+        await using var db = NpgsqlDataSource.Create(store.PostgresConnectionString!);
+        var worker = await h.RegisterAsync();
+        var id = await h.SubmitAsync("refused lease");
+        await using (var refuse = db.CreateCommand("ALTER TABLE tasks ADD CONSTRAINT no_leases CHECK (state <> 'leased')"))
+            await refuse.ExecuteNonQueryAsync();
+
+        await Assert.ThrowsAnyAsync<Exception>(() => h.LeaseAsync(worker));
+        Assert.Contains("no_leases", h.Store.Problem, StringComparison.Ordinal);
+
+        await using (var allow = db.CreateCommand("ALTER TABLE tasks DROP CONSTRAINT no_leases"))
+            await allow.ExecuteNonQueryAsync();
+        // The writer's pooled connections were rolled back, not left in a failed transaction: later commits succeed.
+        var next = await h.SubmitAsync("after");
+        Assert.Null(h.Store.Problem);
+        await h.RestartAsync();
+        Assert.Equal(TaskState.Queued, (await h.GetAsync(id)).State);
+        Assert.Equal(TaskState.Queued, (await h.GetAsync(next)).State);
+    }
+
+    [PostgresFact]
     public async Task The_schema_is_migrated_once_and_two_orchestrators_starting_together_take_turns()
     {
         var store = await SharedPostgres.NewStoreAsync("schema");

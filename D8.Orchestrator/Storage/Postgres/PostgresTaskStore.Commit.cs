@@ -75,14 +75,21 @@ public sealed partial class PostgresTaskStore
         try
         {
             await using (var connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false))
-            await using (var tx = await connection.BeginTransactionAsync().ConfigureAwait(false))
             {
-                await using (var statements = rows.Statements(connection))
+                if (_fence is NoWriteFence)
                 {
-                    if (statements.BatchCommands.Count > 0) await statements.ExecuteNonQueryAsync().ConfigureAwait(false);
+                    await CommitInOneRoundTripAsync(connection, rows).ConfigureAwait(false);
                 }
-                await _fence.CheckAsync(connection, tx, CancellationToken.None).ConfigureAwait(false);
-                await tx.CommitAsync().ConfigureAwait(false);
+                else
+                {
+                    await using var tx = await connection.BeginTransactionAsync().ConfigureAwait(false);
+                    await using (var statements = rows.Statements(connection))
+                    {
+                        if (statements.BatchCommands.Count > 0) await statements.ExecuteNonQueryAsync().ConfigureAwait(false);
+                    }
+                    await _fence.CheckAsync(connection, tx, CancellationToken.None).ConfigureAwait(false);
+                    await tx.CommitAsync().ConfigureAwait(false);
+                }
             }
             _lastError = null;
             foreach (var save in batch)
@@ -99,6 +106,28 @@ public sealed partial class PostgresTaskStore
             {
                 save.Done.TrySetException(ex);
             }
+        }
+    }
+
+    /// <summary>
+    /// Without a fence to ask between the writes and the commit, BEGIN, the upserts and COMMIT go in one batch: one
+    /// round trip per group commit instead of two. A failing statement makes the server skip the rest of the batch,
+    /// COMMIT included; the transaction is then rolled back before the connection goes back to the pool.
+    /// </summary>
+    private static async Task CommitInOneRoundTripAsync(NpgsqlConnection connection, Rows rows)
+    {
+        await using var statements = rows.Statements(connection);
+        statements.BatchCommands.Insert(0, new NpgsqlBatchCommand("BEGIN"));
+        statements.BatchCommands.Add(new NpgsqlBatchCommand("COMMIT"));
+        try
+        {
+            await statements.ExecuteNonQueryAsync().ConfigureAwait(false);
+        }
+        catch (PostgresException)
+        {
+            await using var rollback = new NpgsqlCommand("ROLLBACK", connection);
+            await rollback.ExecuteNonQueryAsync().ConfigureAwait(false);
+            throw;
         }
     }
 
