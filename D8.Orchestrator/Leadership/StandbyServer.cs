@@ -174,7 +174,7 @@ public sealed partial class StandbyServer
     private async Task HealthAsync(HttpContext context)
     {
         var active = _active;
-        context.Response.Headers[RoleHeader] = "standby";
+        context.Response.Headers[RoleHeader] = _loading ? "loading" : "standby";
         if (active is not null) context.Response.Headers[ActiveHeader] = active.Url;
         context.Response.StatusCode = _problem is null ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
         context.Response.ContentType = "application/json";
