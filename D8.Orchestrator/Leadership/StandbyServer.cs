@@ -55,9 +55,13 @@ public sealed partial class StandbyServer
                     return standby;
                 }
             }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException)
+            catch (Exception e) when (e is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)
             {
-                throw StartupFailure.Refusal($"cannot reach PostgreSQL through D8_POSTGRES ({e.Message.TrimEnd('.')}): start it, or fix the connection string.", e);
+                // Worded as the store's own refusal: the lease is the first thing this process asks the server for.
+                var where = new NpgsqlConnectionStringBuilder(options.ConnectionString);
+                var why = (e is PostgresException pg ? pg.MessageText : e.InnerException?.Message ?? e.Message).ReplaceLineEndings(" ").TrimEnd('.');
+                throw StartupFailure.Refusal($"cannot use the PostgreSQL database {where.Database ?? where.Username} on {where.Host}:{where.Port} " +
+                    $"({why}): check D8_POSTGRES and that the server runs and accepts this login.", e);
             }
             await standby.ServeUntilTakenAsync(args);
             return standby;
@@ -154,7 +158,7 @@ public sealed partial class StandbyServer
             {
                 break;
             }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException)
+            catch (Exception e) when (e is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException)
             {
                 _problem = "PostgreSQL unreachable: " + e.Message;
                 LogUnreachable(e.Message);
