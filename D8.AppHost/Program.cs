@@ -5,6 +5,7 @@ using D8.AppHost.Ollama;
 using D8.AppHost.Orchestrator;
 using D8.AppHost.Publishing.Compose;
 using D8.AppHost.Workers;
+using D8.Contracts;
 
 var builder = DistributedApplication.CreateBuilder(args);
 var log = builder.CreateStartupLogger();
@@ -22,7 +23,7 @@ try
     var model = await builder.AddDeepSeekModelAsync(log, CancellationToken.None);
 
     var workers = WorkerSelection.Select(builder.Configuration, model is not null, builder.ExecutionContext.IsPublishMode, log)
-        .Select(kind => builder.AddD8Worker(kind, orchestrator, joinToken, kind == WorkerKind.DeepSeek ? model : null))
+        .Select(provider => builder.AddD8Worker(provider, orchestrator, joinToken, provider == ProviderCatalog.Ollama ? model : null))
         .ToList();
     // A row under each worker with its live figures (model, tokens/s, in flight, cooldown) from the orchestrator.
     builder.AddWorkerLiveFigures(orchestrator, apiKey, workers);

@@ -22,6 +22,6 @@ return args.FirstOrDefault() switch
 
 static int Usage()
 {
-    Console.WriteLine("usage: dotnet run -c Release --project D8.Benchmarks -- dispatch [--tasks N] [--rate R] [--store sqlite|postgres [--synchronous-commit off]] | soak [--tasks N] [--store sqlite|postgres] | worker [N] | evolve [--population P] [--generations G] | tls [N] | gateway [--calls N] [--waiting N] [--batch N] | schedule [--time-scale K] [--only tail,free-tier,storm,priority] | fleet [--sizes 1000,5000,10000] [--tasks T] [--usage both|yes|no] [--timeout S] [--http1] [--only fastest|fifo] | failover [--tasks N] [--lease S]");
+    Console.WriteLine("usage: dotnet run -c Release --project D8.Benchmarks -- dispatch [--tasks N] [--rate R] [--store sqlite|postgres [--synchronous-commit off]] | soak [--tasks N] [--store sqlite|postgres] | worker [N] | evolve [--population P] [--generations G] | tls [N] | gateway [--calls N] [--waiting N] [--batch N] | schedule [--time-scale K] [--only tail,free-tier,storm,priority] | fleet [--sizes 1000,5000,10000] [--tasks T] [--usage both|yes|no] [--timeout S] [--http1] [--only fastest|fifo] [--set KEY=VALUE] | failover [--tasks N] [--lease S]");
     return 2;
 }

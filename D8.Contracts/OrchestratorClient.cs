@@ -1,35 +1,28 @@
 using System.Globalization;
-using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Http.Json;
 using System.Text.Json.Serialization.Metadata;
 
 namespace D8.Contracts;
 
 /// <summary>
-/// Typed client for the orchestrator's HTTP API, used by workers, the CLI and tests.
-/// Client calls send <see cref="ApiKey"/>; worker calls send the worker token obtained by <see cref="RegisterAsync"/>.
+/// Typed client for the orchestrator's HTTP API, used by workers, the CLI and tests. Its credentials are fixed when it
+/// is made (one client per credential; a shared client never changes whose calls it makes): client calls send
+/// <see cref="ApiKey"/>, registration and the join check send <see cref="JoinToken"/>. Registering gives a
+/// <see cref="WorkerClient"/> for the worker's own calls (<see cref="AsWorker"/>).
 /// Every error status becomes an <see cref="OrchestratorException"/> carrying the problem details.
 /// </summary>
 public sealed class OrchestratorClient(HttpClient http)
 {
     /// <summary>API key for the client API (submit, get, list, cancel, fleet, stats).</summary>
-    public string? ApiKey { get; set; }
+    public string? ApiKey { get; init; }
 
     /// <summary>
     /// Join token for <see cref="RegisterAsync"/>: a bare secret or the pinned form (only the secret is sent; the pin is
     /// checked by the HTTP handler, see <see cref="Trust.PinnedTrust"/>).
     /// </summary>
-    public string? JoinToken { get; set; }
+    public string? JoinToken { get; init; }
 
     private string? JoinSecret => JoinToken is null ? null
         : Trust.JoinToken.TryParse(JoinToken, out var token, out _) ? token.Secret : JoinToken;
-
-    /// <summary>Set by <see cref="RegisterAsync"/>; used by every worker call.</summary>
-    public string? WorkerToken { get; set; }
-
-    /// <summary>Set by <see cref="RegisterAsync"/>.</summary>
-    public string? WorkerId { get; set; }
 
     public HttpClient Http => http;
 
@@ -48,7 +41,7 @@ public sealed class OrchestratorClient(HttpClient http)
         CancellationToken ct = default)
     {
         var q = new List<string>();
-        if (state is { } s) q.Add("state=" + s.ToString().ToLowerInvariant());
+        if (state is { } s) q.Add("state=" + WireNames.Of(s));
         if (limit is { } l) q.Add("limit=" + l.ToString(CultureInfo.InvariantCulture));
         if (cursor is not null) q.Add("cursor=" + Uri.EscapeDataString(cursor));
         var path = "api/tasks" + (q.Count > 0 ? "?" + string.Join('&', q) : "");
@@ -106,47 +99,15 @@ public sealed class OrchestratorClient(HttpClient http)
     public Task RevokeWorkerAsync(string workerId, CancellationToken ct = default) =>
         SendAsync<object, object>(HttpMethod.Delete, $"api/workers/{Uri.EscapeDataString(workerId)}", ApiKey, null, null, null, ct);
 
-    // ---- worker protocol ----
+    // ---- joining (the worker's own calls are on WorkerClient) ----
 
-    /// <summary>Registers with the join token and remembers the worker id and token for later calls.</summary>
-    public async Task<RegisterWorkerResponse> RegisterAsync(RegisterWorkerRequest request, CancellationToken ct = default)
-    {
-        var response = (await SendAsync(HttpMethod.Post, "api/workers", JoinSecret, request,
-            D8JsonContext.Default.RegisterWorkerRequest, D8JsonContext.Default.RegisterWorkerResponse, ct))!;
-        WorkerId = response.WorkerId;
-        WorkerToken = response.WorkerToken;
-        return response;
-    }
+    /// <summary>Registers with the join token; <see cref="AsWorker"/> makes the client for the new worker's calls.</summary>
+    public Task<RegisterWorkerResponse> RegisterAsync(RegisterWorkerRequest request, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Post, "api/workers", JoinSecret, request,
+            D8JsonContext.Default.RegisterWorkerRequest, D8JsonContext.Default.RegisterWorkerResponse, ct)!;
 
-    public Task<HeartbeatResponse> HeartbeatAsync(HeartbeatRequest request, CancellationToken ct = default) =>
-        SendAsync(HttpMethod.Post, $"api/workers/{RequireWorkerId()}/heartbeat", WorkerToken, request,
-            D8JsonContext.Default.HeartbeatRequest, D8JsonContext.Default.HeartbeatResponse, ct)!;
-
-    /// <summary>Long-polls for up to <paramref name="max"/> tasks; returns an empty list when the wait ends with none.</summary>
-    /// <param name="tokenBudget">What the worker's tokens-per-minute budget can take now (null: unlimited).</param>
-    public async Task<IReadOnlyList<TaskLease>> LeaseAsync(int max, TimeSpan wait, CancellationToken ct = default, int? tokenBudget = null)
-    {
-        var batch = await SendAsync(HttpMethod.Post, $"api/workers/{RequireWorkerId()}/leases{WaitQuery(wait, '?')}",
-            WorkerToken, new LeaseRequest(max) { TokenBudget = tokenBudget }, D8JsonContext.Default.LeaseRequest, D8JsonContext.Default.LeaseBatch, ct);
-        return batch?.Leases ?? [];
-    }
-
-    public Task CompleteAsync(string taskId, CompleteTaskRequest request, CancellationToken ct = default) =>
-        SendAsync<CompleteTaskRequest, TaskView>(HttpMethod.Post, $"api/tasks/{Uri.EscapeDataString(taskId)}/complete",
-            WorkerToken, request, D8JsonContext.Default.CompleteTaskRequest, null, ct);
-
-    public Task FailAsync(string taskId, FailTaskRequest request, CancellationToken ct = default) =>
-        SendAsync<FailTaskRequest, TaskView>(HttpMethod.Post, $"api/tasks/{Uri.EscapeDataString(taskId)}/fail",
-            WorkerToken, request, D8JsonContext.Default.FailTaskRequest, null, ct);
-
-    /// <summary>Relays a piece of a streamed task's answer while it runs (204; 409 once the lease is stale).</summary>
-    public Task RelayAsync(string taskId, RelayRequest request, CancellationToken ct = default) =>
-        SendAsync<RelayRequest, object>(HttpMethod.Post, $"api/tasks/{Uri.EscapeDataString(taskId)}/relay",
-            WorkerToken, request, D8JsonContext.Default.RelayRequest, null, ct);
-
-    /// <summary>Leaves the fleet; the orchestrator requeues the worker's leases at once.</summary>
-    public Task DeregisterAsync(CancellationToken ct = default) =>
-        SendAsync<object, object>(HttpMethod.Delete, $"api/workers/{RequireWorkerId()}", WorkerToken, null, null, null, ct);
+    /// <summary>A client for the worker calls of <paramref name="registration"/>, over the same connection.</summary>
+    public WorkerClient AsWorker(RegisterWorkerResponse registration) => new(http, registration.WorkerId, registration.WorkerToken);
 
     // ---- checks (used by d8 setup and d8 doctor; no side effects) ----
 
@@ -163,61 +124,11 @@ public sealed class OrchestratorClient(HttpClient http)
 
     // ---- plumbing ----
 
-    private string RequireWorkerId() =>
-        Uri.EscapeDataString(WorkerId ?? throw new InvalidOperationException("Register the worker first."));
+    private static string WaitQuery(TimeSpan? wait, char sep) => OrchestratorHttp.WaitQuery(wait, sep);
 
-    private static string WaitQuery(TimeSpan? wait, char sep) =>
-        wait is { } w && w > TimeSpan.Zero
-            ? $"{sep}wait={Math.Round(w.TotalSeconds, 3).ToString(CultureInfo.InvariantCulture)}"
-            : "";
-
-    private async Task<TResponse?> SendAsync<TRequest, TResponse>(
+    private Task<TResponse?> SendAsync<TRequest, TResponse>(
         HttpMethod method, string path, string? bearer, TRequest? body,
         JsonTypeInfo<TRequest>? requestInfo, JsonTypeInfo<TResponse>? responseInfo, CancellationToken ct)
-        where TResponse : class
-    {
-        using var message = new HttpRequestMessage(method, path);
-        if (bearer is not null)
-        {
-            message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
-        }
-        if (body is not null && requestInfo is not null)
-        {
-            message.Content = JsonContent.Create(body, requestInfo);
-        }
-
-        using var response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
-        if (response.StatusCode == HttpStatusCode.NoContent)
-        {
-            return null;
-        }
-        if (!response.IsSuccessStatusCode)
-        {
-            throw await ToExceptionAsync(response, ct).ConfigureAwait(false);
-        }
-        if (responseInfo is null)
-        {
-            return null;
-        }
-        return await response.Content.ReadFromJsonAsync(responseInfo, ct).ConfigureAwait(false);
-    }
-
-    private static async Task<OrchestratorException> ToExceptionAsync(HttpResponseMessage response, CancellationToken ct)
-    {
-        Problem? problem = null;
-        try
-        {
-            if (response.Content.Headers.ContentType?.MediaType is { } mt && mt.Contains("json", StringComparison.Ordinal))
-            {
-                problem = await response.Content.ReadFromJsonAsync(D8JsonContext.Default.Problem, ct).ConfigureAwait(false);
-            }
-        }
-        catch (System.Text.Json.JsonException)
-        {
-            // Not a problem document; the status code alone still says what happened.
-        }
-        var text = problem?.Detail ?? problem?.Title ?? response.ReasonPhrase ?? "error";
-        return new OrchestratorException(response.StatusCode, problem,
-            $"{(int)response.StatusCode} {response.StatusCode}: {text}");
-    }
+        where TResponse : class =>
+        OrchestratorHttp.SendAsync(http, method, path, bearer, body, requestInfo, responseInfo, ct);
 }

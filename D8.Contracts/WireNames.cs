@@ -6,13 +6,26 @@ namespace D8.Contracts;
 /// </summary>
 public static class WireNames
 {
+    // Task states as constants, for code that needs them at compile time (SQL, switch labels).
+    public const string Queued = "queued";
+    public const string Leased = "leased";
+    public const string Succeeded = "succeeded";
+    public const string Failed = "failed";
+    public const string Cancelled = "cancelled";
+
+    /// <summary>Every task state's wire name, in the enum's order (queued … cancelled).</summary>
+    public static IReadOnlyList<string> TaskStates { get; } = [Queued, Leased, Succeeded, Failed, Cancelled];
+
+    /// <summary>The terminal states' wire names (succeeded, failed, cancelled).</summary>
+    public static IReadOnlyList<string> FinishedStates { get; } = [Succeeded, Failed, Cancelled];
+
     public static string Of(TaskState state) => state switch
     {
-        TaskState.Queued => "queued",
-        TaskState.Leased => "leased",
-        TaskState.Succeeded => "succeeded",
-        TaskState.Failed => "failed",
-        _ => "cancelled",
+        TaskState.Queued => Queued,
+        TaskState.Leased => Leased,
+        TaskState.Succeeded => Succeeded,
+        TaskState.Failed => Failed,
+        _ => Cancelled,
     };
 
     public static string Of(WorkerState state) => state switch
@@ -32,7 +45,7 @@ public static class WireNames
         _ => "released",
     };
 
-    /// <summary>Parses a task state's wire name (case-insensitive).</summary>
+    /// <summary>Parses a task state's wire name (case-insensitive): <c>?state=</c>, <c>d8 tasks --state</c>.</summary>
     public static bool TryParse(string? name, out TaskState state)
     {
         foreach (var s in Enum.GetValues<TaskState>())
@@ -54,21 +67,4 @@ public static class TokenTotals
     /// <summary>total_tokens if reported, else prompt + completion; 0 without usage.</summary>
     public static long Of(TokenUsage? usage) =>
         usage is null ? 0 : usage.TotalTokens ?? ((long)(usage.PromptTokens ?? 0) + (usage.CompletionTokens ?? 0));
-}
-
-/// <summary>The providers a worker can run and a task can ask for (lower-case wire names).</summary>
-public static class ProviderNames
-{
-    public const string Ollama = "ollama";
-    public const string Groq = "groq";
-    public const string Gemini = "gemini";
-    public const string OpenAi = "openai";
-
-    public static IReadOnlyList<string> All { get; } = [Ollama, Groq, Gemini, OpenAi];
-
-    /// <summary>True for a known provider (case-insensitive).</summary>
-    public static bool IsKnown(string? name) => All.Contains(name?.ToLowerInvariant());
-
-    /// <summary>"ollama, groq, gemini, openai" for messages.</summary>
-    public static string List => string.Join(", ", All);
 }

@@ -43,12 +43,38 @@ public sealed record HeartbeatRequest
     public DateTimeOffset? BudgetReadyAt { get; init; }
 }
 
-/// <summary>One provider budget window as a worker reports it.</summary>
-/// <param name="Window">requests_per_minute, tokens_per_minute or requests_per_day.</param>
+/// <summary>
+/// One provider budget window as a worker reports it, and the names of the three windows there are: the worker's
+/// budgets (D8_RPM, D8_TPM, D8_RPD) and metric tags, the orchestrator's placement, the CLI's fleet table and the
+/// emulators' rate limits all spell them from here.
+/// </summary>
+/// <param name="Window"><see cref="RequestsPerMinute"/>, <see cref="TokensPerMinute"/> or <see cref="RequestsPerDay"/>.</param>
 /// <param name="Used">Spent in the current window.</param>
 /// <param name="Limit">The window's limit.</param>
 /// <param name="Seconds">The window's length (60 for a minute, 86400 for a day).</param>
-public sealed record BudgetWindow(string Window, long Used, long Limit, double Seconds);
+public sealed record BudgetWindow(string Window, long Used, long Limit, double Seconds)
+{
+    /// <summary>Requests per minute (RPM).</summary>
+    public const string RequestsPerMinute = "requests_per_minute";
+
+    /// <summary>Tokens per minute (TPM): prompt plus the requested completion budget.</summary>
+    public const string TokensPerMinute = "tokens_per_minute";
+
+    /// <summary>Requests per day (RPD).</summary>
+    public const string RequestsPerDay = "requests_per_day";
+
+    /// <summary>A window's length at real time: a day for <see cref="RequestsPerDay"/>, else a minute.</summary>
+    public static TimeSpan LengthOf(string window) => window == RequestsPerDay ? TimeSpan.FromDays(1) : TimeSpan.FromMinutes(1);
+
+    /// <summary>A window's short label (rpm, tpm, rpd), as the CLI's fleet table shows it; an unknown name as it is.</summary>
+    public static string ShortName(string window) => window switch
+    {
+        RequestsPerMinute => "rpm",
+        TokensPerMinute => "tpm",
+        RequestsPerDay => "rpd",
+        _ => window,
+    };
+}
 
 /// <summary>Heartbeat answer: what the orchestrator wants of the worker.</summary>
 public sealed record HeartbeatResponse

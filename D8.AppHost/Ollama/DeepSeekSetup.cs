@@ -9,7 +9,7 @@ namespace D8.AppHost.Ollama;
 public static class DeepSeekSetup
 {
     /// <summary>Default model: small enough for a 4 GB Raspberry Pi.</summary>
-    public const string DefaultModel = "deepseek-coder:1.3b";
+    public static readonly string DefaultModel = D8.Contracts.ProviderCatalog.Ollama.DefaultModel!;
 
     /// <summary>
     /// Adds Ollama and the DeepSeek model resource in the configured mode (auto by default, resolved by probing the

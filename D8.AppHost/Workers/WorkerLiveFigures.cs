@@ -42,7 +42,7 @@ public static class WorkerLiveFigures
     {
         if (view is null) return new("Not registered with the orchestrator", KnownResourceStateStyles.Info);
         var parts = new List<string>();
-        if (view.State != WorkerState.Online) parts.Add(view.State.ToString().ToLowerInvariant());
+        if (view.State != WorkerState.Online) parts.Add(WireNames.Of(view.State));
         parts.Add(view.TokensPerSecond is { } tps ? string.Create(CultureInfo.InvariantCulture, $"{tps:F0} tps") : "no run yet");
         parts.Add($"{view.InFlight} of {view.MaxConcurrency} busy");
         var cooldown = view.CooldownUntil is { } until && until > now ? until - now : (TimeSpan?)null;
@@ -58,7 +58,7 @@ public static class WorkerLiveFigures
     [
         new("d8.provider", view.Provider),
         new("d8.models", string.Join(", ", view.Models)),
-        new("d8.state", view.State.ToString().ToLowerInvariant()),
+        new("d8.state", WireNames.Of(view.State)),
         new("d8.tokens_per_second", view.TokensPerSecond?.ToString("F1", CultureInfo.InvariantCulture) ?? "–"),
         new("d8.in_flight", $"{view.InFlight}/{view.MaxConcurrency}"),
         new("d8.cooldown_until", view.CooldownUntil?.ToString("O", CultureInfo.InvariantCulture) ?? "–"),

@@ -83,7 +83,7 @@ internal static class DispatchBenchmark
     {
         const int submitters = 32, workers = 4, pollersPerWorker = 4, leaseMax = 32;
         var client = Client(http, orch);
-        var workerClients = new List<OrchestratorClient>();
+        var workerClients = new List<WorkerClient>();
         for (var i = 0; i < workers; i++) workerClients.Add(await WorkerAsync(http, orch, $"bench-{i}"));
 
         var submitted = 0;
@@ -171,14 +171,13 @@ internal static class DispatchBenchmark
     private static OrchestratorClient Client(HttpClient http, OrchestratorProcess orch) =>
         new(http) { ApiKey = orch.ApiKey, JoinToken = orch.JoinToken };
 
-    private static async Task<OrchestratorClient> WorkerAsync(HttpClient http, OrchestratorProcess orch, string name, int concurrency = 1024)
+    private static async Task<WorkerClient> WorkerAsync(HttpClient http, OrchestratorProcess orch, string name, int concurrency = 1024)
     {
-        var worker = Client(http, orch);
-        await worker.RegisterAsync(new RegisterWorkerRequest
+        var joiner = Client(http, orch);
+        return joiner.AsWorker(await joiner.RegisterAsync(new RegisterWorkerRequest
         {
             Name = name, Provider = "ollama", Models = ["bench-model"], MaxConcurrency = concurrency,
-        });
-        return worker;
+        }));
     }
 
     private static int IntArg(string[] args, string name, int fallback)

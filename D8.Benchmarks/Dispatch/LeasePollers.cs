@@ -6,7 +6,7 @@ namespace D8.Benchmarks.Dispatch;
 internal static class LeasePollers
 {
     /// <summary>Starts <paramref name="perWorker"/> pollers per worker; each reports how many tasks it completed.</summary>
-    public static Task[] Start(IEnumerable<OrchestratorClient> workers, int perWorker, int leaseMax,
+    public static Task[] Start(IEnumerable<WorkerClient> workers, int perWorker, int leaseMax,
         Action<int> completed, CancellationToken stop) =>
         workers.SelectMany(w => Enumerable.Range(0, perWorker).Select(_ => Task.Run(async () =>
         {

@@ -3,7 +3,7 @@ using D8.Tests.Infrastructure;
 namespace D8.Benchmarks.Dispatch;
 
 /// <summary>
-/// The real orchestrator (its built dll, through the shared <see cref="ProcessHost"/>) on a free loopback port with a
+/// The real orchestrator (its built dll, through the shared <see cref="ProcessHost"/>) on a loopback port it picks itself, with a
 /// temp SQLite file, plus what the benchmarks read about it: RSS and CPU time.
 /// </summary>
 internal sealed class OrchestratorProcess : IAsyncDisposable
@@ -43,35 +43,51 @@ internal sealed class OrchestratorProcess : IAsyncDisposable
     public static async Task<OrchestratorProcess> StartAsync(string? db = null, string? apiKey = null, string? joinToken = null,
         IReadOnlyDictionary<string, string?>? settings = null, bool http2 = false)
     {
-        var port = FreePort.Next();
-        var port2 = http2 ? FreePort.Next() : 0;
         var ownsDb = db is null;
         db ??= TempDatabase.NewPath("dispatch", "d8-bench");
         apiKey ??= "bench-key-" + Guid.NewGuid().ToString("N");
         var join = joinToken ?? "bench-join-" + Guid.NewGuid().ToString("N");
         var environment = new Dictionary<string, string?>
         {
-            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
+            ["ASPNETCORE_URLS"] = FreePort.Any,
             ["D8_DB_PATH"] = db,
             ["D8_API_KEYS"] = apiKey,
             ["D8_JOIN_TOKEN"] = join,
             ["Logging__LogLevel__Default"] = "Warning",
-            ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Warning",
+            ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information", // "Now listening on: …" tells the port
         };
         if (http2)
         {
             // Configured endpoints replace ASPNETCORE_URLS, so the HTTP/1.1 one is named again.
-            environment["Kestrel__Endpoints__Http__Url"] = $"http://127.0.0.1:{port}";
-            environment["Kestrel__Endpoints__H2__Url"] = $"http://127.0.0.1:{port2}";
+            environment["Kestrel__Endpoints__Http__Url"] = FreePort.Any;
+            environment["Kestrel__Endpoints__H2__Url"] = FreePort.Any;
             environment["Kestrel__Endpoints__H2__Protocols"] = "Http2";
         }
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) environment[key] = value;
         var host = ProcessHost.Launch("D8.Orchestrator", environment, log: line => Console.Error.WriteLine(line),
             name: "orchestrator", keepOutput: false);
-        var orchestrator = new OrchestratorProcess(host, db, ownsDb, new Uri($"http://127.0.0.1:{port}/"),
-            http2 ? new Uri($"http://127.0.0.1:{port2}/") : null, apiKey, join);
-        await host.WaitForHealthyAsync($"http://127.0.0.1:{port}/health", TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(20));
+        var addresses = await host.WaitForListeningAsync(http2 ? 2 : 1, TimeSpan.FromSeconds(60));
+        // Both endpoints bind port 0: the HTTP/1.1 one is whichever answers an HTTP/1.1 request (prior-knowledge HTTP/2 refuses it).
+        var baseUrl = new Uri(addresses[0], "/");
+        if (http2 && !await AnswersHttp11Async(baseUrl)) addresses = [addresses[1], addresses[0]];
+        var orchestrator = new OrchestratorProcess(host, db, ownsDb, new Uri(addresses[0], "/"),
+            http2 ? new Uri(addresses[1], "/") : null, apiKey, join);
+        await host.WaitForHealthyAsync(new Uri(orchestrator.BaseUrl, "health").ToString(), TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(20));
         return orchestrator;
+    }
+
+    private static async Task<bool> AnswersHttp11Async(Uri url)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        try
+        {
+            using var response = await http.GetAsync(new Uri(url, "health"));
+            return true; // any HTTP/1.1 answer, even before the app is healthy
+        }
+        catch (HttpRequestException)
+        {
+            return false;
+        }
     }
 
     /// <summary>
@@ -82,7 +98,7 @@ internal sealed class OrchestratorProcess : IAsyncDisposable
     {
         var env = new Dictionary<string, string?>
         {
-            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{FreePort.Next()}",
+            ["ASPNETCORE_URLS"] = FreePort.Any, // its /health is not used here
             ["D8_ORCHESTRATOR_URL"] = BaseUrl.ToString(),
             ["D8_JOIN_TOKEN"] = JoinToken,
             ["D8_WORKER_NAME"] = name,

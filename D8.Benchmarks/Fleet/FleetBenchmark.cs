@@ -6,7 +6,7 @@ using D8.Contracts;
 namespace D8.Benchmarks.Fleet;
 
 /// <summary>
-/// `fleet [--sizes 1000,5000,10000] [--tasks T] [--usage both|yes|no] [--timeout S] [--http1] [--only fastest|fifo]`:
+/// `fleet [--sizes 1000,5000,10000] [--tasks T] [--usage both|yes|no] [--timeout S] [--http1] [--only fastest|fifo] [--set KEY=VALUE]…`:
 /// a large fleet of simulated workers (<see cref="SimulatedFleet"/>) on one orchestrator process, the batch submitted
 /// from 16 callers, under fifo and then under fastest (a fresh orchestrator each). Tasks per second are counted from
 /// the first submit to the last completion; a run that has not finished when the timeout ends says so (stalled) with
@@ -25,6 +25,8 @@ internal static class FleetBenchmark
         var timeout = TimeSpan.FromSeconds(60);
         var http2 = true;
         string[] schedulers = ["fifo", "fastest"];
+        // Extra orchestrator settings (e.g. D8_SCHEDULER_RECHECK_MS=100), for experiments.
+        var settings = new Dictionary<string, string?>();
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -47,14 +49,18 @@ internal static class FleetBenchmark
                 case "--only" when i + 1 < args.Length:
                     schedulers = [args[++i]];
                     break;
+                case "--set" when i + 1 < args.Length && args[i + 1].Contains('=', StringComparison.Ordinal):
+                    var pair = args[++i].Split('=', 2);
+                    settings[pair[0]] = pair[1];
+                    break;
                 default:
-                    Console.Error.WriteLine("usage: fleet [--sizes 1000,5000,10000] [--tasks T] [--usage both|yes|no] [--timeout S] [--http1] [--only fastest|fifo]");
+                    Console.Error.WriteLine("usage: fleet [--sizes 1000,5000,10000] [--tasks T] [--usage both|yes|no] [--timeout S] [--http1] [--only fastest|fifo] [--set KEY=VALUE]");
                     return 2;
             }
         }
         Console.WriteLine($"fleet: {Environment.ProcessorCount} cores, load average {LoadAverage()}, simulator and orchestrator " +
                           $"share them; {(http2 ? "HTTP/2 (prior knowledge), 64 client handlers" : "HTTP/1.1, a handler per worker")}, " +
-                          $"timeout {timeout.TotalSeconds:F0} s per run");
+                          $"timeout {timeout.TotalSeconds:F0} s per run{string.Concat(settings.Select(kv => $", {kv.Key}={kv.Value}"))}");
         foreach (var size in sizes)
         {
             foreach (var usage in usages)
@@ -62,7 +68,7 @@ internal static class FleetBenchmark
                 var outcomes = new Dictionary<string, Outcome>();
                 foreach (var scheduler in schedulers)
                 {
-                    outcomes[scheduler] = await RunOnceAsync(size, tasks, scheduler, usage, timeout, http2);
+                    outcomes[scheduler] = await RunOnceAsync(size, tasks, scheduler, usage, timeout, http2, settings);
                     var o = outcomes[scheduler];
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"  {size} workers, {(usage ? "usage" : "no usage")}, {scheduler}: {o.Done}/{tasks} in {o.Seconds:F1} s{(o.Done < tasks ? $" (STALLED: {o.Submitted} submitted; {o.Queued} queued, {o.Leased} leased at the end)" : "")}; " +
@@ -92,9 +98,10 @@ internal static class FleetBenchmark
         public double Rate => Done / Seconds;
     }
 
-    private static async Task<Outcome> RunOnceAsync(int size, int tasks, string scheduler, bool usage, TimeSpan timeout, bool http2)
+    private static async Task<Outcome> RunOnceAsync(int size, int tasks, string scheduler, bool usage, TimeSpan timeout, bool http2,
+        IReadOnlyDictionary<string, string?> settings)
     {
-        await using var orch = await OrchestratorProcess.StartAsync(http2: http2, settings: new Dictionary<string, string?>
+        await using var orch = await OrchestratorProcess.StartAsync(http2: http2, settings: new Dictionary<string, string?>(settings)
         {
             ["D8_SCHEDULER"] = scheduler,
         });

@@ -16,7 +16,6 @@ internal sealed class SimulatedFleet : IAsyncDisposable
     public const int OutputTokens = 16;
 
     private readonly List<HttpMessageHandler> _handlers = [];
-    private readonly List<OrchestratorClient> _workers = [];
     private readonly List<Task> _loops = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly bool _usage;
@@ -49,6 +48,8 @@ internal sealed class SimulatedFleet : IAsyncDisposable
     public static async Task<SimulatedFleet> StartAsync(Uri baseUrl, string joinToken, int count, bool usage, bool http2)
     {
         var fleet = new SimulatedFleet(usage);
+        var joiners = new List<OrchestratorClient>(count);
+        var workers = new WorkerClient[count];
         var shared = new List<HttpClient>();
         for (var i = 0; i < (http2 ? Http2Handlers : 0); i++)
         {
@@ -73,7 +74,7 @@ internal sealed class SimulatedFleet : IAsyncDisposable
                 fleet._handlers.Add(handler);
                 http = new HttpClient(handler) { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(90) };
             }
-            fleet._workers.Add(new OrchestratorClient(http) { JoinToken = joinToken });
+            joiners.Add(new OrchestratorClient(http) { JoinToken = joinToken });
         }
         // Registration, 64 at a time; then every worker runs its heartbeat and lease loops.
         var next = -1;
@@ -82,16 +83,18 @@ internal sealed class SimulatedFleet : IAsyncDisposable
         {
             for (var i = Interlocked.Increment(ref next); i < count; i = Interlocked.Increment(ref next))
             {
-                var response = await fleet._workers[i].RegisterAsync(new RegisterWorkerRequest
+                var joiner = joiners[i];
+                var response = await joiner.RegisterAsync(new RegisterWorkerRequest
                 {
                     Name = $"sim-{i}", Provider = "ollama", Models = ["fleet-model"], MaxConcurrency = 1,
                 });
                 intervals[i] = response.HeartbeatIntervalSeconds;
+                workers[i] = joiner.AsWorker(response);
             }
         })));
         for (var i = 0; i < count; i++)
         {
-            var worker = fleet._workers[i];
+            var worker = workers[i];
             var interval = TimeSpan.FromSeconds(intervals[i]);
             fleet._loops.Add(Task.Run(() => fleet.HeartbeatLoopAsync(worker, interval)));
             fleet._loops.Add(Task.Run(() => fleet.LeaseLoopAsync(worker)));
@@ -99,7 +102,7 @@ internal sealed class SimulatedFleet : IAsyncDisposable
         return fleet;
     }
 
-    private async Task HeartbeatLoopAsync(OrchestratorClient worker, TimeSpan interval)
+    private async Task HeartbeatLoopAsync(WorkerClient worker, TimeSpan interval)
     {
         var ct = _stop.Token;
         try
@@ -125,7 +128,7 @@ internal sealed class SimulatedFleet : IAsyncDisposable
         }
     }
 
-    private async Task LeaseLoopAsync(OrchestratorClient worker)
+    private async Task LeaseLoopAsync(WorkerClient worker)
     {
         var ct = _stop.Token;
         var first = true;

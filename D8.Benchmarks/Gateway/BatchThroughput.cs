@@ -110,7 +110,7 @@ public static class BatchThroughput
     private static ProcessHost StartWorker(OrchestratorProcess orch, string providerUrl, string name, int concurrency) =>
         ProcessHost.Launch("D8.Worker", new Dictionary<string, string?>
         {
-            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{FreePort.Next()}",
+            ["ASPNETCORE_URLS"] = FreePort.Any, // its /health is not used here
             ["D8_ORCHESTRATOR_URL"] = orch.BaseUrl.ToString(),
             ["D8_JOIN_TOKEN"] = orch.JoinToken,
             ["D8_WORKER_NAME"] = name,

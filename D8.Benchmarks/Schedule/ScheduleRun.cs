@@ -132,7 +132,7 @@ internal sealed class ScheduleRun : IAsyncDisposable
         }
         var env = new Dictionary<string, string?>
         {
-            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{FreePort.Next()}",
+            ["ASPNETCORE_URLS"] = FreePort.Any, // its /health is not used here
             ["D8_ORCHESTRATOR_URL"] = _orchestrator!.BaseUrl.ToString(),
             ["D8_JOIN_TOKEN"] = _orchestrator.JoinToken,
             ["D8_WORKER_NAME"] = spec.Name,

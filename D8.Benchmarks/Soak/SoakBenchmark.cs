@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using D8.Benchmarks.Dispatch;
 using D8.Contracts;
 using D8.Tests.Infrastructure;
@@ -30,12 +31,14 @@ internal static class SoakBenchmark
         try
         {
             double peak, final, rate;
+            string breakdown;
             await using (var orch = await OrchestratorProcess.StartAsync(db, apiKey, join, store.Apply()))
             {
-                (peak, final, rate) = await SoakAsync(orch, total);
+                (peak, final, rate, breakdown) = await SoakAsync(orch, total);
                 await orch.KillAsync();
             }
             Console.WriteLine($"soak: {total} tasks, peak RSS {peak:F0} MB, final RSS {final:F0} MB, {rate:F0} tasks/s");
+            Console.WriteLine($"soak: {breakdown}");
 
             var clock = Stopwatch.StartNew();
             await using (var restarted = await OrchestratorProcess.StartAsync(db, apiKey, join, store.Apply()))
@@ -43,7 +46,7 @@ internal static class SoakBenchmark
                 var startup = clock.Elapsed;
                 Console.WriteLine($"restart with {total} finished tasks in the database: healthy after {startup.TotalSeconds:F2} s " +
                                   $"(process start → /health 200), RSS {restarted.RssMb():F0} MB, load {Load()}");
-                var after = await RunPhaseAsync(restarted, 20_000, null);
+                var after = await RunPhaseAsync(restarted, 20_000, new StrongBox<int>(), null);
                 Console.WriteLine($"dispatch after restart : {after:F0} tasks/s (20000 tasks), RSS {restarted.RssMb():F0} MB, peak {restarted.PeakRssMb():F0} MB");
             }
             return 0;
@@ -54,35 +57,46 @@ internal static class SoakBenchmark
         }
     }
 
-    private static async Task<(double Peak, double Final, double Rate)> SoakAsync(OrchestratorProcess orch, int total)
+    private static async Task<(double Peak, double Final, double Rate, string Breakdown)> SoakAsync(OrchestratorProcess orch, int total)
     {
         var last = Stopwatch.GetTimestamp();
-        var rate = await RunPhaseAsync(orch, total, done =>
+        var completed = new StrongBox<int>();
+        var sampler = RssSampler.Start(orch.Pid, () => Volatile.Read(ref completed.Value));
+        double rate;
+        try
         {
-            var now = Stopwatch.GetTimestamp();
-            var interval = Report / Stopwatch.GetElapsedTime(last, now).TotalSeconds;
-            last = now;
-            Console.WriteLine($"{done,9} tasks: RSS {orch.RssMb(),4:F0} MB (peak {orch.PeakRssMb():F0} MB), {interval:F0} tasks/s, load {Load()}");
-        });
-        return (orch.PeakRssMb(), orch.RssMb(), rate);
+            rate = await RunPhaseAsync(orch, total, completed, done =>
+            {
+                var now = Stopwatch.GetTimestamp();
+                var interval = Report / Stopwatch.GetElapsedTime(last, now).TotalSeconds;
+                last = now;
+                Console.WriteLine($"{done,9} tasks: RSS {orch.RssMb(),4:F0} MB (peak {orch.PeakRssMb():F0} MB), {interval:F0} tasks/s, load {Load()}");
+            });
+        }
+        finally
+        {
+            await sampler.DisposeAsync();
+        }
+        return (orch.PeakRssMb(), orch.RssMb(), rate, sampler.Describe());
     }
 
-    /// <summary>Runs <paramref name="total"/> tasks through; calls <paramref name="progress"/> every 100,000.</summary>
-    private static async Task<double> RunPhaseAsync(OrchestratorProcess orch, int total, Action<int>? progress)
+    /// <summary>
+    /// Runs <paramref name="total"/> tasks through, counting them in <paramref name="completed"/>; calls
+    /// <paramref name="progress"/> every 100,000.
+    /// </summary>
+    private static async Task<double> RunPhaseAsync(OrchestratorProcess orch, int total, StrongBox<int> completed, Action<int>? progress)
     {
         using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5) };
         using var http = new HttpClient(handler, disposeHandler: false) { BaseAddress = orch.BaseUrl, Timeout = TimeSpan.FromSeconds(100) };
         var client = new OrchestratorClient(http) { ApiKey = orch.ApiKey, JoinToken = orch.JoinToken };
-        var workers = new List<OrchestratorClient>();
+        var workers = new List<WorkerClient>();
         for (var i = 0; i < Workers; i++)
         {
-            var w = new OrchestratorClient(http) { ApiKey = orch.ApiKey, JoinToken = orch.JoinToken };
-            await w.RegisterAsync(new RegisterWorkerRequest { Name = $"soak-{i}", Provider = "ollama", Models = ["m"], MaxConcurrency = 1024 });
-            workers.Add(w);
+            var registration = await client.RegisterAsync(new RegisterWorkerRequest { Name = $"soak-{i}", Provider = "ollama", Models = ["m"], MaxConcurrency = 1024 });
+            workers.Add(client.AsWorker(registration));
         }
         using var window = new SemaphoreSlim(InFlight);
         var submitted = 0;
-        var completed = 0;
         var nextReport = Report;
         var reportLock = new Lock();
         using var stop = new CancellationTokenSource();
@@ -90,7 +104,7 @@ internal static class SoakBenchmark
         var pollers = LeasePollers.Start(workers, PollersPerWorker, LeaseMax, count =>
         {
             window.Release(count);
-            var done = Interlocked.Add(ref completed, count);
+            var done = Interlocked.Add(ref completed.Value, count);
             lock (reportLock)
             {
                 while (progress is not null && done >= nextReport)

@@ -44,13 +44,12 @@ internal static class TlsBenchmark
 
     private static async Task<Orchestrator> Start(bool tls)
     {
-        var port = FreePort.Next();
         var dir = Path.Combine(Path.GetTempPath(), "d8-bench", "tls-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(dir);
         var apiKey = "bench-" + Guid.NewGuid().ToString("N");
         var host = ProcessHost.Launch("D8.Orchestrator", new Dictionary<string, string?>
         {
-            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
+            ["ASPNETCORE_URLS"] = FreePort.Any,
             ["D8_TLS"] = tls ? "true" : "false",
             ["D8_DB_PATH"] = Path.Combine(dir, "d8.db"),
             ["D8_API_KEYS"] = apiKey,
@@ -58,6 +57,7 @@ internal static class TlsBenchmark
             ["Logging__LogLevel__Default"] = "Warning",
             ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
         }, log: _ => { }, name: "orchestrator");
+        var port = (await host.WaitForListeningAsync(TimeSpan.FromSeconds(60))).Port;
         await host.WaitForOutputAsync("Application started", TimeSpan.FromSeconds(60));
         string? pin = null;
         if (tls && JoinToken.TryParse(await File.ReadAllTextAsync(Path.Combine(dir, "tls", "join-token")), out var token, out _)) pin = token.Pin;

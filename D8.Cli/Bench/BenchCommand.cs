@@ -148,7 +148,7 @@ public static class BenchCommand
     /// <summary>Summarises the runs (only succeeded runs count for speed figures).</summary>
     public static BenchReport Build(IReadOnlyList<BenchRun> runs, string? model, string? provider, string? worker, double wallSeconds)
     {
-        var ok = runs.Where(r => r.State == "succeeded").ToList();
+        var ok = runs.Where(r => r.State == WireNames.Succeeded).ToList();
         return new BenchReport(runs.Count, ok.Count, runs.Count == 0 ? 0 : (double)ok.Count / runs.Count, model, provider, worker,
             Summary.Of(ok.Where(r => r.TimeToFirstTokenMs is not null).Select(r => r.TimeToFirstTokenMs!.Value)),
             Summary.Of(ok.Where(r => r.TokensPerSecond is not null).Select(r => r.TokensPerSecond!.Value)),
@@ -173,7 +173,7 @@ public static class BenchCommand
             $"success rate: {report.Succeeded}/{report.Requested} ({report.SuccessRate:P0})   wall time: {report.WallSeconds:0.0} s"));
         var workers = report.Runs.Where(r => r.Worker is not null).GroupBy(r => r.Worker!).Select(g => $"{g.Key} ×{g.Count()}");
         console.WriteLine("ran on: " + string.Join(", ", workers.DefaultIfEmpty("-")));
-        foreach (var failed in report.Runs.Where(r => r.State != "succeeded"))
+        foreach (var failed in report.Runs.Where(r => r.State != WireNames.Succeeded))
         {
             console.WriteLine($"  {failed.TaskId} {failed.State}: {failed.Error ?? "no reason given"}");
         }

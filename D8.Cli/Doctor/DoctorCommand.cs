@@ -88,7 +88,7 @@ public static class DoctorCommand
         string? FromEnvFile(string key) => values is not null && values.TryGetValue(key, out var v) && v.Length > 0 ? v : null;
 
         var providerName = providerFlag ?? FromEnvFile(WorkerEnvNames.Provider) ?? ctx.Env.Get(WorkerEnvNames.Provider);
-        var provider = providerName is null ? null : ProviderCatalog.Find(providerName);
+        var provider = providerName is null ? null : ProviderArgument.Parse(providerName);
         var model = modelFlag ?? (provider?.ModelVariable is { } mv ? FromEnvFile(mv) : null)?.Split(',')[0].Trim()
             ?? (provider is { DefaultModel.Length: > 0 } p ? p.DefaultModel : null);
 

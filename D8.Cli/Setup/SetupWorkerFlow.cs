@@ -3,6 +3,7 @@ using D8.Cli.Configuration;
 using D8.Cli.Doctor.Checks;
 using D8.Cli.Ollama;
 using D8.Cli.Verification;
+using D8.Contracts;
 using D8.Contracts.Trust;
 using Spectre.Console;
 
@@ -22,7 +23,7 @@ internal sealed class SetupWorkerFlow(CliContext ctx, ParseResult parse, SetupWo
         // 1. Provider.
         var providerName = parse.GetValue(o.Provider) ?? Existing(WorkerEnvNames.Provider);
         ProviderInfo provider;
-        if (providerName is not null) provider = ProviderCatalog.Find(providerName);
+        if (providerName is not null) provider = ProviderArgument.Parse(providerName);
         else if (interactive)
         {
             provider = Console.Prompt(new SelectionPrompt<ProviderInfo>()
@@ -181,7 +182,7 @@ internal sealed class SetupWorkerFlow(CliContext ctx, ParseResult parse, SetupWo
         }
         else
         {
-            suggestion = provider.DefaultModel.Length > 0 ? provider.DefaultModel : null;
+            suggestion = provider.DefaultModel;
         }
         suggestion = existing ?? suggestion;
         if (interactive)

@@ -3,7 +3,7 @@ namespace D8.Cli.Setup;
 /// <summary>
 /// The variable names of the .env that docker-compose.generated.yml interpolates (see .env.example), kept in this
 /// one place so aligning with the compose file is a one-file change. Provider keys are per provider: see
-/// <see cref="ProviderInfo.KeyVariable"/>.
+/// <see cref="D8.Contracts.ProviderInfo.KeyVariable"/>.
 /// </summary>
 public static class WorkerEnvNames
 {
@@ -11,7 +11,7 @@ public static class WorkerEnvNames
     public const string JoinToken = "D8_JOIN_TOKEN";
 
     /// <summary>The Ollama model of worker-deepseek (and of the ollama-pull service).</summary>
-    public const string DeepSeekModel = "D8_DEEPSEEK_MODEL";
+    public static readonly string DeepSeekModel = D8.Contracts.ProviderCatalog.Ollama.ModelVariable;
 
     /// <summary>Resource limits of the Ollama and worker-deepseek containers, sized by RAM.</summary>
     public const string OllamaCpus = "OLLAMA_CPUS";

@@ -32,8 +32,7 @@ public static class FleetView
             table.AddRow("(no workers registered)", "", "", "", "", "", "", "", "");
         }
 
-        var queue = string.Join("  ", new[] { "queued", "leased", "succeeded", "failed", "cancelled" }
-            .Select(k => $"{k} {(stats.Tasks.TryGetValue(k, out var n) ? n : 0)}"));
+        var queue = string.Join("  ", WireNames.TaskStates.Select(k => $"{k} {(stats.Tasks.TryGetValue(k, out var n) ? n : 0)}"));
         if (stats.Unroutable > 0) queue += $"  unroutable {stats.Unroutable}";
         var schedule = stats.Scheduler is null ? "" : $"scheduler {stats.Scheduler}" +
             (stats.DrainSeconds is { } drain ? string.Create(CultureInfo.InvariantCulture, $"  drains in ~{drain:0.#}s") : "  drain time unknown (no worker measured yet)") +
@@ -57,17 +56,7 @@ public static class FleetView
     private static string Budget(WorkerView w)
     {
         if (w.Budget.Count == 0) return "-";
-        return string.Join(' ', w.Budget.Select(b =>
-        {
-            var name = b.Window switch
-            {
-                "requests_per_minute" => "rpm",
-                "tokens_per_minute" => "tpm",
-                "requests_per_day" => "rpd",
-                _ => b.Window,
-            };
-            return $"{name} {Short(Math.Max(0, b.Limit - b.Used))}/{Short(b.Limit)}";
-        }));
+        return string.Join(' ', w.Budget.Select(b => $"{BudgetWindow.ShortName(b.Window)} {Short(Math.Max(0, b.Limit - b.Used))}/{Short(b.Limit)}"));
     }
 
     private static string Short(long n) => n >= 10_000

@@ -43,8 +43,7 @@ public static class OrchestratorProbe
             return Outcome.Fail($"{url} is plain HTTP but the join token pins the orchestrator's certificate", "use https:// (same host and port)");
         }
         if (PlainHttp.Refusal(url, ctx.PlainHttpAllowed) is { } refusal) return Outcome.Fail("join token not sent: " + refusal, PlainHttpFix);
-        var client = ctx.CreateOrchestratorClient(url, null, Timeout, parsed.Pin);
-        client.JoinToken = joinToken;
+        var client = new OrchestratorClient(ctx.CreateOrchestratorClient(url, null, Timeout, parsed.Pin).Http) { JoinToken = joinToken };
         try
         {
             await client.CheckJoinTokenAsync(ct);

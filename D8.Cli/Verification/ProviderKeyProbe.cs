@@ -1,6 +1,7 @@
 using System.ClientModel;
 using System.ClientModel.Primitives;
 using D8.Cli.Setup;
+using D8.Contracts;
 using OpenAI;
 using OpenAI.Chat;
 

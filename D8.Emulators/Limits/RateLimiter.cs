@@ -1,12 +1,15 @@
+using D8.Contracts;
+
 namespace D8.Emulators.Limits;
 
 /// <summary>Why a request was refused with 429: the limit it hit and how long until it would be admitted.</summary>
-/// <param name="Limit">requests (per minute), tokens (per minute), requests_per_day, or random (a probabilistic 429).</param>
+/// <param name="Window">The window whose limit refused it (a <see cref="BudgetWindow"/> name).</param>
 /// <param name="Allowed">The limit's figure.</param>
 /// <param name="Used">Spent in the window.</param>
 /// <param name="Requested">What the refused request asked for.</param>
 /// <param name="RetryAfter">Until the request would be admitted.</param>
-public sealed record RateLimitRefusal(string Limit, long Allowed, long Used, long Requested, TimeSpan RetryAfter);
+/// <param name="Busy">A random refusal (a busy provider) rather than a spent limit; its window is requests per minute.</param>
+public sealed record RateLimitRefusal(string Window, long Allowed, long Used, long Requested, TimeSpan RetryAfter, bool Busy = false);
 
 /// <summary>
 /// A provider's rate limits as Groq, Gemini and OpenAI document them: requests per minute, tokens per minute (prompt
@@ -41,13 +44,13 @@ public sealed class RateLimiter(RateLimitOptions options, TimeProvider time)
             while (_day.TryPeek(out var d) && d + day <= now) _day.Dequeue();
 
             if (Options.RequestsPerDay > 0 && _day.Count >= Options.RequestsPerDay)
-                return new("requests_per_day", Options.RequestsPerDay, _day.Count, 1, _day.Peek() + day - now);
+                return new(BudgetWindow.RequestsPerDay, Options.RequestsPerDay, _day.Count, 1, _day.Peek() + day - now);
             if (Options.RequestsPerMinute > 0 && _minute.Count >= Options.RequestsPerMinute)
-                return new("requests", Options.RequestsPerMinute, _minute.Count, 1, _minute.Peek().At + minute - now);
+                return new(BudgetWindow.RequestsPerMinute, Options.RequestsPerMinute, _minute.Count, 1, _minute.Peek().At + minute - now);
             if (Options.TokensPerMinute > 0 && _minuteTokens + Math.Min(tokens, Options.TokensPerMinute) > Options.TokensPerMinute)
-                return new("tokens", Options.TokensPerMinute, _minuteTokens, tokens, TokensFreeAt(tokens, minute, now) - now);
+                return new(BudgetWindow.TokensPerMinute, Options.TokensPerMinute, _minuteTokens, tokens, TokensFreeAt(tokens, minute, now) - now);
             if (Options.RandomRefusalFraction > 0 && _random.NextDouble() < Options.RandomRefusalFraction)
-                return new("random", Options.RequestsPerMinute, _minute.Count, 1, Options.RandomRetryAfter / Options.TimeScale);
+                return new(BudgetWindow.RequestsPerMinute, Options.RequestsPerMinute, _minute.Count, 1, Options.RandomRetryAfter / Options.TimeScale, Busy: true);
 
             _minute.Enqueue((now, tokens));
             _minuteTokens += tokens;

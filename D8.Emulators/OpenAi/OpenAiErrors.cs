@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using D8.Contracts;
 using D8.Emulators.Faults;
 using D8.Emulators.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -55,17 +56,18 @@ internal static class OpenAiErrors
             : Math.Max(1, Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
         headers["x-ratelimit-limit-requests"] = options.Limits.RequestsPerMinute.ToString(CultureInfo.InvariantCulture);
         headers["x-ratelimit-limit-tokens"] = options.Limits.TokensPerMinute.ToString(CultureInfo.InvariantCulture);
-        headers[refusal.Limit == "tokens" ? "x-ratelimit-reset-tokens" : "x-ratelimit-reset-requests"] = GoDuration(wait);
-        var what = refusal.Limit switch
+        var tokens = refusal.Window == BudgetWindow.TokensPerMinute;
+        headers[tokens ? "x-ratelimit-reset-tokens" : "x-ratelimit-reset-requests"] = GoDuration(wait);
+        var what = refusal.Window switch
         {
-            "tokens" => "tokens per minute (TPM)",
-            "requests_per_day" => "requests per day (RPD)",
-            "random" => "requests per minute (RPM): the service is busy",
+            BudgetWindow.TokensPerMinute => "tokens per minute (TPM)",
+            BudgetWindow.RequestsPerDay => "requests per day (RPD)",
             _ => "requests per minute (RPM)",
-        };
+        } + (refusal.Busy ? ": the service is busy" : "");
         var message = $"Rate limit reached for model `{model}` on {what}: Limit {refusal.Allowed}, Used {refusal.Used}, " +
                       $"Requested {refusal.Requested}. Please try again in {GoDuration(wait)}.";
-        return WriteAsync(context, 429, message, refusal.Limit == "tokens" ? "tokens" : "requests", code: "rate_limit_exceeded");
+        // Groq's error type names the kind of limit: "tokens" for TPM, "requests" for the others.
+        return WriteAsync(context, 429, message, tokens ? "tokens" : "requests", code: "rate_limit_exceeded");
     }
 
     public static Task StatusAsync(HttpContext context, Fault fault) =>

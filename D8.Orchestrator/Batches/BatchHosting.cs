@@ -15,8 +15,7 @@ public static class BatchHosting
         var batchOptions = BatchOptions.Load(config, options.DbPath, errors);
         if (errors.Count > 0) throw StartupFailure.Refusal("invalid configuration: " + string.Join(" ", errors));
         services.AddSingleton(batchOptions);
-        // The task store opens (and creates) the database file first.
-        services.AddSingleton(sp => { GC.KeepAlive(sp.GetRequiredService<ITaskStore>()); return new BatchStore(options.DbPath, batchOptions.FilesPath); });
+        services.AddSingleton(sp => new BatchStore(sp.GetRequiredService<IStoreDatabase>(), batchOptions.FilesPath));
         services.AddSingleton<BatchResultWriter>();
         services.AddSingleton<BatchTelemetry>();
         services.AddSingleton(sp => new BatchService(sp.GetRequiredService<BatchStore>(), sp.GetRequiredService<BatchResultWriter>(),

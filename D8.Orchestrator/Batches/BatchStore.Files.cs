@@ -1,5 +1,6 @@
 using D8.Contracts.OpenAi;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
+using D8.Orchestrator.Storage;
 
 namespace D8.Orchestrator.Batches;
 
@@ -12,20 +13,20 @@ public sealed partial class BatchStore
         lock (_gate) AddFileLocked(file, null);
     }
 
-    private void AddFileLocked(OpenAiFile file, SqliteTransaction? tx)
+    private void AddFileLocked(OpenAiFile file, DbTransaction? tx)
     {
         using var cmd = _connection.CreateCommand();
         cmd.Transaction = tx;
         cmd.CommandText = """
-            INSERT INTO openai_files(id, purpose, filename, bytes, created_at, expires_at) VALUES ($id, $purpose, $name, $bytes, $created, $expires)
+            INSERT INTO openai_files(id, purpose, filename, bytes, created_at, expires_at) VALUES (@id, @purpose, @name, @bytes, @created, @expires)
             ON CONFLICT(id) DO UPDATE SET bytes = excluded.bytes, created_at = excluded.created_at, expires_at = excluded.expires_at
             """;
-        cmd.Parameters.AddWithValue("$id", file.Id);
-        cmd.Parameters.AddWithValue("$purpose", file.Purpose);
-        cmd.Parameters.AddWithValue("$name", file.Filename);
-        cmd.Parameters.AddWithValue("$bytes", file.Bytes);
-        cmd.Parameters.AddWithValue("$created", file.CreatedAt);
-        cmd.Parameters.AddWithValue("$expires", (object?)file.ExpiresAt ?? DBNull.Value);
+        cmd.With("@id", file.Id);
+        cmd.With("@purpose", file.Purpose);
+        cmd.With("@name", file.Filename);
+        cmd.With("@bytes", file.Bytes);
+        cmd.With("@created", file.CreatedAt);
+        cmd.With("@expires", (object?)file.ExpiresAt ?? DBNull.Value);
         cmd.ExecuteNonQuery();
     }
 
@@ -34,8 +35,8 @@ public sealed partial class BatchStore
         lock (_gate)
         {
             using var cmd = _connection.CreateCommand();
-            cmd.CommandText = "SELECT id, purpose, filename, bytes, created_at, expires_at FROM openai_files WHERE id = $id";
-            cmd.Parameters.AddWithValue("$id", id);
+            cmd.CommandText = "SELECT id, purpose, filename, bytes, created_at, expires_at FROM openai_files WHERE id = @id";
+            cmd.With("@id", id);
             using var r = cmd.ExecuteReader();
             return r.Read() ? ReadFile(r) : null;
         }
@@ -51,15 +52,16 @@ public sealed partial class BatchStore
         {
             using var cmd = _connection.CreateCommand();
             var compare = ascending ? ">" : "<";
+            // CAST: PostgreSQL cannot infer the type of a parameter bound to NULL and compared only with IS NULL.
             cmd.CommandText = $"""
                 SELECT id, purpose, filename, bytes, created_at, expires_at FROM openai_files
-                WHERE ($purpose IS NULL OR purpose = $purpose)
-                  AND ($after IS NULL OR seq {compare} (SELECT seq FROM openai_files WHERE id = $after))
-                ORDER BY seq {(ascending ? "ASC" : "DESC")} LIMIT $limit
+                WHERE (CAST(@purpose AS TEXT) IS NULL OR purpose = @purpose)
+                  AND (CAST(@after AS TEXT) IS NULL OR seq {compare} (SELECT seq FROM openai_files WHERE id = @after))
+                ORDER BY seq {(ascending ? "ASC" : "DESC")} LIMIT @limit
                 """;
-            cmd.Parameters.AddWithValue("$purpose", (object?)purpose ?? DBNull.Value);
-            cmd.Parameters.AddWithValue("$after", (object?)after ?? DBNull.Value);
-            cmd.Parameters.AddWithValue("$limit", limit + 1);
+            cmd.With("@purpose", (object?)purpose ?? DBNull.Value);
+            cmd.With("@after", (object?)after ?? DBNull.Value);
+            cmd.With("@limit", limit + 1);
             using var r = cmd.ExecuteReader();
             var files = new List<OpenAiFile>();
             while (r.Read()) files.Add(ReadFile(r));
@@ -74,8 +76,8 @@ public sealed partial class BatchStore
         lock (_gate)
         {
             using var cmd = _connection.CreateCommand();
-            cmd.CommandText = "DELETE FROM openai_files WHERE id = $id";
-            cmd.Parameters.AddWithValue("$id", id);
+            cmd.CommandText = "DELETE FROM openai_files WHERE id = @id";
+            cmd.With("@id", id);
             rows = cmd.ExecuteNonQuery();
         }
         DeleteBody(id);
@@ -94,7 +96,7 @@ public sealed partial class BatchStore
         }
     }
 
-    private static OpenAiFile ReadFile(SqliteDataReader r) => new()
+    private static OpenAiFile ReadFile(DbDataReader r) => new()
     {
         Id = r.GetString(0),
         Purpose = r.GetString(1),

@@ -1,4 +1,5 @@
 using D8.Contracts.OpenAi;
+using D8.Orchestrator.Storage;
 
 namespace D8.Orchestrator.Batches;
 
@@ -21,17 +22,14 @@ public sealed partial class BatchStore
             using var tx = _connection.BeginTransaction();
             using var cmd = _connection.CreateCommand();
             cmd.Transaction = tx;
-            cmd.CommandText = "INSERT OR IGNORE INTO openai_batch_results(batch_id, line, ok, data) VALUES ($b, $l, $ok, $d)";
-            var b = cmd.Parameters.Add("$b", Microsoft.Data.Sqlite.SqliteType.Text);
-            var l = cmd.Parameters.Add("$l", Microsoft.Data.Sqlite.SqliteType.Integer);
-            var ok = cmd.Parameters.Add("$ok", Microsoft.Data.Sqlite.SqliteType.Integer);
-            var d = cmd.Parameters.Add("$d", Microsoft.Data.Sqlite.SqliteType.Text);
+            cmd.CommandText = "INSERT INTO openai_batch_results(batch_id, line, ok, data) VALUES (@b, @l, @ok, @d) ON CONFLICT DO NOTHING";
+            cmd.With("@b", "").With("@l", 0).With("@ok", 0).With("@d", "");
             for (var i = 0; i < rows.Count; i++)
             {
-                b.Value = rows[i].BatchId;
-                l.Value = rows[i].Line;
-                ok.Value = rows[i].Ok ? 1 : 0;
-                d.Value = rows[i].Data;
+                cmd.Parameters["@b"].Value = rows[i].BatchId;
+                cmd.Parameters["@l"].Value = rows[i].Line;
+                cmd.Parameters["@ok"].Value = rows[i].Ok ? 1 : 0;
+                cmd.Parameters["@d"].Value = rows[i].Data;
                 added[i] = cmd.ExecuteNonQuery() > 0;
             }
             tx.Commit();
@@ -46,8 +44,8 @@ public sealed partial class BatchStore
         lock (_gate)
         {
             using var cmd = _connection.CreateCommand();
-            cmd.CommandText = "SELECT line FROM openai_batch_results WHERE batch_id = $b";
-            cmd.Parameters.AddWithValue("$b", batchId);
+            cmd.CommandText = "SELECT line FROM openai_batch_results WHERE batch_id = @b";
+            cmd.With("@b", batchId);
             using var r = cmd.ExecuteReader();
             while (r.Read()) lines.Add(r.GetInt32(0));
         }
@@ -61,13 +59,13 @@ public sealed partial class BatchStore
         lock (_gate)
         {
             using var cmd = _connection.CreateCommand();
-            cmd.CommandText = "SELECT ok, COUNT(*) FROM openai_batch_results WHERE batch_id = $b GROUP BY ok";
-            cmd.Parameters.AddWithValue("$b", batchId);
+            cmd.CommandText = "SELECT ok, COUNT(*) FROM openai_batch_results WHERE batch_id = @b GROUP BY ok";
+            cmd.With("@b", batchId);
             using var r = cmd.ExecuteReader();
             while (r.Read())
             {
-                if (r.GetInt32(0) == 1) completed = r.GetInt32(1);
-                else failed = r.GetInt32(1);
+                if (r.GetInt32(0) == 1) completed = (int)r.GetInt64(1);
+                else failed = (int)r.GetInt64(1);
             }
         }
         return (completed, failed);
@@ -80,11 +78,11 @@ public sealed partial class BatchStore
         lock (_gate)
         {
             using var cmd = _connection.CreateCommand();
-            cmd.CommandText = "SELECT line, data FROM openai_batch_results WHERE batch_id = $b AND ok = $ok AND line > $after ORDER BY line LIMIT $limit";
-            cmd.Parameters.AddWithValue("$b", batchId);
-            cmd.Parameters.AddWithValue("$ok", ok ? 1 : 0);
-            cmd.Parameters.AddWithValue("$after", afterLine);
-            cmd.Parameters.AddWithValue("$limit", limit);
+            cmd.CommandText = "SELECT line, data FROM openai_batch_results WHERE batch_id = @b AND ok = @ok AND line > @after ORDER BY line LIMIT @limit";
+            cmd.With("@b", batchId);
+            cmd.With("@ok", ok ? 1 : 0);
+            cmd.With("@after", afterLine);
+            cmd.With("@limit", limit);
             using var r = cmd.ExecuteReader();
             while (r.Read()) rows.Add((r.GetInt32(0), r.GetString(1)));
         }
@@ -97,8 +95,8 @@ public sealed partial class BatchStore
         lock (_gate)
         {
             using var cmd = _connection.CreateCommand();
-            cmd.CommandText = "DELETE FROM openai_batch_results WHERE batch_id = $b";
-            cmd.Parameters.AddWithValue("$b", batchId);
+            cmd.CommandText = "DELETE FROM openai_batch_results WHERE batch_id = @b";
+            cmd.With("@b", batchId);
             cmd.ExecuteNonQuery();
         }
     }
@@ -114,8 +112,8 @@ public sealed partial class BatchStore
             using (var cmd = _connection.CreateCommand())
             {
                 cmd.Transaction = tx;
-                cmd.CommandText = "DELETE FROM openai_batch_results WHERE batch_id = $b";
-                cmd.Parameters.AddWithValue("$b", batch.Id);
+                cmd.CommandText = "DELETE FROM openai_batch_results WHERE batch_id = @b";
+                cmd.With("@b", batch.Id);
                 cmd.ExecuteNonQuery();
             }
             tx.Commit();

@@ -1,3 +1,5 @@
+using D8.Orchestrator.Storage;
+
 namespace D8.Orchestrator.Batches;
 
 /// <summary>
@@ -19,10 +21,10 @@ public sealed partial class BatchStore
                 cmd.Transaction = tx;
                 cmd.CommandText = """
                     DELETE FROM openai_batches WHERE seq IN (
-                        SELECT seq FROM openai_batches WHERE finished_at IS NOT NULL AND finished_at < $cutoff LIMIT $batch)
+                        SELECT seq FROM openai_batches WHERE finished_at IS NOT NULL AND finished_at < @cutoff LIMIT @batch)
                     """;
-                cmd.Parameters.AddWithValue("$cutoff", batchCutoff.ToUnixTimeMilliseconds());
-                cmd.Parameters.AddWithValue("$batch", batch);
+                cmd.With("@cutoff", batchCutoff.ToUnixTimeMilliseconds());
+                cmd.With("@batch", batch);
                 batches = cmd.ExecuteNonQuery();
             }
             using (var cmd = _connection.CreateCommand())
@@ -31,13 +33,13 @@ public sealed partial class BatchStore
                 cmd.CommandText = """
                     DELETE FROM openai_files WHERE seq IN (
                         SELECT f.seq FROM openai_files f
-                        WHERE f.expires_at IS NOT NULL AND f.expires_at < $now
+                        WHERE f.expires_at IS NOT NULL AND f.expires_at < @now
                           AND NOT EXISTS (SELECT 1 FROM openai_batches b WHERE b.input_file_id = f.id AND b.finished_at IS NULL)
-                        LIMIT $batch)
+                        LIMIT @batch)
                     RETURNING id
                     """;
-                cmd.Parameters.AddWithValue("$now", now.ToUnixTimeSeconds());
-                cmd.Parameters.AddWithValue("$batch", batch);
+                cmd.With("@now", now.ToUnixTimeSeconds());
+                cmd.With("@batch", batch);
                 using var r = cmd.ExecuteReader();
                 while (r.Read()) fileIds.Add(r.GetString(0));
             }

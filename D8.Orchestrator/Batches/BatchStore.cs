@@ -1,11 +1,12 @@
+using System.Data.Common;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
+using D8.Orchestrator.Storage;
 
 namespace D8.Orchestrator.Batches;
 
 /// <summary>
-/// The Batch API's rows in the orchestrator's SQLite file, in tables of its own, on its own connection beside the task
-/// store's (WAL lets them share the file), as the evolution store does: <c>openai_files</c> (file metadata; bodies are
+/// The Batch API's rows in the orchestrator's database, in tables of its own (created by the database's schema
+/// migration), on its own connection beside the task store's, in SQL that SQLite and PostgreSQL both read: <c>openai_files</c> (file metadata; bodies are
 /// files under D8_FILES_PATH), <c>openai_batches</c> (one JSON row per batch) and <c>openai_batch_results</c> (one row
 /// per finished line, keyed by (batch, line), so a line's outcome is stored once whatever happens). This file: the
 /// connection and the batch rows; BatchStore.Files.cs, BatchStore.Results.cs and BatchStore.Retention.cs the rest.
@@ -13,39 +14,14 @@ namespace D8.Orchestrator.Batches;
 public sealed partial class BatchStore : IDisposable
 {
     private readonly Lock _gate = new();
-    private readonly SqliteConnection _connection;
+    private readonly DbConnection _connection;
 
-    public BatchStore(string dbPath, string filesPath)
+    /// <summary>Opens a connection of its own to <paramref name="database"/>; file bodies go under <paramref name="filesPath"/>.</summary>
+    public BatchStore(IStoreDatabase database, string filesPath)
     {
         FilesPath = filesPath;
-        D8.Orchestrator.Storage.PrivateFolder.Create(filesPath);
-        _connection = D8.Orchestrator.Storage.SideConnection.Open(dbPath);
-        D8.Orchestrator.Storage.SqliteSchema.Execute(_connection, """
-            CREATE TABLE IF NOT EXISTS openai_files (
-                seq        INTEGER PRIMARY KEY AUTOINCREMENT,
-                id         TEXT NOT NULL UNIQUE,
-                purpose    TEXT NOT NULL,
-                filename   TEXT NOT NULL,
-                bytes      INTEGER NOT NULL,
-                created_at INTEGER NOT NULL,
-                expires_at INTEGER);
-            CREATE TABLE IF NOT EXISTS openai_batches (
-                seq           INTEGER PRIMARY KEY AUTOINCREMENT,
-                id            TEXT NOT NULL UNIQUE,
-                status        TEXT NOT NULL,
-                input_file_id TEXT NOT NULL,
-                finished_at   INTEGER,
-                data          TEXT NOT NULL);
-            CREATE TABLE IF NOT EXISTS openai_batch_results (
-                batch_id TEXT NOT NULL,
-                line     INTEGER NOT NULL,
-                ok       INTEGER NOT NULL,
-                data     TEXT NOT NULL,
-                PRIMARY KEY (batch_id, line)) WITHOUT ROWID;
-            CREATE INDEX IF NOT EXISTS openai_batches_status ON openai_batches(status);
-            CREATE INDEX IF NOT EXISTS openai_batches_input ON openai_batches(input_file_id);
-            CREATE INDEX IF NOT EXISTS openai_files_expires ON openai_files(expires_at) WHERE expires_at IS NOT NULL;
-            """);
+        PrivateFolder.Create(filesPath);
+        _connection = database.OpenConnection();
     }
 
     /// <summary>Folder of the file bodies (one file per id).</summary>
@@ -60,19 +36,19 @@ public sealed partial class BatchStore : IDisposable
         lock (_gate) SaveLocked(batch, null);
     }
 
-    private void SaveLocked(BatchRecord batch, SqliteTransaction? tx)
+    private void SaveLocked(BatchRecord batch, DbTransaction? tx)
     {
         using var cmd = _connection.CreateCommand();
         cmd.Transaction = tx;
         cmd.CommandText = """
-            INSERT INTO openai_batches(id, status, input_file_id, finished_at, data) VALUES ($id, $status, $input, $finished, $data)
+            INSERT INTO openai_batches(id, status, input_file_id, finished_at, data) VALUES (@id, @status, @input, @finished, @data)
             ON CONFLICT(id) DO UPDATE SET status = excluded.status, finished_at = excluded.finished_at, data = excluded.data
             """;
-        cmd.Parameters.AddWithValue("$id", batch.Id);
-        cmd.Parameters.AddWithValue("$status", batch.Status);
-        cmd.Parameters.AddWithValue("$input", batch.InputFileId);
-        cmd.Parameters.AddWithValue("$finished", batch.FinishedAt is { } f ? f.ToUnixTimeMilliseconds() : DBNull.Value);
-        cmd.Parameters.AddWithValue("$data", JsonSerializer.Serialize(batch, BatchStoreJsonContext.Default.BatchRecord));
+        cmd.With("@id", batch.Id);
+        cmd.With("@status", batch.Status);
+        cmd.With("@input", batch.InputFileId);
+        cmd.With("@finished", batch.FinishedAt is { } f ? f.ToUnixTimeMilliseconds() : DBNull.Value);
+        cmd.With("@data", JsonSerializer.Serialize(batch, BatchStoreJsonContext.Default.BatchRecord));
         cmd.ExecuteNonQuery();
     }
 
@@ -81,8 +57,8 @@ public sealed partial class BatchStore : IDisposable
         lock (_gate)
         {
             using var cmd = _connection.CreateCommand();
-            cmd.CommandText = "SELECT data FROM openai_batches WHERE id = $id AND status <> 'deleting'";
-            cmd.Parameters.AddWithValue("$id", id);
+            cmd.CommandText = "SELECT data FROM openai_batches WHERE id = @id AND status <> 'deleting'";
+            cmd.With("@id", id);
             return cmd.ExecuteScalar() is string json ? Read(json) : null;
         }
     }
@@ -101,14 +77,15 @@ public sealed partial class BatchStore : IDisposable
     {
         lock (_gate)
         {
+            // CAST: PostgreSQL cannot infer the type of a parameter bound to NULL and compared only with IS NULL.
             return Query("""
                 SELECT data FROM openai_batches
-                WHERE status <> 'deleting' AND ($after IS NULL OR seq < (SELECT seq FROM openai_batches WHERE id = $after))
-                ORDER BY seq DESC LIMIT $limit
+                WHERE status <> 'deleting' AND (CAST(@after AS TEXT) IS NULL OR seq < (SELECT seq FROM openai_batches WHERE id = @after))
+                ORDER BY seq DESC LIMIT @limit
                 """, cmd =>
             {
-                cmd.Parameters.AddWithValue("$after", (object?)after ?? DBNull.Value);
-                cmd.Parameters.AddWithValue("$limit", limit);
+                cmd.With("@after", (object?)after ?? DBNull.Value);
+                cmd.With("@limit", limit);
             });
         }
     }
@@ -119,13 +96,13 @@ public sealed partial class BatchStore : IDisposable
         lock (_gate)
         {
             using var cmd = _connection.CreateCommand();
-            cmd.CommandText = "SELECT 1 FROM openai_batches WHERE input_file_id = $id AND finished_at IS NULL AND status <> 'deleting' LIMIT 1";
-            cmd.Parameters.AddWithValue("$id", fileId);
+            cmd.CommandText = "SELECT 1 FROM openai_batches WHERE input_file_id = @id AND finished_at IS NULL AND status <> 'deleting' LIMIT 1";
+            cmd.With("@id", fileId);
             return cmd.ExecuteScalar() is not null;
         }
     }
 
-    private List<BatchRecord> Query(string sql, Action<SqliteCommand>? bind)
+    private List<BatchRecord> Query(string sql, Action<DbCommand>? bind)
     {
         using var cmd = _connection.CreateCommand();
         cmd.CommandText = sql;

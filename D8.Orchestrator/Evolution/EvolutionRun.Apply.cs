@@ -29,7 +29,7 @@ public sealed partial class EvolutionRun
                 Record.TokensUsed += tokens;
                 Record.UpdatedAt = _time.GetUtcNow();
                 var content = f.View is { State: TaskState.Succeeded, Result: { } r } ? r.Content : null;
-                var why = content is null ? f.Error ?? $"task {f.View?.State.ToString().ToLowerInvariant()}: {f.View?.Reason}" : null;
+                var why = content is null ? f.Error ?? $"task {(f.View is null ? null : WireNames.Of(f.View.State))}: {f.View?.Reason}" : null;
                 switch (pending.Purpose)
                 {
                     case Purpose.Operator: OperatorDone(pending.Genome, content); break;

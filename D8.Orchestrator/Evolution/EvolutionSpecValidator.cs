@@ -101,7 +101,7 @@ public static class EvolutionSpecValidator
     {
         if (t is null) return;
         unknown(path, t.Unknown);
-        if (t.Provider is { } provider && !ProviderNames.IsKnown(provider)) add($"{path}.provider", $"provider must be one of {ProviderNames.List}.");
+        if (t.Provider is { } provider && !ProviderCatalog.IsKnown(provider)) add($"{path}.provider", $"provider must be one of {ProviderCatalog.NameList}.");
         if (t.Model is { } model && (model.Length == 0 || model.Length > 200)) add($"{path}.model", "model must be 1 to 200 characters.");
         if (t.Temperature is { } temp && (double.IsNaN(temp) || temp < 0 || temp > 2)) add($"{path}.temperature", "temperature must be between 0 and 2.");
         if (t.MaxTokens is { } mt && (mt < 1 || mt > 1_000_000)) add($"{path}.max_tokens", "max_tokens must be from 1 to 1000000.");

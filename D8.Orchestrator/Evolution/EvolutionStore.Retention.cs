@@ -1,3 +1,6 @@
+using System.Data.Common;
+using D8.Orchestrator.Storage;
+
 namespace D8.Orchestrator.Evolution;
 
 /// <summary>
@@ -14,8 +17,8 @@ public sealed partial class EvolutionStore
         lock (_gate)
         {
             using var tx = _connection.BeginTransaction();
-            var rows = Delete(tx, "evolution_genomes", batch);
-            if (rows == 0) rows = Delete(tx, "evolution_tasks", batch);
+            var rows = Delete(tx, "evolution_genomes", "id", batch);
+            if (rows == 0) rows = Delete(tx, "evolution_tasks", "key", batch);
             var runs = 0;
             if (rows == 0)
             {
@@ -26,11 +29,11 @@ public sealed partial class EvolutionStore
                 mark.CommandText = """
                     UPDATE evolution_runs SET state = 'deleting' WHERE id IN (
                         SELECT id FROM evolution_runs
-                        WHERE finished_at IS NOT NULL AND finished_at < $cutoff AND state NOT IN ('running', 'deleting')
-                        LIMIT $batch)
+                        WHERE finished_at IS NOT NULL AND finished_at < @cutoff AND state NOT IN ('running', 'deleting')
+                        LIMIT @batch)
                     """;
-                mark.Parameters.AddWithValue("$cutoff", cutoff.ToUnixTimeMilliseconds());
-                mark.Parameters.AddWithValue("$batch", batch);
+                mark.With("@cutoff", cutoff.ToUnixTimeMilliseconds());
+                mark.With("@batch", batch);
                 rows = runs + mark.ExecuteNonQuery();
             }
             tx.Commit();
@@ -38,15 +41,15 @@ public sealed partial class EvolutionStore
         }
     }
 
-    private int Delete(Microsoft.Data.Sqlite.SqliteTransaction tx, string table, int batch)
+    private int Delete(DbTransaction tx, string table, string key, int batch)
     {
         using var cmd = _connection.CreateCommand();
         cmd.Transaction = tx;
         cmd.CommandText = $"""
-            DELETE FROM {table} WHERE rowid IN (
-                SELECT x.rowid FROM evolution_runs r JOIN {table} x ON x.run_id = r.id WHERE r.state = 'deleting' LIMIT $batch)
+            DELETE FROM {table} WHERE (run_id, {key}) IN (
+                SELECT x.run_id, x.{key} FROM evolution_runs r JOIN {table} x ON x.run_id = r.id WHERE r.state = 'deleting' LIMIT @batch)
             """;
-        cmd.Parameters.AddWithValue("$batch", batch);
+        cmd.With("@batch", batch);
         return cmd.ExecuteNonQuery();
     }
 }

@@ -141,7 +141,7 @@ public static class ChatRequestMapper
     public static (string? Provider, string Model) SplitModel(string model)
     {
         var slash = model.IndexOf('/', StringComparison.Ordinal);
-        if (slash > 0 && slash < model.Length - 1 && ProviderNames.IsKnown(model[..slash]))
+        if (slash > 0 && slash < model.Length - 1 && ProviderCatalog.IsKnown(model[..slash]))
         {
             return (model[..slash].ToLowerInvariant(), model[(slash + 1)..]);
         }

@@ -64,7 +64,7 @@ public static partial class OrchestratorHostingExtensions
         services.AddHostedService(sp => new StartupLog(sp.GetRequiredService<SchedulingEngine>(), sp.GetRequiredService<DataFolderLock>(), warnings,
             sp.GetRequiredService<ILogger<StartupLog>>()));
         services.AddHostedService<EngineSweeper>();
-        services.AddSingleton(sp => { GC.KeepAlive(sp.GetRequiredService<ITaskStore>()); return new EvolutionStore(options.DbPath); });
+        services.AddSingleton(sp => new EvolutionStore(sp.GetRequiredService<IStoreDatabase>()));
         services.AddSingleton<EvolutionTelemetry>();
         services.AddSingleton<EvolutionService>();
         services.AddHostedService(sp => sp.GetRequiredService<EvolutionService>());

@@ -1,16 +1,12 @@
-using System.Globalization;
-using System.Text.Json;
-using D8.Contracts;
 using D8.Orchestrator.Storage;
-using D8.Orchestrator.Telemetry;
 
 namespace D8.Orchestrator.Scheduling;
 
 /// <summary>
 /// What one lock region changed: rows to write, long-polls to wake, terminal waiters to signal, finished tasks to
 /// evict. Every engine method ends its region with <see cref="Flush"/>: the rows go to the group committer in the
-/// order regions ran, and whoever is woken waits for that same commit before answering. A row changed twice in a
-/// region is serialized once.
+/// order regions ran, and whoever is woken waits for that same commit before answering. A record changed twice in a
+/// region becomes one row: an immutable copy taken here, under the lock, which the store writes in its own format.
 /// </summary>
 internal sealed class ChangeSet(ITaskStore store)
 {
@@ -71,37 +67,32 @@ internal sealed class ChangeSet(ITaskStore store)
     /// <summary>Hands this region's writes to the group committer and wakes whoever waits on them.</summary>
     public Task Flush()
     {
-        var count = _tasks.Count + _workers.Count + _forgottenWorkers.Count + (_tokensReported is null ? 0 : 1);
         Task commit;
-        if (count == 0)
+        if (_tasks.Count + _workers.Count + _forgottenWorkers.Count == 0 && _tokensReported is null)
         {
             commit = System.Threading.Tasks.Task.CompletedTask;
         }
         else
         {
-            var writes = new StoreWrite[count];
-            var i = 0;
-            foreach (var task in _tasks)
+            var tasks = new TaskRow[_tasks.Count];
+            for (var i = 0; i < tasks.Length; i++)
             {
-                task.Dirty = false;
-                writes[i++] = Row(task);
+                _tasks[i].Dirty = false;
+                tasks[i] = StoreRows.Row(_tasks[i]);
             }
-            foreach (var worker in _workers)
+            var workers = new WorkerRow[_workers.Count];
+            for (var i = 0; i < workers.Length; i++)
             {
-                worker.Dirty = false;
-                writes[i++] = new StoreWrite(StoreTable.Workers, worker.Id, 0, OrchestratorTelemetry.StateName(worker.State),
-                    JsonSerializer.Serialize(worker, StoreJsonContext.Default.WorkerRecord));
+                _workers[i].Dirty = false;
+                workers[i] = StoreRows.Row(_workers[i]);
             }
-            foreach (var id in _forgottenWorkers)
+            commit = store.Save(new StoreChanges
             {
-                writes[i++] = new StoreWrite(StoreTable.Workers, id, 0, "", "") { Delete = true };
-            }
-            if (_tokensReported is { } tokens)
-            {
-                writes[i] = new StoreWrite(StoreTable.Meta, "tokens_reported", 0, "",
-                    tokens.ToString(CultureInfo.InvariantCulture));
-            }
-            commit = store.Save(writes);
+                Tasks = tasks,
+                Workers = workers,
+                ForgottenWorkers = _forgottenWorkers.Count == 0 ? [] : _forgottenWorkers.ToArray(),
+                TokensReported = _tokensReported,
+            });
         }
         _tasks.Clear();
         _workers.Clear();
@@ -125,13 +116,4 @@ internal sealed class ChangeSet(ITaskStore store)
         }
         return commit;
     }
-
-    private static StoreWrite Row(TaskRecord task) =>
-        new(StoreTable.Tasks, task.Id, task.Seq, OrchestratorTelemetry.StateName(task.State),
-            JsonSerializer.Serialize(task, StoreJsonContext.Default.TaskRecord))
-        {
-            IdempotencyKey = task.IdempotencyKey,
-            CreatedAtMs = task.CreatedAt.ToUnixTimeMilliseconds(),
-            FinishedAtMs = task.State.IsTerminal() ? task.UpdatedAt.ToUnixTimeMilliseconds() : null,
-        };
 }

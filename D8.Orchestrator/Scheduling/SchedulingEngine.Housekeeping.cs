@@ -99,7 +99,7 @@ public sealed partial class SchedulingEngine
         foreach (var worker in absent ?? [])
         {
             Forget(worker);
-            LogForgotten(worker.Id, worker.Name, OrchestratorTelemetry.StateName(worker.State));
+            LogForgotten(worker.Id, worker.Name, WireNames.Of(worker.State));
         }
         if (absent is not null)
         {
@@ -123,7 +123,7 @@ public sealed partial class SchedulingEngine
             {
                 foreach (var (state, n) in removed)
                 {
-                    if (WireNames.TryParse(state, out var s)) _tasks.AdjustCount(s, -n);
+                    _tasks.AdjustCount(state, -n);
                     count += n;
                 }
             }

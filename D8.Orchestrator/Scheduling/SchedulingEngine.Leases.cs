@@ -246,7 +246,7 @@ public sealed partial class SchedulingEngine
         {
             throw EngineException.Conflict(
                 $"Lease '{leaseId}' is not the current lease of task '{task.Id}' (it expired, was taken back, or the task " +
-                $"is {OrchestratorTelemetry.StateName(task.State)}); the report is refused so the task keeps exactly one result.");
+                $"is {WireNames.Of(task.State)}); the report is refused so the task keeps exactly one result.");
         }
         if (!string.Equals(task.LeasedBy, workerId, StringComparison.Ordinal))
         {

@@ -142,13 +142,13 @@ public sealed partial class SchedulingEngine
             if (w.Limit <= 0 || w.Seconds <= 0) continue;
             switch (w.Window)
             {
-                case "requests_per_minute":
+                case BudgetWindow.RequestsPerMinute:
                     rate = Math.Min(rate, w.Limit / w.Seconds * tokens);
                     break;
-                case "tokens_per_minute":
+                case BudgetWindow.TokensPerMinute:
                     rate = Math.Min(rate, w.Limit / w.Seconds * tokens / Math.Max(1, WorkEstimate.TotalTokens(task)));
                     break;
-                case "requests_per_day":
+                case BudgetWindow.RequestsPerDay:
                     var left = Math.Max(0, w.Limit - w.Used);
                     if (left == 0) return null;
                     cap = left * (double)tokens;

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using D8.Contracts;
 using D8.Orchestrator.Storage;
 
@@ -15,18 +14,19 @@ public sealed partial class SchedulingEngine
     private void Load(StoreSnapshot snapshot)
     {
         var now = Now;
-        foreach (var json in snapshot.Workers)
+        foreach (var row in snapshot.Workers)
         {
-            var worker = JsonSerializer.Deserialize(json, StoreJsonContext.Default.WorkerRecord)!;
+            var worker = StoreRows.Record(row);
             if (worker.State != WorkerState.Gone && worker.LastHeartbeat < now)
             {
                 worker.LastHeartbeat = now;
             }
             _workers[worker.Id] = worker;
+            if (worker.State != WorkerState.Gone) _tokenHashes[worker.Id] = worker.TokenHash;
         }
         foreach (var (state, count) in snapshot.CountsByState)
         {
-            if (WireNames.TryParse(state, out var s)) _tasks.AdjustCount(s, count);
+            _tasks.AdjustCount(state, count);
         }
         _nextSeq = snapshot.MaxSeq + 1;
         _tokensReported = snapshot.TokensReported;
@@ -35,9 +35,9 @@ public sealed partial class SchedulingEngine
             _idempotency.Add(row.Key, row.TaskId, row.CreatedAt);
         }
         var live = new List<TaskRecord>(snapshot.LiveTasks.Count);
-        foreach (var json in snapshot.LiveTasks)
+        foreach (var row in snapshot.LiveTasks)
         {
-            var task = JsonSerializer.Deserialize(json, StoreJsonContext.Default.TaskRecord)!;
+            var task = StoreRows.Record(row);
             task.Created = Task.CompletedTask;
             if (task.IdempotencyKey is { } key)
             {

@@ -48,7 +48,7 @@ public sealed partial class SchedulingEngine
         // Not in memory: finished (the store has it) or unknown.
         var stored = ReadStored(taskId) ?? throw EngineException.NotFound("Task", taskId);
         RequireStreamed(stored);
-        throw EngineException.Conflict($"Task '{taskId}' is {Telemetry.OrchestratorTelemetry.StateName(stored.State)}; relayed text is no longer taken.");
+        throw EngineException.Conflict($"Task '{taskId}' is {WireNames.Of(stored.State)}; relayed text is no longer taken.");
     }
 
     private static void RequireStreamed(TaskRecord task)

@@ -27,9 +27,9 @@ public sealed partial class SchedulingEngine
         foreach (var w in worker.Budget)
         {
             if (w.Limit <= 0 || w.Seconds <= 0) continue;
-            if (w.Window == "tokens_per_minute") tokenRate = w.Limit / w.Seconds;
-            else if (w.Window == "requests_per_minute") requestRate = Math.Min(requestRate, w.Limit / w.Seconds * tokens);
-            else if (w.Window == "requests_per_day" && w.Limit < 1000) return true; // a few requests a day: make each count
+            if (w.Window == BudgetWindow.TokensPerMinute) tokenRate = w.Limit / w.Seconds;
+            else if (w.Window == BudgetWindow.RequestsPerMinute) requestRate = Math.Min(requestRate, w.Limit / w.Seconds * tokens);
+            else if (w.Window == BudgetWindow.RequestsPerDay && w.Limit < 1000) return true; // a few requests a day: make each count
         }
         return requestRate < Math.Min(speedRate, tokenRate);
     }
@@ -49,7 +49,7 @@ public sealed partial class SchedulingEngine
                 || !w.CanServe(head.Kind, head.Provider, head.Model) || !RequestBound(w, head)) continue;
             foreach (var b in w.Budget)
             {
-                if (b.Window == "requests_per_day") requests += Math.Max(0, b.Limit - b.Used);
+                if (b.Window == BudgetWindow.RequestsPerDay) requests += Math.Max(0, b.Limit - b.Used);
             }
         }
         if (requests == 0)

@@ -43,6 +43,7 @@ public sealed partial class SchedulingEngine
                 Supersede(old, worker, now);
             }
             _workers.Add(id, worker);
+            _tokenHashes[id] = hash;
             _changes.Worker(worker);
             RecomputeRoutability();
             // Tasks that were unroutable may now fit this worker; nothing waits for them, so no wake-up is needed.
@@ -79,16 +80,7 @@ public sealed partial class SchedulingEngine
         {
             return null;
         }
-        string? hash;
-        lock (_gate)
-        {
-            if (!_workers.TryGetValue(id, out var worker) || worker.State == WorkerState.Gone)
-            {
-                return null;
-            }
-            hash = worker.TokenHash;
-        }
-        return TokenHasher.Matches(token, hash) ? id : null;
+        return _tokenHashes.TryGetValue(id, out var hash) && TokenHasher.Matches(token, hash) ? id : null;
     }
 
     /// <summary>Liveness: renews every lease the worker holds and tells it what to cancel, what it lost, whether to drain.</summary>
@@ -214,6 +206,7 @@ public sealed partial class SchedulingEngine
     private void Leave(WorkerRecord worker, DateTimeOffset now)
     {
         worker.State = WorkerState.Gone;
+        _tokenHashes.TryRemove(worker.Id, out _);
         foreach (var taskId in worker.Leases.ToArray())
         {
             _tasks.TryGet(taskId, out var task);
@@ -238,6 +231,7 @@ public sealed partial class SchedulingEngine
     {
         worker.State = WorkerState.Gone;
         _workers.Remove(worker.Id);
+        _tokenHashes.TryRemove(worker.Id, out _);
         _speeds.Forget(worker.Id);
         _speedIndex.Remove(worker);
         _budgeted.Remove(worker);

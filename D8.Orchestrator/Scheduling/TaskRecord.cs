@@ -1,9 +1,11 @@
-using System.Text.Json.Serialization;
 using D8.Contracts;
 
 namespace D8.Orchestrator.Scheduling;
 
-/// <summary>A task as the engine holds it; serialized whole into the store on every change.</summary>
+/// <summary>
+/// A task as the engine holds it: the entity and, in its internal members, its place in the engine's indexes. The
+/// store never sees it: each change is copied into a <see cref="D8.Orchestrator.Storage.TaskRow"/> (StoreRows.cs).
+/// </summary>
 public sealed class TaskRecord
 {
     public required string Id { get; init; }
@@ -51,29 +53,29 @@ public sealed class TaskRecord
     public bool ContentRelayed { get; set; }
 
     /// <summary>Characters the current lease relayed so far (memory only: the next relay piece's expected offset).</summary>
-    [JsonIgnore] internal long RelayedChars { get; set; }
+    internal long RelayedChars { get; set; }
 
     /// <summary>The routing queue this task belongs to (same kind/provider/model requirement).</summary>
-    [JsonIgnore] internal RoutingQueue? Queue { get; set; }
+    internal RoutingQueue? Queue { get; set; }
 
     /// <summary>True while sitting in its queue's ready set; false while delayed by backoff.</summary>
-    [JsonIgnore] internal bool InReadySet { get; set; }
+    internal bool InReadySet { get; set; }
 
     /// <summary>Commit of the submit that created the task (a duplicate submit waits on it too).</summary>
-    [JsonIgnore] internal Task Created { get; set; } = Task.CompletedTask;
+    internal Task Created { get; set; } = Task.CompletedTask;
 
     /// <summary>Already in this lock region's change set.</summary>
-    [JsonIgnore] internal bool Dirty { get; set; }
+    internal bool Dirty { get; set; }
 
     /// <summary>Heartbeats in a row from its holder that did not list this lease (see SchedulingEngine.IsOrphan).</summary>
-    [JsonIgnore] internal int UnlistedBeats { get; set; }
+    internal int UnlistedBeats { get; set; }
 
     /// <summary>A speculative copy's lease: the same task also running on a faster worker (memory only: a restart
     /// forgets the copy, whose report is then refused as a stale lease).</summary>
-    [JsonIgnore] internal string? SpecLeaseId { get; set; }
-    [JsonIgnore] internal string? SpecLeasedBy { get; set; }
-    [JsonIgnore] internal DateTimeOffset SpecLeasedAt { get; set; }
-    [JsonIgnore] internal DateTimeOffset SpecLeaseExpiresAt { get; set; }
+    internal string? SpecLeaseId { get; set; }
+    internal string? SpecLeasedBy { get; set; }
+    internal DateTimeOffset SpecLeasedAt { get; set; }
+    internal DateTimeOffset SpecLeaseExpiresAt { get; set; }
 
     internal static TaskRecord Probe(long seq) => new() { Id = "", Kind = "", Messages = [], Seq = seq };
 }

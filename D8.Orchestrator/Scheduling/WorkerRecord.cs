@@ -1,9 +1,11 @@
-using System.Text.Json.Serialization;
 using D8.Contracts;
 
 namespace D8.Orchestrator.Scheduling;
 
-/// <summary>A registered worker as the engine holds it; serialized whole into the store on every change.</summary>
+/// <summary>
+/// A registered worker as the engine holds it; internal members are memory only. Each change is copied into a
+/// <see cref="D8.Orchestrator.Storage.WorkerRow"/> for the store (StoreRows.cs).
+/// </summary>
 public sealed class WorkerRecord
 {
     public required string Id { get; init; }
@@ -39,28 +41,28 @@ public sealed class WorkerRecord
     public string? Address { get; init; }
 
     /// <summary>Budget windows from the last heartbeat (not stored: the next heartbeat brings them again).</summary>
-    [JsonIgnore] internal IReadOnlyList<BudgetWindow> Budget { get; set; } = [];
+    internal IReadOnlyList<BudgetWindow> Budget { get; set; } = [];
 
     /// <summary>The worker said it must wait for its budget until then: no task is handed to it before.</summary>
-    [JsonIgnore] internal DateTimeOffset? BudgetReadyAt { get; set; }
+    internal DateTimeOffset? BudgetReadyAt { get; set; }
 
     /// <summary>Already in this lock region's change set.</summary>
-    [JsonIgnore] internal bool Dirty { get; set; }
+    internal bool Dirty { get; set; }
 
     /// <summary>Its lease polls parked right now (see <see cref="ParkedPolls"/>).</summary>
-    [JsonIgnore] internal List<LeaseWaiter> Parked { get; } = [];
+    internal List<LeaseWaiter> Parked { get; } = [];
 
     /// <summary>When it last asked for a lease: a worker that neither runs nor asks is not waited for.</summary>
-    [JsonIgnore] internal DateTimeOffset LastPollAt { get; set; }
+    internal DateTimeOffset LastPollAt { get; set; }
 
     /// <summary>Ids of tasks this worker holds a lease on.</summary>
-    [JsonIgnore] internal HashSet<string> Leases { get; } = [];
+    internal HashSet<string> Leases { get; } = [];
 
     /// <summary>Tasks a client cancelled while this worker ran them; sent once in the next heartbeat answer.</summary>
-    [JsonIgnore] internal List<string> PendingCancels { get; } = [];
+    internal List<string> PendingCancels { get; } = [];
 
     /// <summary>Leases taken away (expired); sent once in the next heartbeat answer.</summary>
-    [JsonIgnore] internal List<string> LostLeases { get; } = [];
+    internal List<string> LostLeases { get; } = [];
 
     /// <summary>True if this worker may run <paramref name="kind"/> tasks with these requirements.</summary>
     internal bool CanServe(string kind, string? provider, string? model) =>

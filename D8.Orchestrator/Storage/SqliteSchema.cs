@@ -3,12 +3,36 @@ using Microsoft.Data.Sqlite;
 namespace D8.Orchestrator.Storage;
 
 /// <summary>
-/// Tables and indexes, and the one-time upgrade of a database written before finished tasks left memory
-/// (it adds the indexed columns and fills them, the token total and the worker counters from the JSON rows).
+/// The SQLite file's schema, for every store in it (tasks, evolution runs, batches), as ordered steps run once by
+/// <see cref="SqliteDatabase.Migrate"/> before any store opens a connection. <c>PRAGMA user_version</c> records the last
+/// step applied; a file from before it existed reads 0, and every step also checks what it finds, so such a file is
+/// upgraded in place (its tasks, runs and batches kept).
 /// </summary>
-internal static class SqliteSchema
+internal static partial class SqliteSchema
 {
-    public static void Apply(SqliteConnection connection)
+    private static readonly Action<SqliteConnection>[] Steps = [Tasks, Evolution, Batches];
+
+    /// <summary>Applies the steps the file has not seen yet, in order, each with its version in one transaction.</summary>
+    public static void Migrate(SqliteConnection connection)
+    {
+        long version;
+        using (var cmd = connection.CreateCommand())
+        {
+            cmd.CommandText = "PRAGMA user_version;";
+            version = (long)cmd.ExecuteScalar()!;
+        }
+        for (var i = (int)version; i < Steps.Length; i++)
+        {
+            Steps[i](connection);
+            Execute(connection, $"PRAGMA user_version = {i + 1};");
+        }
+    }
+
+    /// <summary>
+    /// Tasks, workers and counters, and the one-time upgrade of a database written before finished tasks left memory
+    /// (it adds the indexed columns and fills them, the token total and the worker counters from the JSON rows).
+    /// </summary>
+    private static void Tasks(SqliteConnection connection)
     {
         Execute(connection, """
             CREATE TABLE IF NOT EXISTS tasks (
@@ -57,7 +81,7 @@ internal static class SqliteSchema
         tx.Commit();
     }
 
-    private static bool HasColumn(SqliteConnection connection, string table, string column)
+    internal static bool HasColumn(SqliteConnection connection, string table, string column)
     {
         using var cmd = connection.CreateCommand();
         cmd.CommandText = $"SELECT 1 FROM pragma_table_info('{table}') WHERE name = $c";

@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Text.Json;
+using D8.Contracts;
 using Microsoft.Data.Sqlite;
 
 namespace D8.Orchestrator.Storage;
@@ -8,9 +11,9 @@ public sealed partial class SqliteTaskStore
     private const int MaxBatch = 4096;
 
     /// <inheritdoc />
-    public Task Save(StoreWrite[] writes)
+    public Task Save(StoreChanges changes)
     {
-        var save = new PendingSave(writes);
+        var save = new PendingSave(changes);
         if (!_pending.Writer.TryWrite(save))
         {
             return Task.FromException(new ObjectDisposedException(nameof(SqliteTaskStore), "The store is shutting down."));
@@ -19,12 +22,12 @@ public sealed partial class SqliteTaskStore
     }
 
     /// <inheritdoc />
-    public Task<IReadOnlyDictionary<string, int>> PurgeFinishedAsync(DateTimeOffset before, int batch)
+    public Task<IReadOnlyDictionary<TaskState, int>> PurgeFinishedAsync(DateTimeOffset before, int batch)
     {
         var purge = new PendingPurge(before.ToUnixTimeMilliseconds(), batch);
         if (!_pending.Writer.TryWrite(purge))
         {
-            return Task.FromException<IReadOnlyDictionary<string, int>>(
+            return Task.FromException<IReadOnlyDictionary<TaskState, int>>(
                 new ObjectDisposedException(nameof(SqliteTaskStore), "The store is shutting down."));
         }
         return purge.Done.Task;
@@ -35,8 +38,8 @@ public sealed partial class SqliteTaskStore
         var batch = new List<PendingSave>(MaxBatch);
         var purges = new List<PendingPurge>();
         using var commands = new Commands(_connection);
-        // Only the newest snapshot of a row within one transaction needs writing.
-        var latest = new Dictionary<(StoreTable, string), StoreWrite>();
+        // Only the newest row of a task or worker within one transaction needs writing (saves are taken in order).
+        var latest = new Latest();
 
         while (await _pending.Reader.WaitToReadAsync().ConfigureAwait(false))
         {
@@ -52,14 +55,11 @@ public sealed partial class SqliteTaskStore
                 }
                 var save = (PendingSave)work;
                 batch.Add(save);
-                foreach (var w in save.Writes)
-                {
-                    latest[(w.Table, w.Id)] = w;
-                }
+                latest.Add(save.Changes);
             }
             if (batch.Count > 0)
             {
-                Commit(commands, batch, latest.Values);
+                Commit(commands, batch, latest);
             }
             foreach (var purge in purges)
             {
@@ -68,17 +68,14 @@ public sealed partial class SqliteTaskStore
         }
     }
 
-    private void Commit(Commands commands, List<PendingSave> batch, IEnumerable<StoreWrite> writes)
+    private void Commit(Commands commands, List<PendingSave> batch, Latest latest)
     {
         try
         {
             using (var tx = _connection.BeginTransaction())
             {
                 commands.Enlist(tx);
-                foreach (var w in writes)
-                {
-                    commands.Write(w);
-                }
+                commands.Write(latest);
                 tx.Commit();
             }
             _lastError = null;
@@ -87,7 +84,9 @@ public sealed partial class SqliteTaskStore
                 save.Done.TrySetResult();
             }
         }
-        catch (SqliteException ex)
+        // Rows become JSON inside the transaction: a row that cannot be written fails its batch like a failed commit
+        // (callers get the error), instead of stopping the loop and leaving every later caller waiting.
+        catch (Exception ex) when (ex is SqliteException or JsonException or ArgumentException or NotSupportedException)
         {
             LogCommitFailed(ex, batch.Count);
             _lastError = "the last commit failed: " + ex.Message;
@@ -102,7 +101,7 @@ public sealed partial class SqliteTaskStore
     {
         try
         {
-            var removed = new Dictionary<string, int>(StringComparer.Ordinal);
+            var removed = new Dictionary<TaskState, int>();
             using (var tx = _connection.BeginTransaction())
             using (var cmd = _connection.CreateCommand())
             {
@@ -118,8 +117,10 @@ public sealed partial class SqliteTaskStore
                 {
                     while (reader.Read())
                     {
-                        var state = reader.GetString(0);
-                        removed[state] = removed.GetValueOrDefault(state) + 1;
+                        if (WireNames.TryParse(reader.GetString(0), out var state))
+                        {
+                            removed[state] = removed.GetValueOrDefault(state) + 1;
+                        }
                     }
                 }
                 tx.Commit();
@@ -137,9 +138,9 @@ public sealed partial class SqliteTaskStore
 
     private abstract class PendingWork;
 
-    private sealed class PendingSave(StoreWrite[] writes) : PendingWork
+    private sealed class PendingSave(StoreChanges changes) : PendingWork
     {
-        public StoreWrite[] Writes { get; } = writes;
+        public StoreChanges Changes { get; } = changes;
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
@@ -147,11 +148,34 @@ public sealed partial class SqliteTaskStore
     {
         public long BeforeMs { get; } = beforeMs;
         public int Batch { get; } = batch;
-        public TaskCompletionSource<IReadOnlyDictionary<string, int>> Done { get; } =
+        public TaskCompletionSource<IReadOnlyDictionary<TaskState, int>> Done { get; } =
             new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    /// <summary>The prepared statements of the commit loop.</summary>
+    /// <summary>The newest row of each task and worker in one transaction (a null worker row: delete it), and the token total.</summary>
+    private sealed class Latest
+    {
+        public Dictionary<string, TaskRow> Tasks { get; } = new(StringComparer.Ordinal);
+        public Dictionary<string, WorkerRow?> Workers { get; } = new(StringComparer.Ordinal);
+        public long? TokensReported { get; private set; }
+
+        public void Add(StoreChanges changes)
+        {
+            foreach (var task in changes.Tasks) Tasks[task.Id] = task;
+            foreach (var worker in changes.Workers) Workers[worker.Id] = worker;
+            foreach (var id in changes.ForgottenWorkers) Workers[id] = null;
+            if (changes.TokensReported is { } tokens) TokensReported = tokens;
+        }
+
+        public void Clear()
+        {
+            Tasks.Clear();
+            Workers.Clear();
+            TokensReported = null;
+        }
+    }
+
+    /// <summary>The prepared statements of the commit loop; rows become JSON here, off the engine lock.</summary>
     private sealed class Commands : IDisposable
     {
         private readonly SqliteCommand _task, _worker, _deleteWorker, _meta;
@@ -176,23 +200,22 @@ public sealed partial class SqliteTaskStore
             _task.Transaction = _worker.Transaction = _deleteWorker.Transaction = _meta.Transaction = tx;
         }
 
-        public void Write(StoreWrite w)
+        public void Write(Latest latest)
         {
-            switch (w.Table)
+            foreach (var t in latest.Tasks.Values)
             {
-                case StoreTable.Tasks:
-                    Run(_task, w.Id, w.Seq, w.State, w.Json, (object?)w.IdempotencyKey ?? DBNull.Value, w.CreatedAtMs,
-                        w.FinishedAtMs is { } f ? f : DBNull.Value);
-                    break;
-                case StoreTable.Workers when w.Delete:
-                    Run(_deleteWorker, w.Id);
-                    break;
-                case StoreTable.Workers:
-                    Run(_worker, w.Id, w.State, w.Json);
-                    break;
-                default:
-                    Run(_meta, w.Id, w.Json);
-                    break;
+                Run(_task, t.Id, t.Seq, WireNames.Of(t.State), JsonSerializer.Serialize(t, StoreJsonContext.Default.TaskRow),
+                    (object?)t.IdempotencyKey ?? DBNull.Value, t.CreatedAt.ToUnixTimeMilliseconds(),
+                    t.State.IsTerminal() ? t.UpdatedAt.ToUnixTimeMilliseconds() : DBNull.Value);
+            }
+            foreach (var (id, w) in latest.Workers)
+            {
+                if (w is null) Run(_deleteWorker, id);
+                else Run(_worker, id, WireNames.Of(w.State), JsonSerializer.Serialize(w, StoreJsonContext.Default.WorkerRow));
+            }
+            if (latest.TokensReported is { } tokens)
+            {
+                Run(_meta, "tokens_reported", tokens.ToString(CultureInfo.InvariantCulture));
             }
         }
 

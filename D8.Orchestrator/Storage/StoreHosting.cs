@@ -11,9 +11,10 @@ public static class StoreHosting
     public const string PostgresConnectionName = "d8";
 
     /// <summary>
-    /// Adds <see cref="ITaskStore"/> (and, for PostgreSQL, the <see cref="NpgsqlDataSource"/> with Aspire's health check,
-    /// traces and metrics). The schema is created or migrated when the store is first resolved, at start-up; a server
-    /// that cannot be used then ends start-up with one line (<see cref="PostgresSchema.Migrate"/>).
+    /// Adds the one <see cref="IStoreDatabase"/> every store uses and the <see cref="ITaskStore"/> over it (for
+    /// PostgreSQL also the <see cref="NpgsqlDataSource"/>, with Aspire's health check, traces and metrics). The schema
+    /// is created or migrated before the first connection is handed out, at start-up; a PostgreSQL server that cannot
+    /// be used then ends start-up with one line (<see cref="PostgresSchema.Migrate"/>).
     /// </summary>
     public static IHostApplicationBuilder AddOrchestratorStore(this IHostApplicationBuilder builder, OrchestratorOptions options)
     {
@@ -26,17 +27,19 @@ public static class StoreHosting
         if (options.Store == StoreKind.Postgres)
         {
             builder.AddNpgsqlDataSource(PostgresConnectionName, settings => settings.ConnectionString = options.PostgresConnectionString);
-            services.AddSingleton<ITaskStore>(sp =>
-            {
-                var dataSource = sp.GetRequiredService<NpgsqlDataSource>();
-                PostgresSchema.Migrate(dataSource);
-                return new PostgresTaskStore(dataSource, sp.GetRequiredService<IWriteFence>(), sp.GetRequiredService<ILogger<PostgresTaskStore>>());
-            });
+            services.AddSingleton(sp => new PostgresDatabase(sp.GetRequiredService<NpgsqlDataSource>()));
+            services.AddSingleton<IStoreDatabase>(sp => sp.GetRequiredService<PostgresDatabase>());
+            services.AddSingleton<ITaskStore>(sp => new PostgresTaskStore(sp.GetRequiredService<PostgresDatabase>(),
+                sp.GetRequiredService<IWriteFence>(), sp.GetRequiredService<ILogger<PostgresTaskStore>>()));
         }
         else
         {
+            // One database for every store; it migrates its schema before it hands out the first connection, so the
+            // stores may be built in any order.
+            services.AddSingleton(_ => new SqliteDatabase(options.DbPath));
+            services.AddSingleton<IStoreDatabase>(sp => sp.GetRequiredService<SqliteDatabase>());
             services.AddSingleton<ITaskStore>(sp =>
-                new SqliteTaskStore(options.DbPath, sp.GetRequiredService<ILogger<SqliteTaskStore>>()));
+                new SqliteTaskStore(sp.GetRequiredService<SqliteDatabase>(), sp.GetRequiredService<ILogger<SqliteTaskStore>>()));
         }
         return builder;
     }

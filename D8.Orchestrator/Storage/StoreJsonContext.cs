@@ -1,15 +1,15 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using D8.Orchestrator.Scheduling;
 
 namespace D8.Orchestrator.Storage;
 
-/// <summary>Source-generated JSON for the rows the store keeps (same conventions as the wire types).</summary>
+/// <summary>Source-generated JSON of the SQLite store's data column (same conventions as the wire types; the format of
+/// files written before typed rows, which had the same fields).</summary>
 [JsonSourceGenerationOptions(
     JsonSerializerDefaults.Web,
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     UseStringEnumConverter = true)]
-[JsonSerializable(typeof(TaskRecord))]
-[JsonSerializable(typeof(WorkerRecord))]
+[JsonSerializable(typeof(TaskRow))]
+[JsonSerializable(typeof(WorkerRow))]
 internal sealed partial class StoreJsonContext : JsonSerializerContext;

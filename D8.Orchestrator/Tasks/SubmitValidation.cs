@@ -5,7 +5,7 @@ namespace D8.Orchestrator.Tasks;
 /// <summary>Checks a submit request field by field; every problem is reported, not just the first.</summary>
 public static class SubmitValidation
 {
-    public static IReadOnlyList<string> Providers => ProviderNames.All;
+    public static IReadOnlyList<string> Providers => ProviderCatalog.Names;
     private static readonly string[] Roles = ["system", "user", "assistant"];
 
     /// <summary>Field → messages; empty when the request is valid.</summary>

@@ -100,7 +100,7 @@ public static class TasksApi
         var rawState = request.Query["state"].ToString();
         if (rawState.Length > 0)
         {
-            if (!TryParseState(rawState, out var s))
+            if (!WireNames.TryParse(rawState, out var s))
             {
                 return Problems.BadRequest($"state='{rawState}' must be queued, leased, succeeded, failed or cancelled.");
             }
@@ -127,20 +127,6 @@ public static class TasksApi
 
     private static async Task<IResult> CancelAsync(string id, SchedulingEngine engine) =>
         TypedResults.Json(await engine.CancelAsync(id), D8JsonContext.Default.TaskView);
-
-    private static bool TryParseState(string raw, out TaskState state)
-    {
-        foreach (var s in Enum.GetValues<TaskState>())
-        {
-            if (string.Equals(OrchestratorTelemetry.StateName(s), raw, StringComparison.OrdinalIgnoreCase))
-            {
-                state = s;
-                return true;
-            }
-        }
-        state = default;
-        return false;
-    }
 
     private static string? NullIfEmpty(string s) => s.Length == 0 ? null : s;
 

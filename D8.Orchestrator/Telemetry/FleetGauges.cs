@@ -32,7 +32,7 @@ public sealed class FleetGauges : IDisposable
             "s", "Seconds of cooldown left (a 429 or a spent daily budget)");
         _meter.CreateObservableGauge("d8.fleet.workers", () => engine.Workers()
             .GroupBy(w => w.State)
-            .Select(g => new Measurement<int>(g.Count(), new KeyValuePair<string, object?>("state", OrchestratorTelemetry.StateName(g.Key)))),
+            .Select(g => new Measurement<int>(g.Count(), new KeyValuePair<string, object?>("state", WireNames.Of(g.Key)))),
             "{worker}", "Registered workers by state");
     }
 

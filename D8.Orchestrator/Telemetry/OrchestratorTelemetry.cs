@@ -37,7 +37,7 @@ public sealed class OrchestratorTelemetry
 
     internal void Finished(TaskState state, TimeSpan? runTime, int attempts)
     {
-        var tag = new KeyValuePair<string, object?>("state", StateName(state));
+        var tag = new KeyValuePair<string, object?>("state", WireNames.Of(state));
         if (runTime is { } d)
         {
             _taskDuration.Record(d.TotalMilliseconds, tag);
@@ -60,15 +60,9 @@ public sealed class OrchestratorTelemetry
         if (counts is null) yield break;
         for (var i = 0; i < counts.Length; i++)
         {
-            yield return new Measurement<long>(counts[i], new KeyValuePair<string, object?>("state", StateName((TaskState)i)));
+            yield return new Measurement<long>(counts[i], new KeyValuePair<string, object?>("state", WireNames.Of((TaskState)i)));
         }
     }
-
-    /// <summary>The wire name of a state (queued, leased…); see <see cref="WireNames"/>.</summary>
-    public static string StateName(TaskState state) => WireNames.Of(state);
-
-    /// <summary>The wire name of a worker state.</summary>
-    public static string StateName(WorkerState state) => WireNames.Of(state);
 
     /// <summary>Starts a span, continuing the trace of the current request.</summary>
     internal static Activity? Start(string name, ActivityKind kind = ActivityKind.Internal) => Source.StartActivity(name, kind);

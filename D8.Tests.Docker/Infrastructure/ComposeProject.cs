@@ -118,7 +118,7 @@ public sealed class ComposeProject : IAsyncDisposable
     {
         var command = DockerEngine.ComposeCommand;
         string[] all = [.. command.Skip(1), .. _files.SelectMany(f => new[] { "-f", f }), .. profiles.SelectMany(p => new[] { "--profile", p }), .. args];
-        var result = await Shell.RunAsync(command[0], all, TimeSpan.FromMinutes(6), Directory);
+        var result = await Shell.RunAsync(command[0], all, TimeSpan.FromMinutes(6), Directory, withhold: Interpolated());
         if (result.ExitCode != 0) throw new InvalidOperationException($"{string.Join(' ', command)} {string.Join(' ', args)} failed: {result}");
         return result.Output;
     }
@@ -203,6 +203,11 @@ public sealed class ComposeProject : IAsyncDisposable
             System.IO.Directory.Delete(Directory, recursive: true);
         }
     }
+
+    /// <summary>Every variable the project's compose files interpolate: the runner's own values must not override the .env.</summary>
+    private IEnumerable<string> Interpolated() =>
+        _files.SelectMany(f => System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(Path.Combine(Directory, f)), @"\$\{([A-Za-z_][A-Za-z0-9_]*)")
+            .Select(m => m.Groups[1].Value)).Distinct(StringComparer.Ordinal);
 
     private static string Secret() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
 

@@ -9,10 +9,15 @@ public sealed record ShellResult(int ExitCode, string Output)
     public override string ToString() => $"exit {ExitCode}: {Output}";
 }
 
-/// <summary>Runs a process to completion with a deadline; the process tree is killed on timeout or cancellation.</summary>
+/// <summary>
+/// Runs a process to completion with a deadline; the process tree is killed on timeout or cancellation. The child does
+/// not inherit the runner's D8 settings or provider keys (<see cref="D8.Tests.Infrastructure.ChildEnvironment"/>), nor
+/// any variable named in <c>withhold</c> (docker-compose gives the shell's variables precedence over a project's .env).
+/// </summary>
 public static class Shell
 {
-    public static async Task<ShellResult> RunAsync(string file, IEnumerable<string> args, TimeSpan timeout, string? workingDirectory = null, CancellationToken ct = default)
+    public static async Task<ShellResult> RunAsync(string file, IEnumerable<string> args, TimeSpan timeout, string? workingDirectory = null,
+        CancellationToken ct = default, IEnumerable<string>? withhold = null)
     {
         var start = new ProcessStartInfo(file)
         {
@@ -22,6 +27,8 @@ public static class Shell
             WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
         };
         foreach (var a in args) start.ArgumentList.Add(a);
+        D8.Tests.Infrastructure.ChildEnvironment.Scrub(start.Environment);
+        foreach (var key in withhold ?? []) start.Environment.Remove(key);
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {file}");
         var output = new StringBuilder();
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);

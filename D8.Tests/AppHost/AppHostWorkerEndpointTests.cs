@@ -31,10 +31,10 @@ public sealed class AppHostWorkerEndpointTests
             $"--Workers:groq:BaseUrl={groq.V1Endpoint}", $"--Workers:gemini:BaseUrl={gemini.V1Endpoint}",
             data.Argument,
         ], cts.Token);
-        // The orchestrator's launch-profile port (5080) may be taken by a developer's own run on this machine; the
-        // workers keep exactly what the AppHost gives them.
+        // The orchestrator's launch-profile port (5080) may be taken by a developer's own run on this machine: without
+        // a port, DCP picks a free one when it binds; the workers keep exactly what the AppHost gives them.
         var orchestrator = builder.Resources.OfType<ProjectResource>().Single(r => r.Name == "orchestrator");
-        builder.CreateResourceBuilder(orchestrator).WithEndpoint("http", e => e.Port = FreePort.Next());
+        builder.CreateResourceBuilder(orchestrator).WithEndpoint("http", e => e.Port = null);
         await using var app = await builder.BuildAsync(cts.Token);
         await app.StartAsync(cts.Token);
 

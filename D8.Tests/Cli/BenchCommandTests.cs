@@ -4,7 +4,8 @@ using D8.Tests.Infrastructure;
 
 namespace D8.Tests.Cli;
 
-/// <summary>d8 bench: the figures it reports come from the results the worker reported.</summary>
+/// <summary>d8 bench: the figures it reports come from the results the worker reported. A fresh orchestrator per test:
+/// bench takes any queued task's worker, and one test checks that nothing at all was submitted.</summary>
 public sealed class BenchCommandTests : CliOrchestratorTests
 {
     [Fact]

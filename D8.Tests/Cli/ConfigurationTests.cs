@@ -7,7 +7,8 @@ public sealed class ConfigurationTests : IAsyncLifetime
 {
     private InProcessOrchestrator _orch = null!;
     private readonly CliRun _cli = new();
-    private string DeadUrl { get; } = $"http://127.0.0.1:{FreePort.Next()}";
+    private readonly HeldPort _dead = FreePort.Hold();
+    private string DeadUrl => _dead.Url;
 
     public async Task InitializeAsync() => _orch = await InProcessOrchestrator.StartAsync();
 
@@ -15,6 +16,7 @@ public sealed class ConfigurationTests : IAsyncLifetime
     {
         await _orch.DisposeAsync();
         _cli.Dispose();
+        _dead.Dispose();
     }
 
     private void WriteConfig(string path, string url, string key)

@@ -202,7 +202,8 @@ public sealed class DoctorCommandTests : IAsyncLifetime
     [Fact]
     public async Task Orchestrator_check_fails_when_nothing_listens_at_the_url()
     {
-        _host.Env["D8_ORCHESTRATOR_URL"] = $"http://127.0.0.1:{Infrastructure.FreePort.Next()}";
+        using var nothing = Infrastructure.FreePort.Hold();
+        _host.Env["D8_ORCHESTRATOR_URL"] = nothing.Url;
         var (code, checks, _) = await _host.DoctorAsync("--only", "orchestrator", "join-token", "clock");
         Assert.Equal(1, code);
         AssertFailed(checks["orchestrator"], "cannot reach the orchestrator");

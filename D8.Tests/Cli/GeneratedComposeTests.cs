@@ -12,13 +12,14 @@ public sealed class GeneratedComposeTests : IAsyncLifetime
     private InProcessOrchestrator _orch = null!;
     private OpenAiEmulator _provider = null!;
     private readonly CliRun _cli = new();
+    private readonly HeldPort _noOllama = FreePort.Hold();
 
     public async Task InitializeAsync()
     {
         _orch = await InProcessOrchestrator.StartAsync();
         _provider = await OpenAiEmulator.StartAsync(new OpenAiEmulatorOptions { ApiKey = "good-key" });
         File.Copy(Path.Combine(AppPaths.RepoRoot, "docker-compose.generated.yml"), _cli.PathOf("docker-compose.generated.yml"));
-        _cli.Variables["D8_OLLAMA_URL"] = $"http://127.0.0.1:{FreePort.Next()}";
+        _cli.Variables["D8_OLLAMA_URL"] = _noOllama.Url;
     }
 
     public async Task DisposeAsync()
@@ -26,6 +27,7 @@ public sealed class GeneratedComposeTests : IAsyncLifetime
         await _provider.DisposeAsync();
         await _orch.DisposeAsync();
         _cli.Dispose();
+        _noOllama.Dispose();
     }
 
     [Theory]

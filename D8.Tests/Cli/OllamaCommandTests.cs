@@ -60,7 +60,8 @@ public sealed class OllamaCommandTests : IAsyncLifetime
     [Fact]
     public async Task List_against_a_stopped_ollama_is_one_line_and_exit_1()
     {
-        var result = await _cli.RunAsync("ollama", "list", "--ollama-url", $"http://127.0.0.1:{FreePort.Next()}");
+        using var stopped = FreePort.Hold();
+        var result = await _cli.RunAsync("ollama", "list", "--ollama-url", stopped.Url);
 
         Assert.Equal(1, result.ExitCode);
         Assert.StartsWith("d8: cannot connect", result.Err);
@@ -128,7 +129,8 @@ public sealed class OllamaDoctorAndSetupTests : IAsyncLifetime
     [Fact]
     public async Task Ollama_check_fails_when_ollama_does_not_answer()
     {
-        _host.Cli.Variables["D8_OLLAMA_URL"] = $"http://127.0.0.1:{FreePort.Next()}";
+        using var silent = FreePort.Hold();
+        _host.Cli.Variables["D8_OLLAMA_URL"] = silent.Url;
 
         var (_, checks, _) = await _host.DoctorAsync("--only", "ollama");
 
@@ -152,9 +154,10 @@ public sealed class OllamaDoctorAndSetupTests : IAsyncLifetime
     [Fact]
     public async Task Setup_refuses_an_explicit_ollama_url_that_does_not_answer()
     {
+        using var silent = FreePort.Hold();
         var result = await _host.Cli.RunAsync("setup", "worker", "-y", "--provider", "ollama",
             "--orchestrator-url", _host.Orchestrator.BaseUrl.AbsoluteUri, "--join-token", _host.Orchestrator.JoinToken,
-            "--ollama-url", $"http://127.0.0.1:{FreePort.Next()}");
+            "--ollama-url", silent.Url);
 
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("cannot reach Ollama", result.Out);

@@ -9,19 +9,21 @@ public sealed class SetupWorkerTests : IAsyncLifetime
     private InProcessOrchestrator _orch = null!;
     private readonly CliRun _cli = new();
     private readonly FakeSystem _system = new();
+    private readonly HeldPort _noOllama = FreePort.Hold();
 
     public async Task InitializeAsync()
     {
         _orch = await InProcessOrchestrator.StartAsync();
         _cli.System = _system;
         // No Ollama listens here unless a test starts one.
-        _cli.Variables["D8_OLLAMA_URL"] = $"http://127.0.0.1:{FreePort.Next()}";
+        _cli.Variables["D8_OLLAMA_URL"] = _noOllama.Url;
     }
 
     public async Task DisposeAsync()
     {
         await _orch.DisposeAsync();
         _cli.Dispose();
+        _noOllama.Dispose();
     }
 
     private IReadOnlyDictionary<string, string> EnvFileValues() => EnvFile.Load(_cli.PathOf(".env")).Values;
@@ -71,8 +73,9 @@ public sealed class SetupWorkerTests : IAsyncLifetime
     [Fact]
     public async Task Setup_refuses_an_unreachable_orchestrator_and_writes_nothing()
     {
+        using var noOrchestrator = FreePort.Hold();
         var result = await _cli.RunAsync("setup", "worker", "-y", "--provider", "ollama",
-            "--orchestrator-url", $"http://127.0.0.1:{FreePort.Next()}", "--join-token", _orch.JoinToken);
+            "--orchestrator-url", noOrchestrator.Url, "--join-token", _orch.JoinToken);
 
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("cannot reach the orchestrator", result.Err);

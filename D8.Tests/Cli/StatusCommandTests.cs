@@ -3,7 +3,8 @@ using D8.Tests.Infrastructure;
 
 namespace D8.Tests.Cli;
 
-/// <summary>d8 status against a real orchestrator with a registered worker.</summary>
+/// <summary>d8 status against a real orchestrator with a registered worker. A fresh orchestrator per test: status
+/// shows counts over the whole database and every worker.</summary>
 public sealed class StatusCommandTests : CliOrchestratorTests
 {
     [Fact]
@@ -94,7 +95,8 @@ public sealed class StatusCommandTests : CliOrchestratorTests
     [Fact]
     public async Task Status_against_an_unreachable_orchestrator_is_one_line_and_exit_1()
     {
-        var result = await Cli.RunAsync("status", "--url", $"http://127.0.0.1:{FreePort.Next()}");
+        using var nothing = FreePort.Hold();
+        var result = await Cli.RunAsync("status", "--url", nothing.Url);
 
         Assert.Equal(1, result.ExitCode);
         Assert.StartsWith("d8: cannot connect", Assert.Single(result.Err.Trim().Split('\n')));

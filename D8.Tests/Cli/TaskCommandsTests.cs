@@ -4,8 +4,11 @@ using D8.Tests.Infrastructure;
 
 namespace D8.Tests.Cli;
 
-/// <summary>submit, tasks, task and cancel against a real orchestrator on loopback.</summary>
-public sealed class TaskCommandsTests : CliOrchestratorTests
+/// <summary>
+/// submit, tasks, task and cancel against a real orchestrator on loopback, shared by the class: every test asserts on the
+/// tasks it submitted itself (a later test's worker may run what an earlier one left queued; no assertion counts those).
+/// </summary>
+public sealed class TaskCommandsTests(CliOrchestrator shared) : SharedCliOrchestratorTests(shared)
 {
     [Fact]
     public async Task Submit_prints_the_new_task_id_and_the_task_is_queued_with_its_requirements()

@@ -12,20 +12,19 @@ public sealed class TestWorker : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
 
-    private TestWorker(OrchestratorClient client, Func<TaskLease, int, object> answer)
+    private TestWorker(WorkerClient client, Func<TaskLease, int, object> answer)
     {
         Client = client;
         _loop = Task.Run(() => LoopAsync(answer));
     }
 
-    public OrchestratorClient Client { get; }
+    public WorkerClient Client { get; }
 
     /// <summary>Registers a worker; <paramref name="answer"/> gets each lease and its 0-based sequence number and returns a CompleteTaskRequest or FailTaskRequest (lease id filled in here).</summary>
     public static async Task<TestWorker> StartAsync(InProcessOrchestrator orch, Func<TaskLease, int, object> answer,
         string provider = "groq", string name = "test-worker", params string[] models)
     {
-        var client = orch.CreateClient();
-        await client.RegisterAsync(new RegisterWorkerRequest
+        var client = await orch.CreateClient().RegisterWorkerAsync(new RegisterWorkerRequest
         {
             Name = name,
             Provider = provider,
@@ -39,8 +38,7 @@ public sealed class TestWorker : IAsyncDisposable
     public static async Task<TestWorker> StartAsync(InProcessOrchestrator orch, Func<TaskLease, int, object> answer,
         IReadOnlyList<string> kinds, string provider = "groq", string name = "test-worker", int concurrency = 1)
     {
-        var client = orch.CreateClient();
-        await client.RegisterAsync(new RegisterWorkerRequest
+        var client = await orch.CreateClient().RegisterWorkerAsync(new RegisterWorkerRequest
         {
             Name = name,
             Provider = provider,
@@ -93,10 +91,20 @@ public sealed class TestWorker : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops polling and deregisters, as a real worker that stops does, so no later test's placement counts on it.</summary>
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
         try { await _loop; } catch (OperationCanceledException) { /* stopping */ }
         _stop.Dispose();
+        try
+        {
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await Client.DeregisterAsync(deadline.Token);
+        }
+        catch (HttpRequestException)
+        {
+            // the test stopped its orchestrator first: nothing to deregister from
+        }
     }
 }

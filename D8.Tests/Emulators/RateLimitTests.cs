@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using D8.Contracts;
 using D8.Emulators.Limits;
 using D8.Emulators.OpenAi;
 using D8.Worker.Configuration;
@@ -22,15 +23,15 @@ public sealed class RateLimitTests
         Assert.Null(limits.Admit(400));
         time.Advance(TimeSpan.FromSeconds(10));
         var tokens = limits.Admit(700);
-        Assert.Equal(("tokens", TimeSpan.FromSeconds(50)), (tokens!.Limit, tokens.RetryAfter));
+        Assert.Equal((BudgetWindow.TokensPerMinute, TimeSpan.FromSeconds(50)), (tokens!.Window, tokens.RetryAfter));
         Assert.Null(limits.Admit(500));
         var rpm = limits.Admit(1);
-        Assert.Equal(("requests", TimeSpan.FromSeconds(50)), (rpm!.Limit, rpm.RetryAfter));
+        Assert.Equal((BudgetWindow.RequestsPerMinute, TimeSpan.FromSeconds(50)), (rpm!.Window, rpm.RetryAfter));
 
         time.Advance(TimeSpan.FromSeconds(50));
         Assert.Null(limits.Admit(100));
         time.Advance(TimeSpan.FromSeconds(60));
-        Assert.Equal("requests_per_day", limits.Admit(1)!.Limit);
+        Assert.Equal(BudgetWindow.RequestsPerDay, limits.Admit(1)!.Window);
     }
 
     [Fact]
@@ -44,7 +45,7 @@ public sealed class RateLimitTests
         Assert.Null(scaled.Admit(1));
 
         var busy = new RateLimiter(new RateLimitOptions { RandomRefusalFraction = 0.3, Seed = 1 }, time);
-        var refused = Enumerable.Range(0, 1000).Count(_ => busy.Admit(10) is { Limit: "random" });
+        var refused = Enumerable.Range(0, 1000).Count(_ => busy.Admit(10) is { Busy: true });
         Assert.InRange(refused, 240, 360);
     }
 
@@ -71,7 +72,7 @@ public sealed class RateLimitTests
 
     private static WorkerOptions Options(int rpm, int tpm, int rpd, int scale = 1) => new()
     {
-        OrchestratorUrl = new Uri("http://127.0.0.1:1"), JoinToken = "j", WorkerName = "w", Provider = ProviderKind.Groq,
+        OrchestratorUrl = new Uri("http://127.0.0.1:1"), JoinToken = "j", WorkerName = "w", Provider = ProviderCatalog.Groq,
         Models = ["m"], ProviderUrl = new Uri("http://127.0.0.1:2"), Concurrency = 4, ShutdownGrace = TimeSpan.Zero,
         RequestsPerMinute = rpm, TokensPerMinute = tpm, RequestsPerDay = rpd, OllamaKeepAlive = "1m", PullModel = false,
         RequestTimeout = TimeSpan.FromMinutes(1), BudgetTimeScale = scale,

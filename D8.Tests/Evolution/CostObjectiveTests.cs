@@ -108,12 +108,12 @@ public sealed class CostObjectiveTests
                     """;
                 cmd.ExecuteNonQuery();
             }
-            using (var store = new EvolutionStore(path))
+            using (var store = new EvolutionStore(new D8.Orchestrator.Storage.SqliteDatabase(path)))
             {
                 Assert.Equal(new CachedEvaluation(0.5, "an answer", null, 0), store.LoadCached("old", DateTimeOffset.FromUnixTimeMilliseconds(0)));
                 store.SaveCached("new", new CachedEvaluation(1, "yes", "why", 42), DateTimeOffset.FromUnixTimeMilliseconds(2000));
             }
-            using (var again = new EvolutionStore(path))
+            using (var again = new EvolutionStore(new D8.Orchestrator.Storage.SqliteDatabase(path)))
             {
                 Assert.Equal(42, again.LoadCached("new", DateTimeOffset.FromUnixTimeMilliseconds(0))!.Tokens);
             }

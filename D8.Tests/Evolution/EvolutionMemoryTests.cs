@@ -111,8 +111,7 @@ public sealed class EvolutionMemoryTests : IAsyncLifetime
         Assert.Contains("\"unroutable\":[{\"kind\":\"evolve.mutate\",\"provider\":\"ollama\",\"tasks\":3,", (await cli.RunAsync("evolve", "status", submitted.Id, "--json")).Out);
 
         // A worker that can take them registers: the note goes at once (the engine's routability, not a stale copy).
-        var mutator = _orch.CreateClient();
-        await mutator.RegisterAsync(new RegisterWorkerRequest { Name = "pi", Provider = "ollama", Models = ["m"], TaskKinds = [EvolutionTaskKinds.Mutate] });
+        var mutator = await _orch.CreateClient().RegisterWorkerAsync(new RegisterWorkerRequest { Name = "pi", Provider = "ollama", Models = ["m"], TaskKinds = [EvolutionTaskKinds.Mutate] });
         Assert.Null((await _client.GetEvolutionAsync(submitted.Id)).Unroutable);
         Assert.DoesNotContain("waiting:", (await cli.RunAsync("evolve", "status", submitted.Id)).Out);
         await _client.StopEvolutionAsync(submitted.Id);

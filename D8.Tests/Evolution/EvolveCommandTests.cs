@@ -53,8 +53,9 @@ public sealed class EvolveCommandTests(ITestOutputHelper output)
     }
 }
 
-/// <summary>`d8 evolve run` with a bad spec: the CLI prints every problem the orchestrator listed.</summary>
-public sealed class EvolveCommandSpecTests : CliOrchestratorTests
+/// <summary>`d8 evolve run` with a bad spec: the CLI prints every problem the orchestrator listed (nothing is stored,
+/// so the class shares one orchestrator).</summary>
+public sealed class EvolveCommandSpecTests(CliOrchestrator shared) : SharedCliOrchestratorTests(shared)
 {
     [Fact]
     public async Task A_refused_spec_prints_every_problem_and_exits_2()

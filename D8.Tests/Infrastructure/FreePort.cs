@@ -4,20 +4,16 @@ using System.Net.Sockets;
 namespace D8.Tests.Infrastructure;
 
 /// <summary>
-/// Loopback ports for tests. <see cref="Next"/> asks the OS for a port nobody uses right now and releases it: another
-/// process may take it before the caller binds it, so prefer letting a child bind port 0 and report its port
-/// (<see cref="ProcessHost.WaitForListeningAsync"/>). <see cref="Hold"/> keeps the port bound: a port that is certainly
-/// taken (start-up refusals) or where certainly nothing answers HTTP (connection-failure negatives).
+/// Loopback ports for tests. Nothing here hands out a port to bind later: a port released by the test may be taken by
+/// another process before the child binds it. Children bind port 0 (<see cref="Any"/>) and report the port they got
+/// (<see cref="ProcessHost.WaitForListeningAsync"/>; in-process hosts <c>ServerAddress.Of</c>). <see cref="Hold"/> keeps
+/// a port bound: a port that is certainly taken (start-up refusals) or where certainly nothing answers (connection-failure
+/// negatives).
 /// </summary>
 public static class FreePort
 {
-    /// <summary>A port free at the moment of the call (released at once).</summary>
-    public static int Next()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    /// <summary>http://127.0.0.1:0 — the OS picks a free port when the server binds; read the one it got afterwards.</summary>
+    public const string Any = "http://127.0.0.1:0";
 
     /// <summary>
     /// A loopback port held until the returned handle is disposed. Not listening (default): a connection to it is

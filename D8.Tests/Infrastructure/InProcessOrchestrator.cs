@@ -10,9 +10,9 @@ using Microsoft.Extensions.Logging;
 namespace D8.Tests.Infrastructure;
 
 /// <summary>
-/// The real orchestrator (same composition as its Program.cs) on Kestrel at http://127.0.0.1:&lt;free port&gt;, with a
-/// temp SQLite file, random join token and API key. <see cref="RestartAsync"/> stops it and starts a fresh one on the
-/// same port and file, as an operator restarting it would.
+/// The real orchestrator (same composition as its Program.cs) on Kestrel at http://127.0.0.1:&lt;port&gt; (port 0 at the
+/// first start: the OS picks it), with a temp SQLite file, random join token and API key. <see cref="RestartAsync"/>
+/// stops it and starts a fresh one on the same port and file, as an operator restarting it would.
 /// </summary>
 public sealed class InProcessOrchestrator : IAsyncDisposable
 {
@@ -21,11 +21,10 @@ public sealed class InProcessOrchestrator : IAsyncDisposable
     private readonly List<HttpClient> _clients = [];
     private WebApplication? _app;
 
-    private InProcessOrchestrator(string dbPath, bool ownsDb, int port, IDictionary<string, string?>? settings)
+    private InProcessOrchestrator(string dbPath, bool ownsDb, IDictionary<string, string?>? settings)
     {
         DbPath = dbPath;
         _ownsDb = ownsDb;
-        Port = port;
         JoinToken = "join-" + Guid.NewGuid().ToString("N");
         ApiKey = "key-" + Guid.NewGuid().ToString("N");
         _settings = new Dictionary<string, string?>
@@ -43,7 +42,8 @@ public sealed class InProcessOrchestrator : IAsyncDisposable
     }
 
     public string DbPath { get; }
-    public int Port { get; }
+    /// <summary>The port the first start got; restarts keep it.</summary>
+    public int Port { get; private set; }
     public string JoinToken { get; }
     public string ApiKey { get; }
     public Uri BaseUrl => new($"http://127.0.0.1:{Port}/");
@@ -58,7 +58,7 @@ public sealed class InProcessOrchestrator : IAsyncDisposable
     {
         var owns = dbPath is null;
         dbPath ??= TempDatabase.NewPath("orchestrator");
-        var host = new InProcessOrchestrator(dbPath, owns, FreePort.Next(), settings);
+        var host = new InProcessOrchestrator(dbPath, owns, settings);
         await host.StartAppAsync();
         return host;
     }
@@ -108,13 +108,14 @@ public sealed class InProcessOrchestrator : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(_settings);
         builder.Logging.ClearProviders();
         builder.Logging.AddConsole();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{Port}");
+        builder.WebHost.UseUrls(Port == 0 ? FreePort.Any : $"http://127.0.0.1:{Port}");
         builder.AddServiceDefaults();
         builder.AddOrchestrator();
 
         var app = builder.Build();
         app.MapOrchestrator();
         await app.StartAsync();
+        Port = ServerAddress.Of(app.Services).Port;
         _app = app;
     }
 

@@ -71,10 +71,12 @@ public sealed class PostgresServer : IAsyncDisposable
         await RunAsync(Path.Combine(bin, "initdb"),
             ["-D", data, "-U", "d8", "-A", "trust", "-E", "UTF8", "--no-sync", "--locale=C"], cancellationToken, asRoot);
 
-        // postgres cannot bind port 0 and report it: pick a free port and retry on the rare collision.
+        // postgres cannot bind port 0 and report it (postmaster.pid names the configured port): hold a free port until the
+        // postmaster is started, the one moment another process could take it, and retry on that rare collision.
         for (var attempt = 1; ; attempt++)
         {
-            var port = FreePort.Next();
+            int port;
+            using (var held = FreePort.Hold()) port = held.Port;
             var postmaster = StartPostmaster(bin, data, folder, port, asRoot, durable);
             var connection = $"Host=127.0.0.1;Port={port};Username=d8;Database=postgres;Pooling=false;Timeout=15";
             if (await WaitAcceptingAsync(postmaster, port, cancellationToken))
@@ -195,6 +197,7 @@ public sealed class PostgresServer : IAsyncDisposable
             ? new ProcessStartInfo("setpriv", ["--reuid=postgres", "--regid=postgres", "--init-groups", "--", file, .. arguments])
             : new ProcessStartInfo(file, arguments);
         start.UseShellExecute = false;
+        ChildEnvironment.Scrub(start.Environment);
         start.Environment["LC_ALL"] = "C";
         return start;
     }

@@ -4,8 +4,9 @@ using Xunit.Abstractions;
 namespace D8.Tests.Infrastructure;
 
 /// <summary>
-/// What <c>WorkerFleet</c> (plain HTTP) and <c>TlsFleet</c> (HTTPS with a pin) share: an orchestrator process on a free
-/// loopback port with a temp database, its credentials, the worker processes started against it, waiting for a worker
+/// What <c>WorkerFleet</c> (plain HTTP) and <c>TlsFleet</c> (HTTPS with a pin) share: an orchestrator process on a
+/// loopback port it picks itself (port 0; every restart reuses the port it got first, since workers were given that URL)
+/// with a temp database, its credentials, the worker processes started against it, waiting for a worker
 /// to be listed, and cleanup. The subclasses add only how the orchestrator is reached and when it counts as started.
 /// </summary>
 public abstract class ProcessFleet : IAsyncDisposable
@@ -20,19 +21,19 @@ public abstract class ProcessFleet : IAsyncDisposable
     protected ProcessFleet(ITestOutputHelper log, string dbPrefix, IDictionary<string, string?>? settings)
     {
         Log = log;
-        Port = FreePort.Next();
         DbPath = TempDatabase.NewPath(dbPrefix);
         Directory.CreateDirectory(Path.GetDirectoryName(DbPath)!);
         JoinToken = "join-" + Guid.NewGuid().ToString("N");
         ApiKey = "key-" + Guid.NewGuid().ToString("N");
         OrchestratorEnv = new Dictionary<string, string?>
         {
-            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{Port}",
+            ["ASPNETCORE_URLS"] = FreePort.Any,
             ["D8_DB_PATH"] = DbPath,
             ["D8_JOIN_TOKEN"] = JoinToken,
             ["D8_API_KEYS"] = ApiKey,
             ["D8_HEARTBEAT_SECONDS"] = "1",
             ["Logging__LogLevel__Default"] = "Warning",
+            ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information", // "Now listening on: …" tells the port
         };
         ExtraSettings = settings;
     }
@@ -44,7 +45,8 @@ public abstract class ProcessFleet : IAsyncDisposable
 
     private IDictionary<string, string?>? ExtraSettings { get; }
 
-    public int Port { get; }
+    /// <summary>The orchestrator's port (known once it has started the first time).</summary>
+    public int Port { get; private set; }
     public string DbPath { get; }
 
     /// <summary>The join secret the orchestrator is started with.</summary>
@@ -61,9 +63,20 @@ public abstract class ProcessFleet : IAsyncDisposable
         foreach (var (k, v) in ExtraSettings ?? new Dictionary<string, string?>()) OrchestratorEnv[k] = v;
     }
 
-    /// <summary>Starts the orchestrator process (same port, database and environment each time).</summary>
-    protected ProcessHost StartOrchestratorProcess() =>
-        Orchestrator = ProcessHost.Start("D8.Orchestrator", OrchestratorEnv, log: Log, name: "orchestrator");
+    /// <summary>
+    /// Starts the orchestrator process (same database and environment each time). The first start binds port 0 and
+    /// reads the port it got; later starts bind that same port, as an operator's restart keeps its address.
+    /// </summary>
+    protected async Task<ProcessHost> StartOrchestratorProcessAsync()
+    {
+        var orchestrator = Orchestrator = ProcessHost.Start("D8.Orchestrator", OrchestratorEnv, log: Log, name: "orchestrator");
+        if (Port == 0)
+        {
+            Port = (await orchestrator.WaitForListeningAsync(Timeout)).Port;
+            OrchestratorEnv["ASPNETCORE_URLS"] = $"http://127.0.0.1:{Port}";
+        }
+        return orchestrator;
+    }
 
     /// <summary>Starts a worker process with <paramref name="settings"/>; disposed with the fleet.</summary>
     protected ProcessHost StartWorkerProcess(string name, Dictionary<string, string?> settings)
@@ -73,14 +86,15 @@ public abstract class ProcessFleet : IAsyncDisposable
         return process;
     }
 
-    /// <summary>A test worker's environment: <paramref name="orchestrator"/>, its /health on <paramref name="port"/>,
-    /// the provider at <paramref name="providerUrl"/> (an emulator; OpenAI-compatible ones with <see cref="EmulatorKey"/>).</summary>
-    public static Dictionary<string, string?> WorkerSettings(Uri orchestrator, string joinToken, int port, string name,
+    /// <summary>A test worker's environment: <paramref name="orchestrator"/>, its /health on a port of its own choosing
+    /// (<see cref="ProcessHost.WaitForListeningAsync"/> tells it), the provider at <paramref name="providerUrl"/> (an
+    /// emulator; OpenAI-compatible ones with <see cref="EmulatorKey"/>).</summary>
+    public static Dictionary<string, string?> WorkerSettings(Uri orchestrator, string joinToken, string name,
         string provider, string providerUrl)
     {
         var settings = new Dictionary<string, string?>
         {
-            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
+            ["ASPNETCORE_URLS"] = FreePort.Any,
             ["D8_ORCHESTRATOR_URL"] = orchestrator.ToString(),
             ["D8_JOIN_TOKEN"] = joinToken,
             ["D8_WORKER_NAME"] = name,
@@ -88,6 +102,7 @@ public abstract class ProcessFleet : IAsyncDisposable
             ["D8_SHUTDOWN_GRACE_SECONDS"] = "30",
             ["Logging__LogLevel__Default"] = "Warning",
             ["Logging__LogLevel__D8"] = "Information",
+            ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
         };
         if (provider == "ollama") settings["D8_OLLAMA_URL"] = providerUrl;
         else

@@ -16,6 +16,8 @@ public sealed partial class ProcessHost : IAsyncDisposable
     private readonly StringBuilder _output = new();
     private readonly object _gate = new();
     private readonly List<(string Text, TaskCompletionSource Signal)> _watches = [];
+    private readonly List<Uri> _listening = [];
+    private readonly List<(int Count, TaskCompletionSource Signal)> _listeningWaits = [];
     private readonly Action<string>? _log;
     private readonly bool _keepOutput;
     private readonly string _name;
@@ -60,13 +62,7 @@ public sealed partial class ProcessHost : IAsyncDisposable
         {
             psi.ArgumentList.Add(a);
         }
-        // Child processes must not inherit the test host's telemetry exporter or launch profile settings, nor a D8_*
-        // setting or provider key of the shell that runs the tests: a child sees only what its test gives it.
-        psi.Environment.Remove("OTEL_EXPORTER_OTLP_ENDPOINT");
-        foreach (var key in psi.Environment.Keys.Where(Inherited).ToList())
-        {
-            psi.Environment.Remove(key);
-        }
+        ChildEnvironment.Scrub(psi.Environment);
         psi.Environment["DOTNET_NOLOGO"] = "1";
         psi.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
         psi.Environment["Logging__Console__FormatterName"] = "simple";
@@ -111,17 +107,36 @@ public sealed partial class ProcessHost : IAsyncDisposable
 
     /// <summary>
     /// The first address an ASP.NET Core child says it listens on ("Now listening on: …", logged by
-    /// Microsoft.Hosting.Lifetime at Information): start children on port 0 (ASPNETCORE_URLS=http://127.0.0.1:0) and
-    /// read the port they got here, so no port is released by the test and taken by someone else before the child binds it.
+    /// Microsoft.Hosting.Lifetime at Information): start children on port 0 (<see cref="FreePort.Any"/>) and read the port
+    /// they got here, so no port is released by the test and taken by someone else before the child binds it.
     /// </summary>
-    public async Task<Uri> WaitForListeningAsync(TimeSpan timeout)
+    public async Task<Uri> WaitForListeningAsync(TimeSpan timeout) => (await WaitForListeningAsync(1, timeout))[0];
+
+    /// <summary>The first <paramref name="count"/> addresses the child says it listens on, in the order it said them
+    /// (also with keepOutput off: these lines are always noted).</summary>
+    public async Task<IReadOnlyList<Uri>> WaitForListeningAsync(int count, TimeSpan timeout)
     {
-        const string marker = "Now listening on: ";
-        await WaitForOutputAsync(marker, timeout);
-        var text = Output;
-        var start = text.IndexOf(marker, StringComparison.Ordinal) + marker.Length;
-        var end = text.IndexOfAny(['\r', '\n', ' '], start);
-        return new Uri(text[start..(end < 0 ? text.Length : end)]);
+        TaskCompletionSource signal;
+        lock (_gate)
+        {
+            if (_listening.Count >= count) return [.. _listening.Take(count)];
+            signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _listeningWaits.Add((count, signal));
+        }
+        try
+        {
+            await Task.WhenAny(signal.Task, _process.WaitForExitAsync()).WaitAsync(timeout);
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"{_name} did not say it listens on {count} address(es) within {timeout} " +
+                                       $"(is Microsoft.Hosting.Lifetime logged at Information?). Output:\n{Tail()}");
+        }
+        lock (_gate)
+        {
+            if (_listening.Count >= count) return [.. _listening.Take(count)];
+        }
+        throw new InvalidOperationException($"{_name} exited with {_process.ExitCode} before it listened. Output:\n{Tail()}");
     }
 
     /// <summary>Polls <paramref name="url"/> until it answers 2xx, failing early if the process exits.</summary>
@@ -226,8 +241,10 @@ public sealed partial class ProcessHost : IAsyncDisposable
         List<TaskCompletionSource> hits = [];
         lock (_gate)
         {
+            NoteListening(line, hits);
             if (!_keepOutput)
             {
+                foreach (var hit in hits) hit.TrySetResult();
                 _log?.Invoke($"[{_name}] {line}");
                 return;
             }
@@ -247,11 +264,20 @@ public sealed partial class ProcessHost : IAsyncDisposable
         _log?.Invoke($"[{_name}] {line}");
     }
 
-    /// <summary>Variables of the runner's environment a child must not see: D8 settings and provider keys.</summary>
-    private static bool Inherited(string key) =>
-        key.StartsWith("D8_", StringComparison.OrdinalIgnoreCase)
-        || key.EndsWith("_API_KEY", StringComparison.OrdinalIgnoreCase)
-        || key is "ASPNETCORE_URLS" or "ASPNETCORE_HTTP_PORTS" or "HTTP_PORTS" or "ASPNETCORE_HTTPS_PORTS" or "HTTPS_PORTS";
+    /// <summary>Notes a "Now listening on: URL" line (under the gate) and collects the waits it satisfies.</summary>
+    private void NoteListening(string line, List<TaskCompletionSource> hits)
+    {
+        const string marker = "Now listening on: ";
+        var start = line.IndexOf(marker, StringComparison.Ordinal);
+        if (start < 0 || !Uri.TryCreate(line[(start + marker.Length)..].Trim(), UriKind.Absolute, out var address)) return;
+        _listening.Add(address);
+        _listeningWaits.RemoveAll(w =>
+        {
+            if (_listening.Count < w.Count) return false;
+            hits.Add(w.Signal);
+            return true;
+        });
+    }
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int SysKill(int pid, int signal);

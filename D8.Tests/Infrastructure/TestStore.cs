@@ -1,3 +1,6 @@
+using D8.Orchestrator.Storage;
+using D8.Orchestrator.Storage.Postgres;
+
 namespace D8.Tests.Infrastructure;
 
 /// <summary>
@@ -24,7 +27,30 @@ public sealed record TestStore(string? PostgresConnectionString)
         return all;
     }
 
+    /// <summary>
+    /// The database the evolution and batch stores run on: the SQLite file at <paramref name="sqlitePath"/>, or this
+    /// PostgreSQL database over a data source of its own (disposed with the returned handle).
+    /// </summary>
+    public TestDatabase OpenDatabase(string sqlitePath)
+    {
+        if (PostgresConnectionString is not { } connectionString) return new TestDatabase(new SqliteDatabase(sqlitePath), null);
+        var dataSource = Npgsql.NpgsqlDataSource.Create(connectionString);
+        return new TestDatabase(new PostgresDatabase(dataSource), dataSource);
+    }
+
     public override string ToString() => IsPostgres ? "postgres" : "sqlite";
+}
+
+/// <summary>A store database for a test, and what to dispose with it.</summary>
+public sealed class TestDatabase(IStoreDatabase database, IAsyncDisposable? owned) : IAsyncDisposable
+{
+    public IStoreDatabase Database { get; } = database;
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Database is IDisposable disposable) disposable.Dispose();
+        if (owned is not null) await owned.DisposeAsync();
+    }
 }
 
 /// <summary>

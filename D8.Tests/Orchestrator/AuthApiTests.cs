@@ -111,16 +111,14 @@ public sealed class AuthApiTests(AuthOrchestrator shared) : IClassFixture<AuthOr
     {
         var model = "impostor-" + Guid.NewGuid().ToString("N");
         var client = _orch.CreateClient();
-        var a = _orch.CreateClient();
-        await a.RegisterAsync(new RegisterWorkerRequest { Name = "a", Provider = "ollama", Models = [model] });
-        var b = _orch.CreateClient();
-        await b.RegisterAsync(new RegisterWorkerRequest { Name = "b", Provider = "ollama", Models = [model] });
+        var a = await client.RegisterWorkerAsync(new RegisterWorkerRequest { Name = "a", Provider = "ollama", Models = [model] });
+        var b = await client.RegisterWorkerAsync(new RegisterWorkerRequest { Name = "b", Provider = "ollama", Models = [model] });
         var id = (await client.SubmitAsync(new SubmitTaskRequest { Prompt = "x", Model = model })).Id;
         var lease = Assert.Single(await b.LeaseAsync(1, TimeSpan.FromSeconds(10)));
         Assert.Equal(id, lease.TaskId);
 
         // A's token on B's paths.
-        var impostor = new OrchestratorClient(_orch.CreateHttpClient()) { WorkerId = b.WorkerId, WorkerToken = a.WorkerToken };
+        var impostor = new WorkerClient(_orch.CreateHttpClient(), b.Id, a.Token);
         var hb = await Assert.ThrowsAsync<OrchestratorException>(() => impostor.HeartbeatAsync(new HeartbeatRequest()));
         Assert.Equal(HttpStatusCode.Forbidden, hb.Status);
         var leaseCall = await Assert.ThrowsAsync<OrchestratorException>(() => impostor.LeaseAsync(1, TimeSpan.Zero));
@@ -137,14 +135,13 @@ public sealed class AuthApiTests(AuthOrchestrator shared) : IClassFixture<AuthOr
 
         var view = await client.GetTaskAsync(lease.TaskId);
         Assert.Equal(TaskState.Leased, view.State);
-        Assert.Equal(b.WorkerId, view.LeasedBy);
+        Assert.Equal(b.Id, view.LeasedBy);
     }
 
     [Fact]
     public async Task A_deregistered_workers_token_is_refused()
     {
-        var w = _orch.CreateClient();
-        await w.RegisterAsync(new RegisterWorkerRequest { Name = "w", Provider = "groq", Models = ["m"] });
+        var w = await _orch.CreateClient().RegisterWorkerAsync(new RegisterWorkerRequest { Name = "w", Provider = "groq", Models = ["m"] });
         await w.DeregisterAsync();
         var ex = await Assert.ThrowsAsync<OrchestratorException>(() => w.HeartbeatAsync(new HeartbeatRequest()));
         Assert.Equal(HttpStatusCode.Unauthorized, ex.Status);

@@ -14,13 +14,12 @@ public sealed class BadInputOrchestrator : IAsyncLifetime
 {
     public const int BodyLimit = 4096;
     public InProcessOrchestrator Orch { get; private set; } = null!;
-    public OrchestratorClient Worker { get; private set; } = null!;
+    public WorkerClient Worker { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
         Orch = await InProcessOrchestrator.StartAsync(new Dictionary<string, string?> { ["D8_MAX_BODY_BYTES"] = BodyLimit.ToString() });
-        Worker = Orch.CreateClient();
-        await Worker.RegisterAsync(new RegisterWorkerRequest { Name = "w", Provider = "ollama", Models = ["m"] });
+        Worker = await Orch.CreateClient().RegisterWorkerAsync(new RegisterWorkerRequest { Name = "w", Provider = "ollama", Models = ["m"] });
     }
 
     public async Task DisposeAsync() => await Orch.DisposeAsync();
@@ -32,7 +31,7 @@ public sealed class BadInputApiTests(BadInputOrchestrator shared) : IClassFixtur
     private const int BodyLimit = BadInputOrchestrator.BodyLimit;
     private const string Unserved = "no-worker-serves-this";
     private readonly InProcessOrchestrator _orch = shared.Orch;
-    private readonly OrchestratorClient _worker = shared.Worker;
+    private readonly WorkerClient _worker = shared.Worker;
 
     public static TheoryData<string, string, string?, int> ClientCases => new()
     {
@@ -92,8 +91,8 @@ public sealed class BadInputApiTests(BadInputOrchestrator shared) : IClassFixtur
         get.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _orch.ApiKey);
         await AssertProblemAsync(await http.SendAsync(get), 400);
 
-        using var lease = new HttpRequestMessage(HttpMethod.Post, $"api/workers/{_worker.WorkerId}/leases?{query}");
-        lease.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _worker.WorkerToken);
+        using var lease = new HttpRequestMessage(HttpMethod.Post, $"api/workers/{_worker.Id}/leases?{query}");
+        lease.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _worker.Token);
         lease.Content = new StringContent("{\"max\":1}", Encoding.UTF8, "application/json");
         await AssertProblemAsync(await http.SendAsync(lease), 400);
     }
@@ -125,8 +124,8 @@ public sealed class BadInputApiTests(BadInputOrchestrator shared) : IClassFixtur
     {
         var taskId = (await _orch.CreateClient().SubmitAsync(new SubmitTaskRequest { Prompt = "x", Model = Unserved })).Id;
         var http = _orch.CreateHttpClient();
-        using var request = new HttpRequestMessage(new HttpMethod(method), path.Replace("{w}", _worker.WorkerId).Replace("{t}", taskId));
-        var bearer = path == "api/workers" ? _orch.JoinToken : _worker.WorkerToken;
+        using var request = new HttpRequestMessage(new HttpMethod(method), path.Replace("{w}", _worker.Id).Replace("{t}", taskId));
+        var bearer = path == "api/workers" ? _orch.JoinToken : _worker.Token;
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
         if (body is not null)
         {

@@ -22,15 +22,11 @@ public class DispatchApiTests : StoreTests
 
     public override async Task DisposeAsync() => await _orch.DisposeAsync();
 
-    private async Task<OrchestratorClient> WorkerAsync(int concurrency = 4, string provider = "ollama")
-    {
-        var w = _orch.CreateClient();
-        await w.RegisterAsync(new RegisterWorkerRequest
+    private Task<WorkerClient> WorkerAsync(int concurrency = 4, string provider = "ollama") =>
+        _orch.CreateClient().RegisterWorkerAsync(new RegisterWorkerRequest
         {
             Name = "w", Provider = provider, Models = ["m"], MaxConcurrency = concurrency,
         });
-        return w;
-    }
 
     [StoreFact]
     public async Task Long_poll_lease_wakes_as_soon_as_a_task_is_submitted()
@@ -54,8 +50,8 @@ public class DispatchApiTests : StoreTests
     public async Task Long_poll_lease_answers_204_when_the_wait_ends_with_nothing()
     {
         var worker = await WorkerAsync();
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"api/workers/{worker.WorkerId}/leases?wait=1");
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", worker.WorkerToken);
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"api/workers/{worker.Id}/leases?wait=1");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", worker.Token);
         request.Content = new StringContent("{\"max\":1}", Encoding.UTF8, "application/json");
         using var response = await _orch.CreateHttpClient().SendAsync(request);
         Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
@@ -86,7 +82,7 @@ public class DispatchApiTests : StoreTests
     {
         const int tasks = 300;
         var client = _orch.CreateClient();
-        var workers = new List<OrchestratorClient>();
+        var workers = new List<WorkerClient>();
         for (var i = 0; i < 8; i++) workers.Add(await WorkerAsync(concurrency: 1000));
         var seen = new ConcurrentBag<(string Task, string Worker)>();
         using var done = new CancellationTokenSource(TimeSpan.FromSeconds(90));
@@ -99,7 +95,7 @@ public class DispatchApiTests : StoreTests
             {
                 foreach (var lease in await w.LeaseAsync(3, TimeSpan.FromSeconds(1), done.Token))
                 {
-                    seen.Add((lease.TaskId, w.WorkerId!));
+                    seen.Add((lease.TaskId, w.Id));
                     Interlocked.Decrement(ref remaining);
                 }
             }

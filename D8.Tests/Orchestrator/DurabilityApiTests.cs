@@ -13,8 +13,7 @@ public class DurabilityApiTests(ITestOutputHelper output) : StoreTests
     {
         await using var orch = await InProcessOrchestrator.StartAsync(Store.Apply());
         var client = orch.CreateClient();
-        var worker = orch.CreateClient();
-        await worker.RegisterAsync(new RegisterWorkerRequest { Name = "pi", Provider = "ollama", Models = ["m"], MaxConcurrency = 1 });
+        var worker = await orch.CreateClient().RegisterWorkerAsync(new RegisterWorkerRequest { Name = "pi", Provider = "ollama", Models = ["m"], MaxConcurrency = 1 });
         var leasedId = (await client.SubmitAsync(new SubmitTaskRequest { Prompt = "long one", Priority = 9 })).Id;
         var queuedId = (await client.SubmitAsync(new SubmitTaskRequest { Prompt = "waiting", Priority = 1 })).Id;
         var lease = Assert.Single(await worker.LeaseAsync(1, TimeSpan.FromSeconds(10)));
@@ -25,7 +24,7 @@ public class DurabilityApiTests(ITestOutputHelper output) : StoreTests
         Assert.Equal(TaskState.Queued, (await client.GetTaskAsync(queuedId)).State);
         var leased = await client.GetTaskAsync(leasedId);
         Assert.Equal(TaskState.Leased, leased.State);
-        Assert.Equal(worker.WorkerId, leased.LeasedBy);
+        Assert.Equal(worker.Id, leased.LeasedBy);
         // Same token, same lease: the worker heartbeats and completes as if nothing happened.
         var hb = await worker.HeartbeatAsync(new HeartbeatRequest { InFlight = 1, LeaseIds = [lease.LeaseId] });
         Assert.Empty(hb.LostLeases);
@@ -38,23 +37,27 @@ public class DurabilityApiTests(ITestOutputHelper output) : StoreTests
     public async Task Kill_9_after_202_loses_no_acknowledged_task()
     {
         var db = TempDatabase.NewPath("kill");
-        var port = FreePort.Next();
         var env = new Dictionary<string, string?>(Store.Apply())
         {
-            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{port}",
+            ["ASPNETCORE_URLS"] = FreePort.Any,
             ["D8_DB_PATH"] = db,
             ["D8_JOIN_TOKEN"] = "join-" + Guid.NewGuid().ToString("N"),
             ["D8_API_KEYS"] = "key-" + Guid.NewGuid().ToString("N"),
             ["Logging__LogLevel__Default"] = "Warning",
+            ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
         };
-        var baseUrl = new Uri($"http://127.0.0.1:{port}/");
-        using var http = new HttpClient { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(30) };
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         var client = new OrchestratorClient(http) { ApiKey = env["D8_API_KEYS"] };
         var acknowledged = new List<string>();
         try
         {
+            Uri baseUrl;
             await using (var first = ProcessHost.Start("D8.Orchestrator", env, log: output, name: "orchestrator-1"))
             {
+                // The first start picks its port; the restart below binds the same one, as the client knows that address.
+                baseUrl = new Uri($"http://127.0.0.1:{(await first.WaitForListeningAsync(TimeSpan.FromSeconds(60))).Port}/");
+                env["ASPNETCORE_URLS"] = baseUrl.ToString().TrimEnd('/');
+                http.BaseAddress = baseUrl;
                 await first.WaitForHealthyAsync(new Uri(baseUrl, "health").ToString(), TimeSpan.FromSeconds(60));
                 // Submit in concurrent waves (so group commits batch them), then kill mid-stream.
                 for (var wave = 0; wave < 5; wave++)
@@ -96,10 +99,9 @@ public class DurabilityApiTests(ITestOutputHelper output) : StoreTests
     public async Task Unknown_worker_after_a_fresh_database_is_told_to_register_again()
     {
         await using var orch = await InProcessOrchestrator.StartAsync(Store.Apply());
-        var worker = orch.CreateClient();
-        await worker.RegisterAsync(new RegisterWorkerRequest { Name = "w", Provider = "ollama", Models = ["m"] });
+        var worker = await orch.CreateClient().RegisterWorkerAsync(new RegisterWorkerRequest { Name = "w", Provider = "ollama", Models = ["m"] });
         await using var other = await InProcessOrchestrator.StartAsync((await FreshStoreAsync()).Apply());
-        var stranger = new OrchestratorClient(other.CreateHttpClient()) { WorkerId = worker.WorkerId, WorkerToken = worker.WorkerToken };
+        var stranger = new WorkerClient(other.CreateHttpClient(), worker.Id, worker.Token);
         var ex = await Assert.ThrowsAsync<OrchestratorException>(() => stranger.HeartbeatAsync(new HeartbeatRequest()));
         Assert.Equal(HttpStatusCode.Unauthorized, ex.Status);
     }

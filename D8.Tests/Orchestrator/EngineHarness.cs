@@ -95,8 +95,7 @@ public sealed class EngineHarness : IAsyncDisposable
             return new SqliteTaskStore(_db, NullLogger<SqliteTaskStore>.Instance);
         }
         _dataSource ??= NpgsqlDataSource.Create(connectionString);
-        PostgresSchema.Migrate(_dataSource);
-        return new PostgresTaskStore(_dataSource, Fence, NullLogger<PostgresTaskStore>.Instance);
+        return new PostgresTaskStore(new PostgresDatabase(_dataSource), Fence, NullLogger<PostgresTaskStore>.Instance);
     }
 
     private SchedulingEngine NewEngine() => new(_store, Options, Time,

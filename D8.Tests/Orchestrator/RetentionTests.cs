@@ -300,7 +300,7 @@ public class StoreUpgradeTests
         }
     }
 
-    /// <summary>Turns the file back into the old layout: no indexed columns, no meta table, counters never written.</summary>
+    /// <summary>Turns the file back into the old layout: no indexed columns, no meta table, counters never written, no schema version.</summary>
     private static void Downgrade(string db)
     {
         using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={db};Pooling=False");
@@ -311,6 +311,7 @@ public class StoreUpgradeTests
             ALTER TABLE tasks DROP COLUMN idem_key; ALTER TABLE tasks DROP COLUMN created_at; ALTER TABLE tasks DROP COLUMN finished_at;
             DROP TABLE meta;
             UPDATE workers SET data = json_set(data, '$.tasks_succeeded', 0, '$.tasks_failed', 0);
+            PRAGMA user_version = 0;
             """;
         cmd.ExecuteNonQuery();
     }

@@ -383,6 +383,29 @@ public class SchedulingEngineTests : StoreTests
     }
 
     [StoreFact]
+    public async Task A_workers_token_authenticates_until_it_leaves_or_is_revoked_and_again_after_a_restart()
+    {
+        await using var h = new EngineHarness(Store);
+        RegisterWorkerRequest Named(string name) => new() { Name = name, Provider = "ollama", Models = ["m"], MaxConcurrency = 1 };
+        var stays = await h.Engine.RegisterAsync(Named("stays"));
+        var leaves = await h.Engine.RegisterAsync(Named("leaves"));
+        var revoked = await h.Engine.RegisterAsync(Named("revoked"));
+        Assert.Equal(leaves.WorkerId, h.Engine.AuthenticateWorker(leaves.WorkerToken));
+        Assert.Null(h.Engine.AuthenticateWorker(leaves.WorkerId + ".not-its-secret"));
+
+        await h.Engine.DeregisterAsync(leaves.WorkerId);
+        await h.Engine.RevokeAsync(revoked.WorkerId);
+
+        Assert.Null(h.Engine.AuthenticateWorker(leaves.WorkerToken));
+        Assert.Null(h.Engine.AuthenticateWorker(revoked.WorkerToken));
+        Assert.Equal(stays.WorkerId, h.Engine.AuthenticateWorker(stays.WorkerToken));
+        await h.RestartAsync();
+        Assert.Equal(stays.WorkerId, h.Engine.AuthenticateWorker(stays.WorkerToken));
+        Assert.Null(h.Engine.AuthenticateWorker(leaves.WorkerToken));
+        Assert.Null(h.Engine.AuthenticateWorker(revoked.WorkerToken));
+    }
+
+    [StoreFact]
     public async Task Restart_keeps_queued_and_leased_tasks_and_the_workers_token()
     {
         await using var h = new EngineHarness(Store);

@@ -19,8 +19,7 @@ public class TaskLifecycleApiTests : StoreTests
     {
         await using var orch = await InProcessOrchestrator.StartAsync(Store.Apply());
         var client = orch.CreateClient();
-        var worker = orch.CreateClient();
-        await worker.RegisterAsync(Worker());
+        var worker = await orch.CreateClient().RegisterWorkerAsync(Worker());
 
         var submitted = await client.SubmitAsync(new SubmitTaskRequest { Prompt = "hello", System = "be brief", Temperature = 0.2 });
         Assert.Equal(TaskState.Queued, submitted.State);
@@ -41,7 +40,7 @@ public class TaskLifecycleApiTests : StoreTests
         var view = await client.GetTaskAsync(submitted.Id);
         Assert.Equal(TaskState.Succeeded, view.State);
         Assert.Equal("hi!", view.Result!.Content);
-        Assert.Equal(worker.WorkerId, view.Result.WorkerId);
+        Assert.Equal(worker.Id, view.Result.WorkerId);
         var stats = await client.GetStatsAsync();
         Assert.Equal(1, stats.Tasks["succeeded"]);
         Assert.Equal(7, stats.TokensReported);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using D8.Contracts;
 using D8.Orchestrator.Telemetry;
+using D8.Tests.Infrastructure;
 
 namespace D8.Tests.Orchestrator;
 
@@ -67,8 +68,7 @@ public class TelemetryTests
         ActivitySource.AddActivityListener(listener);
         await using var orch = await Infrastructure.InProcessOrchestrator.StartAsync();
         var client = orch.CreateClient();
-        var worker = orch.CreateClient();
-        await worker.RegisterAsync(new RegisterWorkerRequest { Name = "w", Provider = "ollama", Models = ["m"] });
+        var worker = await orch.CreateClient().RegisterWorkerAsync(new RegisterWorkerRequest { Name = "w", Provider = "ollama", Models = ["m"] });
         var submitted = await client.SubmitAsync(new SubmitTaskRequest { Prompt = "x" });
         var lease = Assert.Single(await worker.LeaseAsync(1, TimeSpan.FromSeconds(10)));
         await worker.FailAsync(lease.TaskId, new FailTaskRequest { LeaseId = lease.LeaseId, Kind = FailureKind.Released, Message = "bye" });

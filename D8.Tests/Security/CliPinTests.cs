@@ -12,7 +12,8 @@ public sealed class CliPinTests(ITestOutputHelper output)
     {
         await using var fleet = await TlsFleet.StartAsync(output);
         using var cli = new CliRun { System = new FakeSystem() };
-        cli.Variables["D8_OLLAMA_URL"] = $"http://127.0.0.1:{Infrastructure.FreePort.Next()}";
+        using var noOllama = Infrastructure.FreePort.Hold();
+        cli.Variables["D8_OLLAMA_URL"] = noOllama.Url;
 
         // d8 join-token prints what the orchestrator wrote; --pin only the public part.
         var shown = await cli.RunAsync("join-token", "--tls-dir", fleet.TlsDir);

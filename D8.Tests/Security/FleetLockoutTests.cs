@@ -31,7 +31,7 @@ public sealed class FleetLockoutTests(ITestOutputHelper output)
         var statuses = new List<HttpStatusCode>();
         for (var i = 0; i < 6; i++) statuses.Add((await Assert.ThrowsAsync<OrchestratorException>(() => joinGuesser.CheckJoinTokenAsync())).Status);
         Assert.Contains(HttpStatusCode.TooManyRequests, statuses);
-        var tokenGuesser = new OrchestratorClient(http) { WorkerId = worker.Id, WorkerToken = "guess" };
+        var tokenGuesser = new WorkerClient(http, worker.Id, "guess");
         for (var i = 0; i < 10; i++)
         {
             var refused = await Assert.ThrowsAsync<OrchestratorException>(() => tokenGuesser.HeartbeatAsync(new HeartbeatRequest()));

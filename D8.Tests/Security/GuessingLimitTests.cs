@@ -42,8 +42,8 @@ public sealed class GuessingLimitTests : IAsyncLifetime
     public async Task Wrong_credentials_past_the_limit_get_429_with_retry_after_while_other_addresses_and_successes_are_not_slowed()
     {
         // A registered worker on 127.0.0.1 heartbeats far more often than the limit: successes are never counted.
-        var worker = _orch.CreateClient();
-        await worker.RegisterAsync(new RegisterWorkerRequest { Name = "legit", Provider = "groq", Models = ["m"], MaxConcurrency = 1 });
+        var client = _orch.CreateClient();
+        var worker = await client.RegisterWorkerAsync(new RegisterWorkerRequest { Name = "legit", Provider = "groq", Models = ["m"], MaxConcurrency = 1 });
         for (var i = 0; i < 20; i++) await worker.HeartbeatAsync(new HeartbeatRequest());
 
         using var guesser = From("127.0.0.2");
@@ -68,7 +68,7 @@ public sealed class GuessingLimitTests : IAsyncLifetime
 
         // Worker tokens (256 random bits) are never throttled: wrong ones answer 401 however many, right ones always pass.
         using var tokenGuesser = From("127.0.0.3");
-        var fake = new OrchestratorClient(tokenGuesser) { WorkerId = worker.WorkerId, WorkerToken = "not-the-token" };
+        var fake = new WorkerClient(tokenGuesser, worker.Id, "not-the-token");
         for (var i = 0; i < 10; i++)
         {
             var refused = await Assert.ThrowsAsync<OrchestratorException>(() => fake.HeartbeatAsync(new HeartbeatRequest()));
@@ -77,7 +77,7 @@ public sealed class GuessingLimitTests : IAsyncLifetime
 
         // The legitimate worker and client on 127.0.0.1 carry on.
         await worker.HeartbeatAsync(new HeartbeatRequest());
-        await worker.GetStatsAsync();
+        await client.GetStatsAsync();
     }
 }
 

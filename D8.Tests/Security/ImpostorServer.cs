@@ -18,13 +18,10 @@ public sealed class ImpostorServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private ImpostorServer(WebApplication app, int port)
-    {
-        _app = app;
-        Url = new Uri($"https://127.0.0.1:{port}/");
-    }
+    private ImpostorServer(WebApplication app) => _app = app;
 
-    public Uri Url { get; }
+    /// <summary>https://127.0.0.1:&lt;the port it got&gt;/ (set at start).</summary>
+    public Uri Url { get; private set; } = null!;
 
     /// <summary>"METHOD /path auth=True|False" per request received.</summary>
     public ConcurrentQueue<string> Seen { get; } = new();
@@ -32,11 +29,10 @@ public sealed class ImpostorServer : IAsyncDisposable
     /// <param name="caHandler">Answers /tls/ca.pem instead of the PEM of <paramref name="servedAsCa"/> (e.g. an endless body).</param>
     public static async Task<ImpostorServer> StartAsync(X509Certificate2 presented, X509Certificate2 servedAsCa, RequestDelegate? caHandler = null)
     {
-        var port = FreePort.Next();
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port, l => l.UseHttps(presented)));
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.UseHttps(presented)));
         var app = builder.Build();
-        var server = new ImpostorServer(app, port);
+        var server = new ImpostorServer(app);
         app.Use(async (HttpContext ctx, RequestDelegate next) =>
         {
             server.Seen.Enqueue($"{ctx.Request.Method} {ctx.Request.Path} auth={ctx.Request.Headers.Authorization.Count > 0}");
@@ -47,6 +43,7 @@ public sealed class ImpostorServer : IAsyncDisposable
         else app.MapGet("/tls/ca.pem", () => Results.Text(pem, "application/x-pem-file"));
         app.MapFallback(() => Results.NoContent());
         await app.StartAsync();
+        server.Url = new Uri($"https://127.0.0.1:{ServerAddress.Of(app.Services).Port}/");
         return server;
     }
 

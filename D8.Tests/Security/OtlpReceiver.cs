@@ -8,7 +8,7 @@ using Microsoft.Extensions.Logging;
 namespace D8.Tests.Security;
 
 /// <summary>
-/// An OTLP/HTTP (protobuf) endpoint on a free loopback port that keeps every export it receives. Protobuf stores string
+/// An OTLP/HTTP (protobuf) endpoint on a loopback port of its own choosing that keeps every export it receives. Protobuf stores string
 /// attributes as plain UTF-8, so searching the raw payloads finds a secret in any span, metric or log attribute.
 /// </summary>
 public sealed class OtlpReceiver : IAsyncDisposable
@@ -17,23 +17,19 @@ public sealed class OtlpReceiver : IAsyncDisposable
     private readonly List<(string Signal, byte[] Body)> _exports = [];
     private readonly Lock _gate = new();
 
-    private OtlpReceiver(WebApplication app, int port)
-    {
-        _app = app;
-        Port = port;
-    }
+    private OtlpReceiver(WebApplication app) => _app = app;
 
-    public int Port { get; }
+    /// <summary>The port it got (it binds port 0; set at start).</summary>
+    public int Port { get; private set; }
     public string Endpoint => $"http://127.0.0.1:{Port}";
 
     public static async Task<OtlpReceiver> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        var port = FreePort.Next();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        builder.WebHost.UseUrls(FreePort.Any);
         var app = builder.Build();
-        var receiver = new OtlpReceiver(app, port);
+        var receiver = new OtlpReceiver(app);
         app.MapPost("/v1/{signal}", async (string signal, HttpRequest request) =>
         {
             using var body = new MemoryStream();
@@ -42,6 +38,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
             return Results.Bytes([], "application/x-protobuf");
         });
         await app.StartAsync();
+        receiver.Port = ServerAddress.Of(app.Services).Port;
         return receiver;
     }
 

@@ -31,8 +31,7 @@ public sealed class RogueWorkerTests(ITestOutputHelper output)
         await fleet.WaitForWorkerAsync("honest");
 
         using var http = new HttpClient { BaseAddress = fleet.BaseUrl, Timeout = TimeSpan.FromSeconds(90) };
-        var rogue = new OrchestratorClient(http) { JoinToken = fleet.JoinToken };
-        await rogue.RegisterAsync(new RegisterWorkerRequest { Name = "rogue", Provider = "groq", Models = [Model], MaxConcurrency = 1 });
+        var rogue = await new OrchestratorClient(http) { JoinToken = fleet.JoinToken }.RegisterWorkerAsync(new RegisterWorkerRequest { Name = "rogue", Provider = "groq", Models = [Model], MaxConcurrency = 1 });
         using var stop = new CancellationTokenSource();
         var rogueLoop = RunRogueAsync(rogue, new Uri(groq.BaseUrl + "/openai/v1/chat/completions"), stop.Token);
 
@@ -62,7 +61,7 @@ public sealed class RogueWorkerTests(ITestOutputHelper output)
     }
 
     /// <summary>Leases one task at a time, really asks the emulator, and reports a million tokens in a millisecond.</summary>
-    private static async Task RunRogueAsync(OrchestratorClient rogue, Uri chat, CancellationToken ct)
+    private static async Task RunRogueAsync(WorkerClient rogue, Uri chat, CancellationToken ct)
     {
         using var provider = new HttpClient();
         provider.DefaultRequestHeaders.Authorization = new("Bearer", WorkerFleet.EmulatorKey);
@@ -100,31 +99,29 @@ public sealed class RogueWorkerTests(ITestOutputHelper output)
     public async Task An_operator_revokes_a_worker_with_the_api_key_and_d8_workers_revoke()
     {
         await using var orch = await InProcessOrchestrator.StartAsync();
-        var worker = orch.CreateClient();
-        await worker.RegisterAsync(new RegisterWorkerRequest { Name = "suspect", Provider = "groq", Models = ["m"], MaxConcurrency = 1 });
+        var worker = await orch.CreateClient().RegisterWorkerAsync(new RegisterWorkerRequest { Name = "suspect", Provider = "groq", Models = ["m"], MaxConcurrency = 1 });
         var client = orch.CreateClient();
         var id = (await client.SubmitAsync(new SubmitTaskRequest { Prompt = "p", Provider = "groq" })).Id;
         var lease = Assert.Single(await worker.LeaseAsync(1, TimeSpan.Zero));
 
-        await client.RevokeWorkerAsync(worker.WorkerId!);
+        await client.RevokeWorkerAsync(worker.Id);
 
         var refused = await Assert.ThrowsAsync<OrchestratorException>(() => worker.HeartbeatAsync(new HeartbeatRequest()));
         Assert.Equal(HttpStatusCode.Unauthorized, refused.Status);
         var task = await client.GetTaskAsync(id);
         Assert.Equal(TaskState.Queued, task.State);
         Assert.Equal(0, task.Attempts);
-        Assert.Equal(WorkerState.Gone, (await client.GetWorkersAsync()).Single(w => w.Id == worker.WorkerId).State);
+        Assert.Equal(WorkerState.Gone, (await client.GetWorkersAsync()).Single(w => w.Id == worker.Id).State);
         var unknown = await Assert.ThrowsAsync<OrchestratorException>(() => client.RevokeWorkerAsync("no-such-worker"));
         Assert.Equal(HttpStatusCode.NotFound, unknown.Status);
         Assert.NotNull(lease);
 
         // The same through d8.
-        var second = orch.CreateClient();
-        await second.RegisterAsync(new RegisterWorkerRequest { Name = "second", Provider = "groq", Models = ["m"], MaxConcurrency = 1 });
+        var second = await orch.CreateClient().RegisterWorkerAsync(new RegisterWorkerRequest { Name = "second", Provider = "groq", Models = ["m"], MaxConcurrency = 1 });
         using var cli = new Cli.CliRun();
-        var result = await cli.RunAsync("workers", "revoke", second.WorkerId!, "--url", orch.BaseUrl.AbsoluteUri, "--api-key", orch.ApiKey);
+        var result = await cli.RunAsync("workers", "revoke", second.Id, "--url", orch.BaseUrl.AbsoluteUri, "--api-key", orch.ApiKey);
         Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Contains("revoked " + second.WorkerId, result.Out, StringComparison.Ordinal);
+        Assert.Contains("revoked " + second.Id, result.Out, StringComparison.Ordinal);
         await Assert.ThrowsAsync<OrchestratorException>(() => second.HeartbeatAsync(new HeartbeatRequest()));
     }
 
@@ -132,17 +129,14 @@ public sealed class RogueWorkerTests(ITestOutputHelper output)
     public async Task A_rotated_join_token_revokes_older_worker_tokens_only_when_asked()
     {
         await using var first = await InProcessOrchestrator.StartAsync();
-        var kept = first.CreateClient();
-        await kept.RegisterAsync(new RegisterWorkerRequest { Name = "kept", Provider = "groq", Models = ["m"], MaxConcurrency = 1 });
-        var token = kept.WorkerToken;
-        var workerId = kept.WorkerId;
+        var kept = await first.CreateClient().RegisterWorkerAsync(new RegisterWorkerRequest { Name = "kept", Provider = "groq", Models = ["m"], MaxConcurrency = 1 });
         await first.StopAsync();
 
         // A new join token without the option: registered workers keep their tokens.
         await using (var rotated = await InProcessOrchestrator.StartAsync(new Dictionary<string, string?>
                      { ["D8_JOIN_TOKEN"] = "rotated-" + Guid.NewGuid().ToString("N") }, first.DbPath))
         {
-            await new OrchestratorClient(rotated.CreateHttpClient()) { WorkerId = workerId, WorkerToken = token }.HeartbeatAsync(new HeartbeatRequest());
+            await new WorkerClient(rotated.CreateHttpClient(), kept.Id, kept.Token).HeartbeatAsync(new HeartbeatRequest());
         }
 
         // With D8_REVOKE_ON_JOIN_ROTATION: tokens issued under the old join token stop working.
@@ -150,7 +144,7 @@ public sealed class RogueWorkerTests(ITestOutputHelper output)
         {
             ["D8_JOIN_TOKEN"] = "rotated-again-" + Guid.NewGuid().ToString("N"), ["D8_REVOKE_ON_JOIN_ROTATION"] = "true",
         }, first.DbPath);
-        var old = new OrchestratorClient(revoking.CreateHttpClient()) { WorkerId = workerId, WorkerToken = token };
+        var old = new WorkerClient(revoking.CreateHttpClient(), kept.Id, kept.Token);
         var refused = await Assert.ThrowsAsync<OrchestratorException>(() => old.HeartbeatAsync(new HeartbeatRequest()));
         Assert.Equal(HttpStatusCode.Unauthorized, refused.Status);
     }

@@ -4,6 +4,7 @@ using D8.Contracts;
 using D8.Contracts.Trust;
 using D8.Emulators.Faults;
 using D8.Emulators.OpenAi;
+using D8.Tests.Infrastructure;
 using Xunit.Abstractions;
 
 namespace D8.Tests.Security;
@@ -52,9 +53,9 @@ public sealed class SecretLeakTests(ITestOutputHelper output)
         Assert.Equal(TaskState.Failed, (await client.GetTaskAsync(failing.Id, TimeSpan.FromSeconds(60))).State);
 
         // A worker driven by the test, so its worker token is known: register, heartbeat, an empty lease, leave.
-        var manual = new OrchestratorClient(client.Http) { JoinToken = joinToken };
-        await manual.RegisterAsync(new RegisterWorkerRequest { Name = "manual", Provider = "ollama", Models = ["none"], MaxConcurrency = 1 });
-        var workerToken = manual.WorkerToken!;
+        var manual = await new OrchestratorClient(client.Http) { JoinToken = joinToken }.RegisterWorkerAsync(
+            new RegisterWorkerRequest { Name = "manual", Provider = "ollama", Models = ["none"], MaxConcurrency = 1 });
+        var workerToken = manual.Token;
         await manual.HeartbeatAsync(new HeartbeatRequest());
         Assert.Empty(await manual.LeaseAsync(1, TimeSpan.FromSeconds(1)));
         await manual.DeregisterAsync();
@@ -71,7 +72,7 @@ public sealed class SecretLeakTests(ITestOutputHelper output)
             return response.StatusCode;
         }
         await Refused("api/workers/join-check", HttpMethod.Get, fleet.Secret + "x");
-        await Refused($"api/workers/{manual.WorkerId}/heartbeat", HttpMethod.Post, workerToken);
+        await Refused($"api/workers/{manual.Id}/heartbeat", HttpMethod.Post, workerToken);
         foreach (var nearMiss in new[] { fleet.ApiKey + "x", "x" + fleet.ApiKey, fleet.ApiKey[..^1] })
         {
             await Refused("api/stats", HttpMethod.Get, nearMiss);

@@ -21,7 +21,6 @@ public sealed class TlsFleet : ProcessFleet
         OrchestratorEnv["D8_TLS"] = "true";
         OrchestratorEnv["D8_TLS_DIR"] = TlsDir;
         OrchestratorEnv["Logging__LogLevel__D8"] = "Information";
-        OrchestratorEnv["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
         ApplySettings();
     }
 
@@ -43,20 +42,20 @@ public sealed class TlsFleet : ProcessFleet
         BaseAddress = HttpsUrl, Timeout = TimeSpan.FromSeconds(90),
     }) { ApiKey = ApiKey };
 
-    public static async Task<TlsFleet> StartAsync(ITestOutputHelper log, IDictionary<string, string?>? settings = null, bool waitHealthy = true)
+    public static async Task<TlsFleet> StartAsync(ITestOutputHelper log, IDictionary<string, string?>? settings = null)
     {
         var fleet = new TlsFleet(log, settings);
-        await fleet.StartOrchestratorAsync(waitHealthy);
+        await fleet.StartOrchestratorAsync();
         return fleet;
     }
 
     /// <summary>(Re)starts the orchestrator on the same port, database and TLS folder.</summary>
-    public async Task StartOrchestratorAsync(bool waitHealthy = true)
+    public async Task StartOrchestratorAsync()
     {
         _http?.Dispose();
         _http = null;
-        var orchestrator = StartOrchestratorProcess();
-        if (waitHealthy) await orchestrator.WaitForOutputAsync("Application started", Timeout);
+        var orchestrator = await StartOrchestratorProcessAsync();
+        await orchestrator.WaitForOutputAsync("Application started", Timeout);
     }
 
     public async Task StopOrchestratorAsync()
@@ -68,7 +67,7 @@ public sealed class TlsFleet : ProcessFleet
     /// <summary>Starts a groq worker against <paramref name="url"/> with <paramref name="joinToken"/>.</summary>
     public ProcessHost StartWorker(string name, string providerUrl, string joinToken, Uri? url = null, IDictionary<string, string?>? env = null)
     {
-        var settings = WorkerSettings(url ?? HttpsUrl, joinToken, FreePort.Next(), name, "groq", providerUrl);
+        var settings = WorkerSettings(url ?? HttpsUrl, joinToken, name, "groq", providerUrl);
         settings["D8_SHUTDOWN_GRACE_SECONDS"] = "5";
         foreach (var (k, v) in env ?? new Dictionary<string, string?>()) settings[k] = v;
         return StartWorkerProcess(name, settings);

@@ -13,10 +13,9 @@ public sealed class StreamRelayApiTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _orch.DisposeAsync();
 
-    private async Task<OrchestratorClient> WorkerAsync(string name)
+    private async Task<WorkerClient> WorkerAsync(string name)
     {
-        var worker = _orch.CreateClient();
-        await worker.RegisterAsync(new RegisterWorkerRequest { Name = name, Provider = "ollama", Models = ["m"], MaxConcurrency = 2 });
+        var worker = await _orch.CreateClient().RegisterWorkerAsync(new RegisterWorkerRequest { Name = name, Provider = "ollama", Models = ["m"], MaxConcurrency = 2 });
         return worker;
     }
 

@@ -42,7 +42,7 @@ public sealed class StreamRelayProcessTests(ITestOutputHelper output) : IAsyncLi
 
     private void StartWorker(string provider, string providerUrl)
     {
-        var settings = WorkerFleet.WorkerSettings(_orch.BaseUrl, _orch.JoinToken, FreePort.Next(), provider + "-worker", provider, providerUrl);
+        var settings = WorkerFleet.WorkerSettings(_orch.BaseUrl, _orch.JoinToken, provider + "-worker", provider, providerUrl);
         _workers.Add(ProcessHost.Start("D8.Worker", settings, log: output, name: provider + "-worker"));
     }
 

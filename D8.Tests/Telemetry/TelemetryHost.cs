@@ -24,11 +24,14 @@ public sealed class TelemetryHost : IAsyncDisposable
     private readonly List<(int Count, TaskCompletionSource Signal)> _heartbeatWaits = [];
     private int _heartbeats;
 
-    public int OrchestratorPort { get; } = FreePort.Next();
+    /// <summary>The orchestrator's port (it binds port 0; set at start).</summary>
+    public int OrchestratorPort { get; private set; }
 
     /// <summary>The provider emulator's port (set at start).</summary>
     public int ProviderPort { get; private set; }
-    public int WorkerPort { get; } = FreePort.Next();
+
+    /// <summary>The worker's port (it binds port 0; set at start).</summary>
+    public int WorkerPort { get; private set; }
     public string ApiKey { get; } = "key-" + Guid.NewGuid().ToString("N");
     public string JoinToken { get; } = "join-" + Guid.NewGuid().ToString("N");
     public Uri OrchestratorUrl => new($"http://127.0.0.1:{OrchestratorPort}/");
@@ -57,7 +60,7 @@ public sealed class TelemetryHost : IAsyncDisposable
     {
         var host = new TelemetryHost { ProviderPort = providerUrl.Port };
         Directory.CreateDirectory(Path.GetDirectoryName(host.DbPath)!);
-        var orchestrator = host.Builder(host.OrchestratorPort, new()
+        var orchestrator = host.Builder(new()
         {
             ["D8_DB_PATH"] = host.DbPath, ["D8_JOIN_TOKEN"] = host.JoinToken, ["D8_API_KEYS"] = host.ApiKey,
             ["D8_HEARTBEAT_SECONDS"] = "1",
@@ -71,9 +74,9 @@ public sealed class TelemetryHost : IAsyncDisposable
             if (context.Request.Path.Value?.EndsWith("/heartbeat", StringComparison.Ordinal) == true) host.Heartbeat();
         });
         orchestratorApp.MapOrchestrator();
-        await host.StartAsync(orchestratorApp, ct);
+        host.OrchestratorPort = await host.StartAsync(orchestratorApp, ct);
 
-        var worker = host.Builder(host.WorkerPort, new()
+        var worker = host.Builder(new()
         {
             ["D8_ORCHESTRATOR_URL"] = host.OrchestratorUrl.ToString(), ["D8_JOIN_TOKEN"] = host.JoinToken,
             ["D8_PROVIDER"] = "groq", ["D8_PROVIDER_API_KEY"] = "k", ["D8_PROVIDER_BASE_URL"] = providerUrl.ToString(),
@@ -82,7 +85,7 @@ public sealed class TelemetryHost : IAsyncDisposable
         Assert.Equal(0, worker.AddWorker());
         var workerApp = worker.Build();
         workerApp.MapDefaultEndpoints();
-        await host.StartAsync(workerApp, ct);
+        host.WorkerPort = await host.StartAsync(workerApp, ct);
         return host;
     }
 
@@ -117,7 +120,7 @@ public sealed class TelemetryHost : IAsyncDisposable
         }
     }
 
-    private WebApplicationBuilder Builder(int port, Dictionary<string, string?> settings)
+    private WebApplicationBuilder Builder(Dictionary<string, string?> settings)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production", ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.Sources.Clear();
@@ -126,15 +129,17 @@ public sealed class TelemetryHost : IAsyncDisposable
         settings["OTEL_TRACES_SAMPLER"] = "always_on";
         builder.Configuration.AddInMemoryCollection(settings);
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        builder.WebHost.UseUrls(FreePort.Any);
         builder.Services.AddOpenTelemetry().WithTracing(t => t.AddInMemoryExporter(new LockedList(_spans, _gate)));
         return builder;
     }
 
-    private async Task StartAsync(WebApplication app, CancellationToken ct)
+    /// <summary>Starts <paramref name="app"/> and returns the port it got.</summary>
+    private async Task<int> StartAsync(WebApplication app, CancellationToken ct)
     {
         _apps.Add(app);
         await app.StartAsync(ct);
+        return ServerAddress.Of(app.Services).Port;
     }
 
     public async ValueTask DisposeAsync()

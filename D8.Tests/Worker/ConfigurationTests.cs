@@ -22,7 +22,7 @@ public sealed class ConfigurationTests(ITestOutputHelper output)
     {
         await using var worker = ProcessHost.Start("D8.Worker", new Dictionary<string, string?>
         {
-            ["ASPNETCORE_URLS"] = $"http://127.0.0.1:{FreePort.Next()}",
+            ["ASPNETCORE_URLS"] = FreePort.Any,
             ["D8_ORCHESTRATOR_URL"] = orchestratorUrl ?? "http://127.0.0.1:9",
             ["D8_JOIN_TOKEN"] = "j",
             ["D8_PROVIDER"] = provider,

@@ -58,7 +58,7 @@ public sealed class FailoverTests(ITestOutputHelper output)
             ["D8_HEARTBEAT_SECONDS"] = "2",
             ["D8_OFFLINE_AFTER_SECONDS"] = "10",
         });
-        var (doomed, _) = fleet.StartWorker("groq-doomed", "groq", slow.BaseUrl + "/openai/v1");
+        var doomed = fleet.StartWorker("groq-doomed", "groq", slow.BaseUrl + "/openai/v1");
         await fleet.WaitForWorkerAsync("groq-doomed");
 
         var submitted = await fleet.Client.SubmitAsync(new SubmitTaskRequest { Prompt = "survive", Provider = "groq" });

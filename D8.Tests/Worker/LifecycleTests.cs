@@ -18,7 +18,7 @@ public sealed class LifecycleTests(ITestOutputHelper output)
             Name = "groq-draining", ApiKey = WorkerFleet.EmulatorKey, TokensPerAnswer = 10, TokenDelay = TimeSpan.FromMilliseconds(300),
         });
         await using var fleet = await WorkerFleet.StartAsync(output);
-        var (worker, _) = fleet.StartWorker("groq-drain", "groq", groq.BaseUrl + "/openai/v1");
+        var worker = fleet.StartWorker("groq-drain", "groq", groq.BaseUrl + "/openai/v1");
         var registered = await fleet.WaitForWorkerAsync("groq-drain");
 
         var submitted = await fleet.Client.SubmitAsync(new SubmitTaskRequest { Prompt = "finish me", Provider = "groq" });
@@ -42,7 +42,7 @@ public sealed class LifecycleTests(ITestOutputHelper output)
         await using var groq = await OpenAiEmulator.StartAsync(new OpenAiEmulatorOptions { Name = "groq-hang", ApiKey = WorkerFleet.EmulatorKey });
         groq.SetStickyFault(Fault.Hang());
         await using var fleet = await WorkerFleet.StartAsync(output);
-        var (worker, _) = fleet.StartWorker("groq-short-grace", "groq", groq.BaseUrl + "/openai/v1",
+        var worker = fleet.StartWorker("groq-short-grace", "groq", groq.BaseUrl + "/openai/v1",
             new Dictionary<string, string?> { ["D8_SHUTDOWN_GRACE_SECONDS"] = "1" });
         await fleet.WaitForWorkerAsync("groq-short-grace");
 
@@ -93,10 +93,11 @@ public sealed class LifecycleTests(ITestOutputHelper output)
             Name = "fresh-pi", InstalledModels = [], PullableModels = [model], PullChunks = 10,
         });
         await using var fleet = await WorkerFleet.StartAsync(output);
-        var (worker, health) = fleet.StartWorker("pi-fresh", "ollama", ollama.BaseUrl);
+        var worker = fleet.StartWorker("pi-fresh", "ollama", ollama.BaseUrl);
 
         await worker.WaitForOutputAsync("Model deepseek-coder:1.3b pulled", WorkerFleet.Timeout);
-        await worker.WaitForHealthyAsync(health, WorkerFleet.Timeout);
+        var health = new Uri(await worker.WaitForListeningAsync(WorkerFleet.Timeout), "health");
+        await worker.WaitForHealthyAsync(health.ToString(), WorkerFleet.Timeout);
         var task = await fleet.WaitForTerminalAsync((await fleet.Client.SubmitAsync(new SubmitTaskRequest { Prompt = "after pull" })).Id);
 
         Assert.Contains(model, ollama.InstalledModels);

@@ -15,7 +15,7 @@ public sealed class ProviderErrorTests
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
 
-    private static WorkerOptions Options(ProviderKind kind, Uri url, string model, string? key = WorkerFleet.EmulatorKey) => new()
+    private static WorkerOptions Options(ProviderInfo kind, Uri url, string model, string? key = WorkerFleet.EmulatorKey) => new()
     {
         OrchestratorUrl = new Uri("http://127.0.0.1:9/"),
         JoinToken = "j",
@@ -51,7 +51,7 @@ public sealed class ProviderErrorTests
     private static async Task<(OpenAiEmulator, WorkerOptions, ChatProvider)> GroqAsync(string? key = WorkerFleet.EmulatorKey)
     {
         var emulator = await OpenAiEmulator.StartAsync(new OpenAiEmulatorOptions { Name = "groq-unit", ApiKey = WorkerFleet.EmulatorKey });
-        var options = Options(ProviderKind.Groq, new Uri(emulator.BaseUrl + "/openai/v1"), "llama-3.1-8b-instant", key);
+        var options = Options(ProviderCatalog.Groq, new Uri(emulator.BaseUrl + "/openai/v1"), "llama-3.1-8b-instant", key);
         return (emulator, options, ProviderFactory.Create(options, NullLoggerFactory.Instance));
     }
 
@@ -140,7 +140,7 @@ public sealed class ProviderErrorTests
     {
         await using var ollama = await OllamaEmulator.StartAsync(new OllamaEmulatorOptions { TokensPerAnswer = 10 });
         ollama.Enqueue(Fault.ErrorMidStream("model runner crashed", afterChunks: 3));
-        var options = Options(ProviderKind.Ollama, ollama.BaseUri, "deepseek-coder:1.3b", key: null);
+        var options = Options(ProviderCatalog.Ollama, ollama.BaseUri, "deepseek-coder:1.3b", key: null);
         using var provider = ProviderFactory.Create(options, NullLoggerFactory.Instance);
 
         var failure = await FailureOfAsync(provider, options, Lease("crash"));
@@ -153,7 +153,7 @@ public sealed class ProviderErrorTests
     public async Task Ollama_missing_model_in_a_task_is_permanent_and_json_mode_sends_format_json()
     {
         await using var ollama = await OllamaEmulator.StartAsync(new OllamaEmulatorOptions { Name = "pi", TokensPerAnswer = 4 });
-        var options = Options(ProviderKind.Ollama, ollama.BaseUri, "deepseek-coder:1.3b", key: null);
+        var options = Options(ProviderCatalog.Ollama, ollama.BaseUri, "deepseek-coder:1.3b", key: null);
         using var provider = ProviderFactory.Create(options, NullLoggerFactory.Instance);
         var runner = new TaskRunner(provider, options, TimeProvider.System);
 

@@ -20,7 +20,7 @@ public class RecoveryTests(ITestOutputHelper output) : StoreTests
     {
         await using var groq = await OpenAiEmulator.StartAsync(new OpenAiEmulatorOptions { Name = "groq-fresh-db", ApiKey = WorkerFleet.EmulatorKey });
         await using var fleet = await WorkerFleet.StartAsync(output, Store.Apply());
-        var (worker, _) = fleet.StartWorker("groq-fresh-db", "groq", groq.BaseUrl + "/openai/v1");
+        var worker = fleet.StartWorker("groq-fresh-db", "groq", groq.BaseUrl + "/openai/v1");
         var before = await fleet.WaitForWorkerAsync("groq-fresh-db");
 
         await fleet.Orchestrator!.StopAsync(WorkerFleet.Timeout);
@@ -45,7 +45,7 @@ public class RecoveryTests(ITestOutputHelper output) : StoreTests
         });
         // A lease long enough to outlive the outage on a loaded machine.
         await using var fleet = await WorkerFleet.StartAsync(output, Store.Apply(new Dictionary<string, string?> { ["D8_LEASE_SECONDS"] = "120" }));
-        var (worker, _) = fleet.StartWorker("groq-outage", "groq", groq.BaseUrl + "/openai/v1");
+        var worker = fleet.StartWorker("groq-outage", "groq", groq.BaseUrl + "/openai/v1");
         var registered = await fleet.WaitForWorkerAsync("groq-outage");
         var submitted = await fleet.Client.SubmitAsync(new SubmitTaskRequest { Prompt = "through the outage" });
         await groq.WaitForRequestAsync("/chat/completions", WorkerFleet.Timeout);
@@ -71,7 +71,7 @@ public class RecoveryTests(ITestOutputHelper output) : StoreTests
             Name = "groq-drained", ApiKey = WorkerFleet.EmulatorKey, TokensPerAnswer = 10, TokenDelay = TimeSpan.FromMilliseconds(200),
         });
         await using var fleet = await WorkerFleet.StartAsync(output, Store.Apply());
-        var (worker, _) = fleet.StartWorker("groq-drained", "groq", groq.BaseUrl + "/openai/v1");
+        var worker = fleet.StartWorker("groq-drained", "groq", groq.BaseUrl + "/openai/v1");
         var registered = await fleet.WaitForWorkerAsync("groq-drained");
         var submitted = await fleet.Client.SubmitAsync(new SubmitTaskRequest { Prompt = "finish first" });
         await groq.WaitForRequestAsync("/chat/completions", WorkerFleet.Timeout);

@@ -4,23 +4,23 @@ using Xunit.Abstractions;
 
 namespace D8.Tests.Worker;
 
-/// <summary>A real orchestrator process (plain HTTP) and real worker processes on free loopback ports, with a temp database.</summary>
+/// <summary>A real orchestrator process (plain HTTP) and real worker processes on loopback ports they pick themselves, with a temp database.</summary>
 public sealed class WorkerFleet : ProcessFleet
 {
-    private readonly HttpClient _http;
+    private HttpClient? _http;
+    private OrchestratorClient? _client;
 
     private WorkerFleet(ITestOutputHelper log, IDictionary<string, string?>? orchestratorSettings)
         : base(log, "worker", orchestratorSettings)
     {
         ApplySettings();
-        _http = new HttpClient { BaseAddress = BaseUrl, Timeout = TimeSpan.FromSeconds(90) };
-        Client = new OrchestratorClient(_http) { ApiKey = ApiKey };
     }
 
-    public Uri BaseUrl => new($"http://127.0.0.1:{Port}/");
+    public Uri BaseUrl => Port == 0 ? throw new InvalidOperationException("Start the orchestrator first.") : new($"http://127.0.0.1:{Port}/");
 
     /// <inheritdoc />
-    public override OrchestratorClient Client { get; }
+    public override OrchestratorClient Client => _client ??= new OrchestratorClient(
+        _http = new HttpClient { BaseAddress = BaseUrl, Timeout = TimeSpan.FromSeconds(90) }) { ApiKey = ApiKey };
 
     /// <summary>Starts the orchestrator process and waits for /health.</summary>
     public static async Task<WorkerFleet> StartAsync(ITestOutputHelper log, IDictionary<string, string?>? orchestratorSettings = null)
@@ -33,16 +33,17 @@ public sealed class WorkerFleet : ProcessFleet
     /// <summary>(Re)starts the orchestrator on the same port and database.</summary>
     public async Task StartOrchestratorAsync()
     {
-        await StartOrchestratorProcess().WaitForHealthyAsync(new Uri(BaseUrl, "health").ToString(), Timeout);
+        var orchestrator = await StartOrchestratorProcessAsync();
+        await orchestrator.WaitForHealthyAsync(new Uri(BaseUrl, "health").ToString(), Timeout);
     }
 
-    /// <summary>Starts a worker process with the common settings plus <paramref name="env"/>; returns it with its /health URL.</summary>
-    public (ProcessHost Process, string HealthUrl) StartWorker(string name, string provider, string providerUrl, IDictionary<string, string?>? env = null)
+    /// <summary>Starts a worker process with the common settings plus <paramref name="env"/> (its /health port:
+    /// <see cref="ProcessHost.WaitForListeningAsync"/>).</summary>
+    public ProcessHost StartWorker(string name, string provider, string providerUrl, IDictionary<string, string?>? env = null)
     {
-        var port = FreePort.Next();
-        var settings = WorkerSettings(BaseUrl, JoinToken, port, name, provider, providerUrl);
+        var settings = WorkerSettings(BaseUrl, JoinToken, name, provider, providerUrl);
         foreach (var (k, v) in env ?? new Dictionary<string, string?>()) settings[k] = v;
-        return (StartWorkerProcess(name, settings), $"http://127.0.0.1:{port}/health");
+        return StartWorkerProcess(name, settings);
     }
 
     /// <summary>Waits (long-poll) until the task is terminal.</summary>
@@ -52,6 +53,6 @@ public sealed class WorkerFleet : ProcessFleet
     public override async ValueTask DisposeAsync()
     {
         await base.DisposeAsync();
-        _http.Dispose();
+        _http?.Dispose();
     }
 }

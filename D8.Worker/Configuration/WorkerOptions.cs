@@ -13,7 +13,8 @@ public sealed record WorkerOptions
     /// <summary>D8_ALLOW_PLAINTEXT: send credentials over plain HTTP to a network address anyway (default false: refused, exit code 4).</summary>
     public bool AllowPlaintext { get; init; }
     public required string WorkerName { get; init; }
-    public required ProviderKind Provider { get; init; }
+    /// <summary>The provider served (<see cref="D8.Contracts.ProviderCatalog"/>).</summary>
+    public required D8.Contracts.ProviderInfo Provider { get; init; }
     /// <summary>Models this worker serves; the first is the default.</summary>
     public required IReadOnlyList<string> Models { get; init; }
     /// <summary>Ollama endpoint or OpenAI-compatible base URL.</summary>
@@ -34,7 +35,7 @@ public sealed record WorkerOptions
     public IReadOnlyList<string> TaskKinds { get; init; } = D8.Contracts.EvolutionTaskKinds.All;
 
     /// <summary>Lower-case provider name as the wire protocol spells it.</summary>
-    public string ProviderName => Provider.ToString().ToLowerInvariant();
+    public string ProviderName => Provider.Name;
 
     /// <summary>The model used when a task names none.</summary>
     public string DefaultModel => Models[0];

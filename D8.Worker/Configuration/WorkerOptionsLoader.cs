@@ -8,9 +8,6 @@ namespace D8.Worker.Configuration;
 /// <summary>Reads and validates the worker's D8_* configuration; every problem is collected, none throws.</summary>
 public static class WorkerOptionsLoader
 {
-    private static readonly Uri GroqUrl = new("https://api.groq.com/openai/v1");
-    private static readonly Uri GeminiUrl = new("https://generativelanguage.googleapis.com/v1beta/openai/");
-
     /// <summary>Builds the options, or returns the list of problems (each one line, no secrets).</summary>
     public static (WorkerOptions? Options, IReadOnlyList<string> Errors) Load(IConfiguration config)
     {
@@ -38,27 +35,21 @@ public static class WorkerOptionsLoader
             }
         }
 
+        // The provider's defaults (endpoint, model, key variable, free-tier budgets) come from the catalogue.
         var providerText = Get("D8_PROVIDER");
-        ProviderKind? provider = providerText?.ToLowerInvariant() switch
-        {
-            ProviderNames.Ollama => ProviderKind.Ollama,
-            ProviderNames.Groq => ProviderKind.Groq,
-            ProviderNames.Gemini => ProviderKind.Gemini,
-            ProviderNames.OpenAi => ProviderKind.OpenAI,
-            _ => null,
-        };
+        var provider = ProviderCatalog.Find(providerText);
         if (provider is null)
         {
             errors.Add(providerText is null
-                ? $"D8_PROVIDER is required: one of {ProviderNames.List}."
-                : $"D8_PROVIDER '{providerText}' is unknown: use one of {ProviderNames.List}.");
+                ? $"D8_PROVIDER is required: one of {ProviderCatalog.NameList}."
+                : $"D8_PROVIDER '{providerText}' is unknown: use one of {ProviderCatalog.NameList}.");
             return (null, errors);
         }
-        var kind = provider.Value;
+        var isOllama = provider == ProviderCatalog.Ollama;
 
         // Aspire's connection string wins over URL + model for Ollama.
         string? connectionEndpoint = null, connectionModel = null;
-        if (kind == ProviderKind.Ollama && Get("D8_OLLAMA_CONNECTION") is { } connection)
+        if (isOllama && Get("D8_OLLAMA_CONNECTION") is { } connection)
         {
             try
             {
@@ -73,50 +64,30 @@ public static class WorkerOptionsLoader
             }
         }
 
-        var modelText = connectionModel ?? Get("D8_MODEL") ?? kind switch
-        {
-            ProviderKind.Ollama => "deepseek-coder:1.3b",
-            ProviderKind.Groq => "llama-3.1-8b-instant",
-            ProviderKind.Gemini => "gemini-2.5-flash",
-            _ => null,
-        };
+        var modelText = connectionModel ?? Get("D8_MODEL") ?? provider.DefaultModel;
         var models = (modelText ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (models.Length == 0) errors.Add("D8_MODEL is required for provider openai (comma-separated; the first is the default).");
+        if (models.Length == 0) errors.Add($"D8_MODEL is required for provider {provider.Name} (comma-separated; the first is the default).");
 
         Uri? providerUrl;
-        if (kind == ProviderKind.Ollama)
+        if (isOllama)
         {
             providerUrl = connectionEndpoint is not null
                 ? ParseUrl(connectionEndpoint, "D8_OLLAMA_CONNECTION Endpoint", required: true, errors)
-                : ParseUrl(Get("D8_OLLAMA_URL") ?? "http://localhost:11434", "D8_OLLAMA_URL", required: true, errors);
+                : ParseUrl(Get("D8_OLLAMA_URL") ?? provider.DefaultBaseUrl!.OriginalString, "D8_OLLAMA_URL", required: true, errors);
         }
         else
         {
-            providerUrl = ParseUrl(Get("D8_PROVIDER_BASE_URL"), "D8_PROVIDER_BASE_URL", required: kind == ProviderKind.OpenAI, errors)
-                ?? (kind == ProviderKind.Groq ? GroqUrl : kind == ProviderKind.Gemini ? GeminiUrl : null);
+            providerUrl = ParseUrl(Get("D8_PROVIDER_BASE_URL"), "D8_PROVIDER_BASE_URL", required: provider.DefaultBaseUrl is null, errors)
+                ?? provider.DefaultBaseUrl;
         }
 
-        var apiKey = Get("D8_PROVIDER_API_KEY") ?? kind switch
+        var apiKey = Get("D8_PROVIDER_API_KEY") ?? (provider.KeyVariable is { } keyVariable ? Get(keyVariable) : null);
+        if (provider.NeedsApiKey && apiKey is null)
         {
-            ProviderKind.Groq => Get("GROQ_API_KEY"),
-            ProviderKind.Gemini => Get("GEMINI_API_KEY"),
-            ProviderKind.OpenAI => Get("OPENAI_API_KEY"),
-            _ => null,
-        };
-        if (kind != ProviderKind.Ollama && apiKey is null)
-        {
-            var alias = kind switch { ProviderKind.Groq => "GROQ_API_KEY", ProviderKind.Gemini => "GEMINI_API_KEY", _ => "OPENAI_API_KEY" };
-            errors.Add($"D8_PROVIDER_API_KEY (or {alias}) is required for provider {kind.ToString().ToLowerInvariant()}.");
+            errors.Add($"D8_PROVIDER_API_KEY (or {provider.KeyVariable}) is required for provider {provider.Name}.");
         }
 
-        var (rpm, tpm, rpd) = kind switch
-        {
-            // Free-tier figures (anchors.md §5b/§5c): Groq llama-3.1-8b-instant, Gemini 2.5 Flash.
-            ProviderKind.Groq => (30, 6000, 14400),
-            ProviderKind.Gemini => (5, 250000, 20),
-            _ => (0, 0, 0),
-        };
-        var isOllama = kind == ProviderKind.Ollama;
+        var (rpm, tpm, rpd, _) = provider.FreeTier;
         var taskKinds = TaskKinds(Get("D8_TASK_KINDS"), errors);
         var options = new WorkerOptions
         {
@@ -125,8 +96,8 @@ public static class WorkerOptionsLoader
             JoinToken = joinToken ?? "",
             OrchestratorPin = pin,
             AllowPlaintext = Bool(Get(PlainHttp.AllowVariable), PlainHttp.AllowVariable, false, errors),
-            WorkerName = Get("D8_WORKER_NAME") ?? $"{kind.ToString().ToLowerInvariant()}-{HostName(Get("D8_HOST_NAME_FILE"))}",
-            Provider = kind,
+            WorkerName = Get("D8_WORKER_NAME") ?? $"{provider.Name}-{HostName(Get("D8_HOST_NAME_FILE"))}",
+            Provider = provider,
             Models = models,
             ProviderUrl = providerUrl!,
             ApiKey = apiKey,

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net;
 using D8.Contracts;
 using D8.Worker.Configuration;
 using D8.Worker.Execution;
@@ -16,10 +15,10 @@ public sealed partial class WorkerLoop
     {
         while (!cancellationToken.IsCancellationRequested)
         {
-            var generation = session.Generation;
+            var worker = session.Worker;
             try
             {
-                var response = await session.Client.HeartbeatAsync(new HeartbeatRequest
+                var response = await worker.HeartbeatAsync(new HeartbeatRequest
                 {
                     InFlight = _inFlight.Count,
                     TokensPerSecond = _lastTokensPerSecond,
@@ -36,11 +35,11 @@ public sealed partial class WorkerLoop
             {
                 return;
             }
-            catch (OrchestratorException e) when (e.Status is HttpStatusCode.Unauthorized or HttpStatusCode.NotFound)
+            catch (OrchestratorException e) when (OrchestratorSession.Lost(e, WorkerCall.Self))
             {
                 try
                 {
-                    await session.ReRegisterAsync(generation, cancellationToken).ConfigureAwait(false);
+                    await session.ReRegisterAsync(worker, cancellationToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net;
 using D8.Contracts;
 using D8.Worker.Configuration;
 using D8.Worker.Execution;
@@ -28,24 +27,24 @@ public sealed partial class WorkerLoop
         retryAt is { } at ? Math.Max(0.001, (at - now).TotalSeconds) : null;
 
     /// <summary>Sends a result, retrying while the orchestrator is unreachable until the lease would expire.</summary>
-    private async Task ReportAsync(InFlightRun run, Func<OrchestratorClient, CancellationToken, Task> send)
+    private async Task ReportAsync(InFlightRun run, Func<WorkerClient, CancellationToken, Task> send)
     {
         var backoff = new Backoff(TimeSpan.FromSeconds(0.2), TimeSpan.FromSeconds(5));
         while (true)
         {
-            var generation = session.Generation;
+            var worker = session.Worker;
             try
             {
                 using var callTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(15), time);
-                await send(session.Client, callTimeout.Token).ConfigureAwait(false);
+                await send(worker, callTimeout.Token).ConfigureAwait(false);
                 return;
             }
-            catch (OrchestratorException e) when (e.Status == HttpStatusCode.Unauthorized)
+            catch (OrchestratorException e) when (OrchestratorSession.Lost(e, WorkerCall.TaskReport))
             {
                 using var registerTimeout = new CancellationTokenSource(run.LeaseExpiresAt - time.GetUtcNow() is var left && left > TimeSpan.Zero ? left : TimeSpan.FromMilliseconds(1), time);
                 try
                 {
-                    await session.ReRegisterAsync(generation, registerTimeout.Token).ConfigureAwait(false);
+                    await session.ReRegisterAsync(worker, registerTimeout.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
@@ -55,7 +54,7 @@ public sealed partial class WorkerLoop
             }
             catch (OrchestratorException e)
             {
-                // 404/409: the lease is no longer ours (expired, taken back, task cancelled); nothing to report.
+                // 403/404/409: the lease is no longer ours (expired, taken back, task cancelled); nothing to report.
                 LogReportRefused(run.Lease.TaskId, (int)e.Status, e.Message);
                 return;
             }

@@ -20,7 +20,7 @@ public sealed partial class WorkerLoop
     private async Task<TimeSpan> RunLeaseAsync(TaskLease lease, TaskCompletionSource? answered = null)
     {
         using var run = new InFlightRun(lease);
-        using var relay = lease.Stream ? new StreamRelay(session.Client, lease, StreamRelay.BufferChars, log) : null;
+        using var relay = lease.Stream ? new StreamRelay(session.Worker, lease, StreamRelay.BufferChars, log) : null;
         _inFlight[lease.LeaseId] = run;
         var model = lease.Model ?? options.DefaultModel;
         using var activity = WorkerTelemetry.StartRun(lease, options.ProviderName, model);

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net;
 using D8.Contracts;
 using D8.Worker.Configuration;
 using D8.Worker.Execution;
@@ -109,7 +108,7 @@ public sealed partial class WorkerLoop(
                         await Task.Delay(wait < TimeSpan.FromSeconds(1) ? wait : TimeSpan.FromSeconds(1), time, leasingToken).ConfigureAwait(false);
                         continue;
                     }
-                    var generation = session.Generation;
+                    var worker = session.Worker;
                     IReadOnlyList<TaskLease> leases;
                     try
                     {
@@ -118,13 +117,13 @@ public sealed partial class WorkerLoop(
                         var poll = budget.NextTokenRefill() is { } refill && refill < LongPoll
                             ? (refill < MinimumPoll ? MinimumPoll : refill)
                             : LongPoll;
-                        leases = await session.Client.LeaseAsync(1, poll, leasingToken, budget.TokenHeadroom()).ConfigureAwait(false);
+                        leases = await worker.LeaseAsync(1, poll, leasingToken, budget.TokenHeadroom()).ConfigureAwait(false);
                         health.SetOrchestratorReachable(true);
                         backoff.Reset();
                     }
-                    catch (OrchestratorException e) when (e.Status is HttpStatusCode.Unauthorized or HttpStatusCode.NotFound)
+                    catch (OrchestratorException e) when (OrchestratorSession.Lost(e, WorkerCall.Self))
                     {
-                        await session.ReRegisterAsync(generation, leasingToken).ConfigureAwait(false);
+                        await session.ReRegisterAsync(worker, leasingToken).ConfigureAwait(false);
                         continue;
                     }
                     catch (Exception e) when (e is HttpRequestException or OrchestratorException or TaskCanceledException && !leasingToken.IsCancellationRequested)
@@ -174,7 +173,7 @@ public sealed partial class WorkerLoop(
         try
         {
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5), time);
-            await session.Client.DeregisterAsync(timeout.Token).ConfigureAwait(false);
+            await session.Worker.DeregisterAsync(timeout.Token).ConfigureAwait(false);
             LogDeregistered();
         }
         catch (Exception e) when (e is HttpRequestException or OrchestratorException or OperationCanceledException)

@@ -1,3 +1,4 @@
+using D8.Contracts;
 using D8.Worker.Configuration;
 using D8.Worker.Providers.Ollama;
 using D8.Worker.Providers.OpenAICompatible;
@@ -11,9 +12,8 @@ public static class ProviderFactory
     public const string ProviderHttpClient = "provider";
 
     /// <summary>Ollama for ollama; the OpenAI-compatible client for groq, gemini and openai.</summary>
-    public static ChatProvider Create(WorkerOptions options, ILoggerFactory loggers, IHttpClientFactory? http = null) => options.Provider switch
-    {
-        ProviderKind.Ollama => new OllamaProvider(options, loggers, http?.CreateClient(ProviderHttpClient)),
-        _ => new OpenAICompatibleProvider(options, loggers, http?.CreateClient(ProviderHttpClient)),
-    };
+    public static ChatProvider Create(WorkerOptions options, ILoggerFactory loggers, IHttpClientFactory? http = null) =>
+        options.Provider == ProviderCatalog.Ollama
+            ? new OllamaProvider(options, loggers, http?.CreateClient(ProviderHttpClient))
+            : new OpenAICompatibleProvider(options, loggers, http?.CreateClient(ProviderHttpClient));
 }

@@ -1,3 +1,4 @@
+using D8.Contracts;
 using D8.Worker.Configuration;
 
 namespace D8.Worker.RateLimits;
@@ -20,9 +21,9 @@ public sealed class ProviderBudget : IAsyncDisposable
     {
         _time = time;
         var scale = Math.Max(1, options.BudgetTimeScale);
-        _perMinute = Window.Of("requests_per_minute", options.RequestsPerMinute, TimeSpan.FromMinutes(1) / scale);
-        _tokensPerMinute = Window.Of("tokens_per_minute", options.TokensPerMinute, TimeSpan.FromMinutes(1) / scale);
-        _perDay = Window.Of("requests_per_day", options.RequestsPerDay, TimeSpan.FromDays(1) / scale);
+        _perMinute = Window.Of(BudgetWindow.RequestsPerMinute, options.RequestsPerMinute, scale);
+        _tokensPerMinute = Window.Of(BudgetWindow.TokensPerMinute, options.TokensPerMinute, scale);
+        _perDay = Window.Of(BudgetWindow.RequestsPerDay, options.RequestsPerDay, scale);
     }
 
     /// <summary>
@@ -155,7 +156,8 @@ public sealed class ProviderBudget : IAsyncDisposable
 
         /// <summary>A window 2 % longer than the provider's: a request sent as a slot frees here must not reach the
         /// provider a moment before the slot frees there (its clock starts when the request arrives).</summary>
-        public static Window? Of(string name, int limit, TimeSpan length) => limit > 0 ? new Window(name, limit, length * 1.02) : null;
+        public static Window? Of(string name, int limit, int timeScale) =>
+            limit > 0 ? new Window(name, limit, BudgetWindow.LengthOf(name) / timeScale * 1.02) : null;
 
         public long Used(DateTimeOffset now)
         {

@@ -9,7 +9,9 @@ namespace D8.Worker.Relay;
 /// "Streaming relay"): the run hands each text delta to <see cref="Add"/>, which only appends to a bounded buffer; one
 /// sender posts what has gathered, one request at a time, each carrying the offset it starts at. Nothing here can
 /// slow or fail the run: a full buffer, a refused piece (stale lease) or an unreachable orchestrator just ends the
-/// relay — the completion report carries the whole answer, and the caller gets the rest from it.
+/// relay — the completion report carries the whole answer, and the caller gets the rest from it. A relay refused
+/// because the registration is gone does not register again either: the report that follows does
+/// (<see cref="D8.Worker.Loop.OrchestratorSession.Lost"/>).
 /// </summary>
 public sealed partial class StreamRelay : IDisposable
 {
@@ -19,7 +21,7 @@ public sealed partial class StreamRelay : IDisposable
     /// <summary>How long a finished run waits for its queued text to go out before it reports.</summary>
     public static readonly TimeSpan Drain = TimeSpan.FromSeconds(2);
 
-    private readonly OrchestratorClient _client;
+    private readonly WorkerClient _client;
     private readonly TaskLease _lease;
     private readonly int _bufferChars;
     private readonly ILogger _log;
@@ -34,7 +36,7 @@ public sealed partial class StreamRelay : IDisposable
     private long _offset;
 
     /// <param name="bufferChars">Text that may wait for the sender; past it the relay stops taking text.</param>
-    public StreamRelay(OrchestratorClient client, TaskLease lease, int bufferChars, ILogger log)
+    public StreamRelay(WorkerClient client, TaskLease lease, int bufferChars, ILogger log)
     {
         _client = client;
         _lease = lease;

@@ -6,7 +6,7 @@ namespace D8.Worker.Telemetry;
 
 /// <summary>
 /// The worker's free-tier budget use, read when a metrics reader collects: d8.worker.budget.used and
-/// d8.worker.budget.limit by window (requests_per_minute, tokens_per_minute, requests_per_day). Meter "D8.Worker.Budget".
+/// d8.worker.budget.limit by window (the <see cref="D8.Contracts.BudgetWindow"/> names). Meter "D8.Worker.Budget".
 /// </summary>
 public sealed class BudgetGauges : IDisposable
 {

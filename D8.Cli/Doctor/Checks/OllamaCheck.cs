@@ -1,5 +1,6 @@
 using D8.Cli.Setup;
 using D8.Cli.Verification;
+using D8.Contracts;
 
 namespace D8.Cli.Doctor.Checks;
 

@@ -87,7 +87,7 @@ public static class PostgresSchema
         CREATE TABLE openai_batch_results (
             batch_id text NOT NULL,
             line     integer NOT NULL,
-            ok       boolean NOT NULL,
+            ok       integer NOT NULL,
             data     text NOT NULL,
             PRIMARY KEY (batch_id, line));
         """,

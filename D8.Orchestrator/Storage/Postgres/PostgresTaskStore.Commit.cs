@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Text.Json;
+using D8.Contracts;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -9,9 +12,9 @@ public sealed partial class PostgresTaskStore
     private const int MaxBatch = 4096;
 
     /// <inheritdoc />
-    public Task Save(StoreWrite[] writes)
+    public Task Save(StoreChanges changes)
     {
-        var save = new PendingSave(writes);
+        var save = new PendingSave(changes);
         if (!_pending.Writer.TryWrite(save))
         {
             return Task.FromException(new ObjectDisposedException(nameof(PostgresTaskStore), "The store is shutting down."));
@@ -20,12 +23,12 @@ public sealed partial class PostgresTaskStore
     }
 
     /// <inheritdoc />
-    public Task<IReadOnlyDictionary<string, int>> PurgeFinishedAsync(DateTimeOffset before, int batch)
+    public Task<IReadOnlyDictionary<TaskState, int>> PurgeFinishedAsync(DateTimeOffset before, int batch)
     {
         var purge = new PendingPurge(before.ToUnixTimeMilliseconds(), batch);
         if (!_pending.Writer.TryWrite(purge))
         {
-            return Task.FromException<IReadOnlyDictionary<string, int>>(
+            return Task.FromException<IReadOnlyDictionary<TaskState, int>>(
                 new ObjectDisposedException(nameof(PostgresTaskStore), "The store is shutting down."));
         }
         return purge.Done.Task;
@@ -35,8 +38,9 @@ public sealed partial class PostgresTaskStore
     {
         var batch = new List<PendingSave>(MaxBatch);
         var purges = new List<PendingPurge>();
-        // Only the newest snapshot of a row within one transaction needs writing (and one upsert may not touch a row twice).
-        var latest = new Dictionary<(StoreTable, string), StoreWrite>();
+        // Only the newest row of each task and worker within one transaction needs writing (and one upsert may not
+        // touch a row twice).
+        var latest = new Latest();
         var rows = new Rows();
 
         while (await _pending.Reader.WaitToReadAsync().ConfigureAwait(false))
@@ -53,15 +57,11 @@ public sealed partial class PostgresTaskStore
                 }
                 var save = (PendingSave)work;
                 batch.Add(save);
-                foreach (var w in save.Writes)
-                {
-                    latest[(w.Table, w.Id)] = w;
-                }
+                latest.Add(save.Changes);
             }
             if (batch.Count > 0)
             {
-                rows.Fill(latest.Values);
-                await CommitAsync(batch, rows).ConfigureAwait(false);
+                await CommitAsync(batch, latest, rows).ConfigureAwait(false);
             }
             foreach (var purge in purges)
             {
@@ -70,10 +70,12 @@ public sealed partial class PostgresTaskStore
         }
     }
 
-    private async Task CommitAsync(List<PendingSave> batch, Rows rows)
+    private async Task CommitAsync(List<PendingSave> batch, Latest latest, Rows rows)
     {
         try
         {
+            // Rows become JSON here: a row that cannot be written fails its batch like a failed commit, not the loop.
+            rows.Fill(latest);
             await using (var connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false))
             {
                 if (_fence is NoWriteFence)
@@ -135,7 +137,7 @@ public sealed partial class PostgresTaskStore
     {
         try
         {
-            var removed = new Dictionary<string, int>(StringComparer.Ordinal);
+            var removed = new Dictionary<TaskState, int>();
             await using (var connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false))
             await using (var tx = await connection.BeginTransactionAsync().ConfigureAwait(false))
             {
@@ -150,8 +152,10 @@ public sealed partial class PostgresTaskStore
                     await using var reader = await cmd.ExecuteReaderAsync().ConfigureAwait(false);
                     while (await reader.ReadAsync().ConfigureAwait(false))
                     {
-                        var state = reader.GetString(0);
-                        removed[state] = removed.GetValueOrDefault(state) + 1;
+                        if (WireNames.TryParse(reader.GetString(0), out var state))
+                        {
+                            removed[state] = removed.GetValueOrDefault(state) + 1;
+                        }
                     }
                 }
                 await _fence.CheckAsync(connection, tx, CancellationToken.None).ConfigureAwait(false);
@@ -170,9 +174,9 @@ public sealed partial class PostgresTaskStore
 
     private abstract class PendingWork;
 
-    private sealed class PendingSave(StoreWrite[] writes) : PendingWork
+    private sealed class PendingSave(StoreChanges changes) : PendingWork
     {
-        public StoreWrite[] Writes { get; } = writes;
+        public StoreChanges Changes { get; } = changes;
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
@@ -180,8 +184,31 @@ public sealed partial class PostgresTaskStore
     {
         public long BeforeMs { get; } = beforeMs;
         public int Batch { get; } = batch;
-        public TaskCompletionSource<IReadOnlyDictionary<string, int>> Done { get; } =
+        public TaskCompletionSource<IReadOnlyDictionary<TaskState, int>> Done { get; } =
             new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>The newest row of each task and worker in one transaction (a null worker row: delete it), and the token total.</summary>
+    private sealed class Latest
+    {
+        public Dictionary<string, TaskRow> Tasks { get; } = new(StringComparer.Ordinal);
+        public Dictionary<string, WorkerRow?> Workers { get; } = new(StringComparer.Ordinal);
+        public long? TokensReported { get; private set; }
+
+        public void Add(StoreChanges changes)
+        {
+            foreach (var task in changes.Tasks) Tasks[task.Id] = task;
+            foreach (var worker in changes.Workers) Workers[worker.Id] = worker;
+            foreach (var id in changes.ForgottenWorkers) Workers[id] = null;
+            if (changes.TokensReported is { } tokens) TokensReported = tokens;
+        }
+
+        public void Clear()
+        {
+            Tasks.Clear();
+            Workers.Clear();
+            TokensReported = null;
+        }
     }
 
     /// <summary>
@@ -197,39 +224,39 @@ public sealed partial class PostgresTaskStore
         private readonly List<string> _workerId = [], _workerState = [], _workerData = [], _deletedWorkers = [];
         private readonly List<string> _metaKey = [], _metaValue = [];
 
-        public void Fill(IEnumerable<StoreWrite> writes)
+        /// <summary>Rows become JSON here, in the commit loop, off the engine lock.</summary>
+        public void Fill(Latest latest)
         {
             foreach (var list in (System.Collections.IList[])[_taskId, _taskState, _taskData, _taskSeq, _taskCreated, _taskIdem,
                          _taskFinished, _workerId, _workerState, _workerData, _deletedWorkers, _metaKey, _metaValue])
             {
                 list.Clear();
             }
-            foreach (var w in writes)
+            foreach (var t in latest.Tasks.Values)
             {
-                switch (w.Table)
+                _taskId.Add(t.Id);
+                _taskSeq.Add(t.Seq);
+                _taskState.Add(WireNames.Of(t.State));
+                _taskData.Add(JsonSerializer.Serialize(t, StoreJsonContext.Default.TaskRow));
+                _taskIdem.Add(t.IdempotencyKey);
+                _taskCreated.Add(t.CreatedAt.ToUnixTimeMilliseconds());
+                _taskFinished.Add(t.State.IsTerminal() ? t.UpdatedAt.ToUnixTimeMilliseconds() : null);
+            }
+            foreach (var (id, w) in latest.Workers)
+            {
+                if (w is null)
                 {
-                    case StoreTable.Tasks:
-                        _taskId.Add(w.Id);
-                        _taskSeq.Add(w.Seq);
-                        _taskState.Add(w.State);
-                        _taskData.Add(w.Json);
-                        _taskIdem.Add(w.IdempotencyKey);
-                        _taskCreated.Add(w.CreatedAtMs);
-                        _taskFinished.Add(w.FinishedAtMs);
-                        break;
-                    case StoreTable.Workers when w.Delete:
-                        _deletedWorkers.Add(w.Id);
-                        break;
-                    case StoreTable.Workers:
-                        _workerId.Add(w.Id);
-                        _workerState.Add(w.State);
-                        _workerData.Add(w.Json);
-                        break;
-                    default:
-                        _metaKey.Add(w.Id);
-                        _metaValue.Add(w.Json);
-                        break;
+                    _deletedWorkers.Add(id);
+                    continue;
                 }
+                _workerId.Add(id);
+                _workerState.Add(WireNames.Of(w.State));
+                _workerData.Add(JsonSerializer.Serialize(w, StoreJsonContext.Default.WorkerRow));
+            }
+            if (latest.TokensReported is { } tokens)
+            {
+                _metaKey.Add("tokens_reported");
+                _metaValue.Add(tokens.ToString(CultureInfo.InvariantCulture));
             }
         }
 
