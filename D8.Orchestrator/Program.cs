@@ -13,8 +13,10 @@ return await StartupFailure.RunAsync("d8-orchestrator", async () =>
     var builder = WebApplication.CreateBuilder(args);
     // With a shared store (D8_STORE=postgres) only the holder of the leader lease serves: until this process takes
     // it, it is a standby; the engine and the stores below are built only once it is active.
-    var settings = OrchestratorOptions.Load(builder.Configuration, builder.Environment.IsDevelopment(), []);
-    var leadership = LeadershipOptions.Load(builder.Configuration, settings, TlsOptions.Load(builder.Configuration, settings.DbPath, []).Enabled);
+    var settings = new SettingsReader(builder.Configuration);
+    var options = OrchestratorOptions.Load(settings, builder.Environment.IsDevelopment(), []);
+    var leadership = LeadershipOptions.Load(settings, options, TlsOptions.Load(settings, options.DbPath).Enabled);
+    settings.ThrowIfInvalid();
     await using var standby = leadership is null ? null : await StandbyServer.WaitForLeaseAsync(args, leadership);
     if (standby is { Lease: null }) return 0; // asked to stop while standby
     builder.AddServiceDefaults();

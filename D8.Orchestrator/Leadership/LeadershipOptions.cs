@@ -1,4 +1,3 @@
-using System.Globalization;
 using D8.Orchestrator.Configuration;
 namespace D8.Orchestrator.Leadership;
 
@@ -28,20 +27,14 @@ public sealed record LeadershipOptions
     /// Reads the keys, given the validated <paramref name="orchestrator"/> settings (<paramref name="https"/>: TLS is on, so the default URL is https); null when the store is not shared (not D8_STORE=postgres). A bad value is a start-up refusal
     /// naming the key.
     /// </summary>
-    public static LeadershipOptions? Load(IConfiguration config, OrchestratorOptions orchestrator, bool https)
+    public static LeadershipOptions? Load(SettingsReader settings, OrchestratorOptions orchestrator, bool https)
     {
-        string? Get(string key) => config[key] is { Length: > 0 } v ? v.Trim() : null;
         if (orchestrator is not { Store: StoreKind.Postgres, PostgresConnectionString: { } connection }) return null;
-        var seconds = 5.0;
-        if (Get("D8_LEADER_LEASE_SECONDS") is { } text
-            && (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out seconds) || seconds < 1 || seconds > 300))
-        {
-            throw StartupFailure.Refusal($"invalid configuration: D8_LEADER_LEASE_SECONDS='{text}' must be a number of seconds between 1 and 300.");
-        }
-        var publicUrl = Get("D8_PUBLIC_URL") ?? DefaultPublicUrl(config, https);
+        var seconds = settings.Number("D8_LEADER_LEASE_SECONDS", 5, 1, 300, "seconds");
+        var publicUrl = settings.Text("D8_PUBLIC_URL") ?? DefaultPublicUrl(settings.Configuration, https);
         if (!Uri.TryCreate(publicUrl, UriKind.Absolute, out var parsed) || parsed.Scheme is not ("http" or "https"))
         {
-            throw StartupFailure.Refusal($"invalid configuration: D8_PUBLIC_URL='{publicUrl}' must be an http(s) URL clients reach this orchestrator at, e.g. https://orch-a:8080.");
+            settings.Refuse($"D8_PUBLIC_URL='{publicUrl}' must be an http(s) URL clients reach this orchestrator at, e.g. https://orch-a:8080.");
         }
         return new LeadershipOptions
         {

@@ -107,7 +107,11 @@ public sealed partial class StandbyServer
         builder.AddServiceDefaults();
         var warnings = new List<string>();
         // Same addresses and the same certificate as the active app will have: clients pinning the CA reach us too.
-        builder.AddOrchestratorTls(OrchestratorOptions.Load(builder.Configuration, builder.Environment.IsDevelopment(), warnings), warnings);
+        var settings = new SettingsReader(builder.Configuration);
+        var options = OrchestratorOptions.Load(settings, builder.Environment.IsDevelopment(), warnings);
+        var tls = TlsOptions.Load(settings, options.DbPath);
+        settings.ThrowIfInvalid();
+        builder.AddOrchestratorTls(tls, options, warnings);
         var app = builder.Build();
         _app = app;
         _time = app.Services.GetRequiredService<TimeProvider>();

@@ -54,7 +54,7 @@ public sealed class FailoverProcessTests(PostgresClusterFixture cluster, ITestOu
         {
             for (var w = 0; w < 3; w++)
             {
-                var settings = ProcessFleet.WorkerSettings(pair.Urls[0], pair.JoinToken, FreePort.Next(), $"groq-{w}", "groq",
+                var settings = ProcessFleet.WorkerSettings(pair.Urls[0], pair.JoinToken, $"groq-{w}", "groq",
                     provider.BaseUrl + "/openai/v1");
                 settings["D8_ORCHESTRATOR_URL"] = both;
                 settings["D8_CONCURRENCY"] = "8";

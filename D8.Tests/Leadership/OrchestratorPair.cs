@@ -8,7 +8,9 @@ namespace D8.Tests.Leadership;
 public sealed class OrchestratorPair(string database, ITestOutputHelper log, double leaseSeconds,
     IReadOnlyDictionary<string, string?>? extra = null) : IAsyncDisposable
 {
-    private readonly int[] _ports = [FreePort.Next(), FreePort.Next()];
+    // Picked up front, unlike other children (port 0): each orchestrator advertises its URL (D8_PUBLIC_URL) to clients
+    // while active, workers are given both URLs before either starts, and a restart must come back on the same port.
+    private readonly int[] _ports = [PickPort(), PickPort()];
     private readonly string[] _dbPaths = [TempDatabase.NewPath("standby-a"), TempDatabase.NewPath("standby-b")];
     private readonly List<ProcessHost> _processes = [];
     private readonly ProcessHost?[] _current = new ProcessHost?[2];
@@ -24,6 +26,12 @@ public sealed class OrchestratorPair(string database, ITestOutputHelper log, dou
 
     /// <summary>The orchestrator process last started as <paramref name="i"/> (0 or 1).</summary>
     public ProcessHost? Process(int i) => _current[i];
+
+    private static int PickPort()
+    {
+        using var held = FreePort.Hold();
+        return held.Port;
+    }
 
     private static string Name(int i) => i == 0 ? "orchestrator-a" : "orchestrator-b";
 
