@@ -112,6 +112,8 @@ public sealed partial class StandbyServer
         var tls = TlsOptions.Load(settings, options.DbPath);
         settings.ThrowIfInvalid();
         builder.AddOrchestratorTls(tls, options, warnings);
+        // Refusals go through the same problem-details path as the active app's (OpenAI's shape under /v1).
+        builder.Services.AddD8ProblemDetails();
         var app = builder.Build();
         _app = app;
         _time = app.Services.GetRequiredService<TimeProvider>();
