@@ -16,6 +16,8 @@ try
     var apiKey = builder.AddSecret("api-key", "D8_API_KEYS", "Client API key(s), comma-separated.");
 
     var orchestrator = builder.AddD8Orchestrator(joinToken, apiKey);
+    // PostgreSQL and a standby orchestrator: always in the compose file (profile 'postgres'), locally with --Store=postgres.
+    builder.AddD8Standby(orchestrator, joinToken, apiKey);
 
     // DeepSeek on Ollama: auto (container if Docker/Podman answers, else a local Ollama, else none), container, external or none.
     var model = await builder.AddDeepSeekModelAsync(log, CancellationToken.None);

@@ -15,12 +15,13 @@ return args.FirstOrDefault() switch
     "gateway" => await D8.Benchmarks.Gateway.GatewayBenchmark.RunAsync(args.Skip(1).ToArray()),
     "schedule" => await ScheduleBenchmark.RunAsync(args.Skip(1).ToArray()),
     "fleet" => await FleetBenchmark.RunAsync(args.Skip(1).ToArray()),
+    "failover" => await D8.Benchmarks.Failover.FailoverBenchmark.RunAsync(args.Skip(1).ToArray()),
     "engine" => await EngineOnlyBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 50_000) > 0 ? 0 : 1,
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.WriteLine("usage: dotnet run -c Release --project D8.Benchmarks -- dispatch [--tasks N] [--rate R] | soak [--tasks N] | worker [N] | evolve [--population P] [--generations G] | tls [N] | gateway [--calls N] [--waiting N] [--batch N] | schedule [--time-scale K] [--only tail,free-tier,storm,priority] | fleet [--sizes 1000,5000,10000] [--tasks T] [--usage both|yes|no] [--timeout S] [--http1] [--only fastest|fifo] [--set KEY=VALUE]");
+    Console.WriteLine("usage: dotnet run -c Release --project D8.Benchmarks -- dispatch [--tasks N] [--rate R] [--store sqlite|postgres [--synchronous-commit off]] | soak [--tasks N] [--store sqlite|postgres] | worker [N] | evolve [--population P] [--generations G] | tls [N] | gateway [--calls N] [--waiting N] [--batch N] | schedule [--time-scale K] [--only tail,free-tier,storm,priority] | fleet [--sizes 1000,5000,10000] [--tasks T] [--usage both|yes|no] [--timeout S] [--http1] [--only fastest|fifo] [--set KEY=VALUE] | failover [--tasks N] [--lease S]");
     return 2;
 }

@@ -32,7 +32,7 @@ public sealed class CliContext(CliEnvironment env, TextWriter output, TextWriter
     public OrchestratorClient CreateOrchestratorClient(ParseResult parse, TimeSpan? timeout = null)
     {
         var settings = ConnectionSettings.Resolve(parse, Connection, Env);
-        return CreateOrchestratorClient(settings.OrchestratorUrl, settings.ApiKey, timeout, EnvironmentPin());
+        return CreateOrchestratorClient(settings.OrchestratorUrl, settings.ApiKey, timeout, EnvironmentPin(), alternates: settings.OrchestratorUrls);
     }
 
     /// <summary>
@@ -40,9 +40,16 @@ public sealed class CliContext(CliEnvironment env, TextWriter output, TextWriter
     /// must chain to the pinned CA (as a worker checks it); with <paramref name="healthOnly"/> and no pin the certificate
     /// is not checked (only for GET /health, which carries no secret). A pin with an <c>http://</c> URL is refused, and
     /// no credential goes over plain HTTP to a network address without D8_ALLOW_PLAINTEXT (<see cref="PlainHttp"/>).
+    /// With <paramref name="alternates"/> (every orchestrator sharing one database, <paramref name="url"/> first) requests
+    /// follow the active one (<see cref="ActiveOrchestratorHandler"/>).
     /// </summary>
-    public OrchestratorClient CreateOrchestratorClient(Uri url, string? apiKey, TimeSpan? timeout = null, string? pin = null, bool healthOnly = false)
+    public OrchestratorClient CreateOrchestratorClient(Uri url, string? apiKey, TimeSpan? timeout = null, string? pin = null, bool healthOnly = false,
+        IReadOnlyList<Uri>? alternates = null)
     {
+        if (alternates is { Count: > 1 } && pin is not null && !healthOnly && alternates.FirstOrDefault(u => u.Scheme == Uri.UriSchemeHttp) is { } plain)
+        {
+            url = plain;
+        }
         // Long-polls wait up to 30 s on the server, so the HTTP timeout must be well above that.
         var wait = timeout ?? TimeSpan.FromSeconds(100);
         if (pin is not null && url.Scheme == Uri.UriSchemeHttp && !healthOnly)
@@ -60,7 +67,12 @@ public sealed class CliContext(CliEnvironment env, TextWriter output, TextWriter
             handler = sockets;
         }
         else handler = new SocketsHttpHandler();
-        var guarded = new PlainHttp.Guard(PlainHttpAllowed) { InnerHandler = handler };
+        HttpMessageHandler guarded = new PlainHttp.Guard(PlainHttpAllowed) { InnerHandler = handler };
+        if (alternates is { Count: > 1 })
+        {
+            guarded = new ActiveOrchestratorHandler(alternates) { InnerHandler = guarded };
+            url = alternates[0];
+        }
         var http = new HttpClient(guarded, disposeHandler: true) { BaseAddress = url, Timeout = wait };
         http.DefaultRequestHeaders.UserAgent.ParseAdd(UserAgent);
         return new OrchestratorClient(http) { ApiKey = apiKey };

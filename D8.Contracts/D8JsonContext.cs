@@ -12,6 +12,8 @@ public sealed record Problem
     public string? Detail { get; init; }
     public string? Instance { get; init; }
     public IReadOnlyDictionary<string, string[]>? Errors { get; init; }
+    /// <summary>On a 503 from a standby orchestrator: the URL of the active one (also in the X-D8-Active header).</summary>
+    public string? ActiveUrl { get; init; }
 }
 
 /// <summary>Source-generated JSON for every wire type: snake_case names, enums as strings, nulls omitted.</summary>

@@ -53,7 +53,7 @@ public static class OrchestratorExtensions
             .WithUrls(AddOpenApiLink)
             .WithAnnotation(new ContainerMountAnnotation("orchestrator-data", ContainerDataDirectory, ContainerMountType.Volume, isReadOnly: false))
             .WithComposeLimits("ORCHESTRATOR", "1", "384m", "SQLite and a few hundred workers fit in 384m; raise both on a busy cloud host.")
-            .PublishAsComposeService(OrchestratorImage, ["orchestrator", "full-system"], ["CMD", "/app/D8.Orchestrator", "health"], 8080);
+            .PublishAsComposeService(OrchestratorImage, ["orchestrator", "full-system", StandbyExtensions.Profile], ["CMD", "/app/D8.Orchestrator", "health"], 8080);
 
         if (builder.ExecutionContext.IsRunMode)
         {

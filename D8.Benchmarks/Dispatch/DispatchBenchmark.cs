@@ -16,14 +16,15 @@ internal static class DispatchBenchmark
         var tasks = IntArg(args, "--tasks", 20_000);
         var rate = IntArg(args, "--rate", 200);
         var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
-        Console.WriteLine($"D8 dispatch benchmark — {Environment.ProcessorCount} cores, orchestrator {configuration} build as a child process, SQLite temp file");
+        await using var store = await BenchStore.StartAsync(args);
+        Console.WriteLine($"D8 dispatch benchmark — {Environment.ProcessorCount} cores, orchestrator {configuration} build as a child process, {store.Description}");
         // Other work on the machine shares these cores with both the orchestrator and the load generator.
         if (File.Exists("/proc/loadavg"))
         {
             Console.WriteLine($"load average before   : {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
         }
 
-        await using var orch = await OrchestratorProcess.StartAsync();
+        await using var orch = await OrchestratorProcess.StartAsync(settings: store.Apply());
         using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 256, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5) };
         using var http = new HttpClient(handler, disposeHandler: false) { BaseAddress = orch.BaseUrl, Timeout = TimeSpan.FromSeconds(100) };
 

@@ -23,7 +23,8 @@ internal static class SoakBenchmark
     {
         var total = IntArg(args, "--tasks", 1_000_000);
         var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
-        Console.WriteLine($"D8 soak benchmark — {total} tasks, {Environment.ProcessorCount} cores, orchestrator {configuration} build, load {Load()}");
+        await using var store = await BenchStore.StartAsync(args);
+        Console.WriteLine($"D8 soak benchmark — {total} tasks, {Environment.ProcessorCount} cores, orchestrator {configuration} build, {store.Description}, load {Load()}");
         var db = TempDatabase.NewPath("soak", "d8-bench");
         var apiKey = "soak-key-" + Guid.NewGuid().ToString("N");
         var join = "soak-join-" + Guid.NewGuid().ToString("N");
@@ -31,7 +32,7 @@ internal static class SoakBenchmark
         {
             double peak, final, rate;
             string breakdown;
-            await using (var orch = await OrchestratorProcess.StartAsync(db, apiKey, join))
+            await using (var orch = await OrchestratorProcess.StartAsync(db, apiKey, join, store.Apply()))
             {
                 (peak, final, rate, breakdown) = await SoakAsync(orch, total);
                 await orch.KillAsync();
@@ -40,7 +41,7 @@ internal static class SoakBenchmark
             Console.WriteLine($"soak: {breakdown}");
 
             var clock = Stopwatch.StartNew();
-            await using (var restarted = await OrchestratorProcess.StartAsync(db, apiKey, join))
+            await using (var restarted = await OrchestratorProcess.StartAsync(db, apiKey, join, store.Apply()))
             {
                 var startup = clock.Elapsed;
                 Console.WriteLine($"restart with {total} finished tasks in the database: healthy after {startup.TotalSeconds:F2} s " +

@@ -9,6 +9,12 @@ namespace D8.Cli.Configuration;
 /// </summary>
 public sealed record ConnectionSettings(Uri OrchestratorUrl, string? ApiKey, string UrlSource)
 {
+    /// <summary>
+    /// Every orchestrator URL given (comma-separated: several orchestrators sharing one PostgreSQL database); the
+    /// client follows the active one. <see cref="OrchestratorUrl"/> is the first.
+    /// </summary>
+    public IReadOnlyList<Uri> OrchestratorUrls { get; init; } = [OrchestratorUrl];
+
     /// <summary>Resolves the settings for a parsed command line.</summary>
     public static ConnectionSettings Resolve(ParseResult parse, ConnectionOptions options, CliEnvironment env)
     {
@@ -25,7 +31,9 @@ public sealed record ConnectionSettings(Uri OrchestratorUrl, string? ApiKey, str
             throw new CliException("no orchestrator URL: pass --url, set D8_ORCHESTRATOR_URL, or put orchestrator_url in " + configPath);
         }
         var apiKey = parse.GetValue(options.ApiKey) ?? env.Get("D8_API_KEY") ?? file.ApiKey;
-        return new ConnectionSettings(ParseUrl(url, source), apiKey, source);
+        var urls = url.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(u => ParseUrl(u, source)).ToList();
+        if (urls.Count == 0) throw new CliException($"'{url}' (from {source}) is not an http:// or https:// URL");
+        return new ConnectionSettings(urls[0], apiKey, source) { OrchestratorUrls = urls };
     }
 
     /// <summary>Parses an http(s) base URL, with a message naming where the bad value came from.</summary>

@@ -110,7 +110,8 @@ public static class DoctorCommand
             Provider = provider,
             Model = model,
             Profile = profileFlag ?? provider?.Profile,
-            OrchestratorUrl = urlText is null ? null : ConnectionSettings.ParseUrl(urlText, "orchestrator URL"),
+            // Several orchestrators sharing one database: the doctor checks the first one.
+            OrchestratorUrl = urlText is null ? null : ConnectionSettings.ParseUrl(urlText.Split(',')[0], "orchestrator URL"),
             JoinToken = FromEnvFile(WorkerEnvNames.JoinToken) ?? ctx.Env.Get("D8_JOIN_TOKEN"),
             ApiKey = parse.GetValue(ctx.Connection.ApiKey) ?? ctx.Env.Get("D8_API_KEY") ?? FromEnvFile(WorkerEnvNames.ClientApiKey) ?? config.ApiKey,
             ProviderApiKey = providerKey,

@@ -52,10 +52,11 @@ public sealed partial class BatchStore
         {
             using var cmd = _connection.CreateCommand();
             var compare = ascending ? ">" : "<";
+            // CAST: PostgreSQL cannot infer the type of a parameter bound to NULL and compared only with IS NULL.
             cmd.CommandText = $"""
                 SELECT id, purpose, filename, bytes, created_at, expires_at FROM openai_files
-                WHERE (@purpose IS NULL OR purpose = @purpose)
-                  AND (@after IS NULL OR seq {compare} (SELECT seq FROM openai_files WHERE id = @after))
+                WHERE (CAST(@purpose AS TEXT) IS NULL OR purpose = @purpose)
+                  AND (CAST(@after AS TEXT) IS NULL OR seq {compare} (SELECT seq FROM openai_files WHERE id = @after))
                 ORDER BY seq {(ascending ? "ASC" : "DESC")} LIMIT @limit
                 """;
             cmd.With("@purpose", (object?)purpose ?? DBNull.Value);

@@ -77,9 +77,10 @@ public sealed partial class BatchStore : IDisposable
     {
         lock (_gate)
         {
+            // CAST: PostgreSQL cannot infer the type of a parameter bound to NULL and compared only with IS NULL.
             return Query("""
                 SELECT data FROM openai_batches
-                WHERE status <> 'deleting' AND (@after IS NULL OR seq < (SELECT seq FROM openai_batches WHERE id = @after))
+                WHERE status <> 'deleting' AND (CAST(@after AS TEXT) IS NULL OR seq < (SELECT seq FROM openai_batches WHERE id = @after))
                 ORDER BY seq DESC LIMIT @limit
                 """, cmd =>
             {

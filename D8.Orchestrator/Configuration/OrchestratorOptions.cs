@@ -15,6 +15,10 @@ public sealed class OrchestratorOptions
     public required string JoinToken { get; init; }
     public required IReadOnlyList<string> ApiKeys { get; init; }
     public string DbPath { get; init; } = "data/d8.db";
+    /// <summary>D8_STORE: where tasks, workers, evolution runs and batches are kept (SQLite file or PostgreSQL).</summary>
+    public StoreKind Store { get; init; } = StoreKind.Sqlite;
+    /// <summary>D8_POSTGRES: the Npgsql connection string, required when <see cref="Store"/> is PostgreSQL.</summary>
+    public string? PostgresConnectionString { get; init; }
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(10);
     public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(60);
     public TimeSpan OfflineAfter { get; init; } = TimeSpan.FromSeconds(30);
@@ -105,6 +109,8 @@ public sealed class OrchestratorOptions
             JoinToken = join ?? "",
             ApiKeys = keys,
             DbPath = settings.Text("D8_DB_PATH") ?? "data/d8.db",
+            Store = StoreOf(settings),
+            PostgresConnectionString = PostgresOf(settings),
             HeartbeatInterval = Seconds(settings, "D8_HEARTBEAT_SECONDS", 10, 1, 3600),
             LeaseDuration = Seconds(settings, "D8_LEASE_SECONDS", 60, 2, 86400),
             OfflineAfter = Seconds(settings, "D8_OFFLINE_AFTER_SECONDS", 30, 1, 86400),
@@ -155,6 +161,53 @@ public sealed class OrchestratorOptions
         }
     }
 
+    private static StoreKind StoreOf(SettingsReader settings)
+    {
+        var raw = settings.Text("D8_STORE");
+        switch (raw?.ToLowerInvariant())
+        {
+            case null or "sqlite":
+                return StoreKind.Sqlite;
+            case "postgres" or "postgresql":
+                return StoreKind.Postgres;
+            default:
+                settings.Refuse($"D8_STORE='{raw}' must be 'sqlite' (a file under D8_DB_PATH, the default) or 'postgres' (a server named by D8_POSTGRES).");
+                return StoreKind.Sqlite;
+        }
+    }
+
+    /// <summary>D8_POSTGRES, required and parsed when D8_STORE=postgres (the server is reached later, at start-up).</summary>
+    private static string? PostgresOf(SettingsReader settings)
+    {
+        var raw = settings.Text("D8_POSTGRES");
+        if (settings.Text("D8_STORE")?.ToLowerInvariant() is not ("postgres" or "postgresql")) return raw;
+        if (raw is null)
+        {
+            settings.Refuse("D8_STORE=postgres needs D8_POSTGRES, a connection string such as 'Host=db;Username=d8;Password=…;Database=d8'.");
+            return null;
+        }
+        try
+        {
+            _ = new Npgsql.NpgsqlConnectionStringBuilder(raw);
+            return raw;
+        }
+        catch (ArgumentException e)
+        {
+            // The message names the bad keyword, never the string itself (it may hold a password).
+            settings.Refuse($"D8_POSTGRES is not a valid connection string ({e.Message.TrimEnd('.')}): write it as 'Host=db;Username=d8;Password=…;Database=d8'.");
+            return null;
+        }
+    }
+
     private static TimeSpan Seconds(SettingsReader settings, string key, double fallback, double min, double max) =>
         TimeSpan.FromSeconds(settings.Number(key, fallback, min, max));
+}
+
+/// <summary>Where the orchestrator keeps its state (D8_STORE).</summary>
+public enum StoreKind
+{
+    /// <summary>One SQLite file (D8_DB_PATH), the default.</summary>
+    Sqlite,
+    /// <summary>A PostgreSQL database (D8_POSTGRES).</summary>
+    Postgres,
 }

@@ -47,12 +47,7 @@ public static partial class OrchestratorHostingExtensions
         services.AddOpenAiGateway(gatewayOptions);
         services.AddSingleton<FailedCredentialLimiter>();
         services.TryAddSingleton(TimeProvider.System);
-        // One database for every store; it migrates its schema before it hands out the first connection, so the
-        // stores may be built in any order.
-        services.AddSingleton(_ => new SqliteDatabase(options.DbPath));
-        services.AddSingleton<IStoreDatabase>(sp => sp.GetRequiredService<SqliteDatabase>());
-        services.AddSingleton<ITaskStore>(sp =>
-            new SqliteTaskStore(sp.GetRequiredService<SqliteDatabase>(), sp.GetRequiredService<ILogger<SqliteTaskStore>>()));
+        builder.AddOrchestratorStore(options);
         services.AddSingleton<OrchestratorTelemetry>();
         services.AddSingleton(new TaskStreamHub(streamLimits));
         services.AddOpenTelemetry().WithMetrics(m => m.AddInstrumentation(sp => new FleetGauges(

@@ -8,67 +8,28 @@ namespace D8.Orchestrator.Storage;
 /// <summary>The group-commit loop: saves and retention purges, one transaction at a time, in channel order.</summary>
 public sealed partial class SqliteTaskStore
 {
-    private const int MaxBatch = 4096;
+    /// <inheritdoc />
+    public Task Save(StoreChanges changes) => _queue.Save(changes);
 
     /// <inheritdoc />
-    public Task Save(StoreChanges changes)
-    {
-        var save = new PendingSave(changes);
-        if (!_pending.Writer.TryWrite(save))
-        {
-            return Task.FromException(new ObjectDisposedException(nameof(SqliteTaskStore), "The store is shutting down."));
-        }
-        return save.Done.Task;
-    }
-
-    /// <inheritdoc />
-    public Task<IReadOnlyDictionary<TaskState, int>> PurgeFinishedAsync(DateTimeOffset before, int batch)
-    {
-        var purge = new PendingPurge(before.ToUnixTimeMilliseconds(), batch);
-        if (!_pending.Writer.TryWrite(purge))
-        {
-            return Task.FromException<IReadOnlyDictionary<TaskState, int>>(
-                new ObjectDisposedException(nameof(SqliteTaskStore), "The store is shutting down."));
-        }
-        return purge.Done.Task;
-    }
+    public Task<IReadOnlyDictionary<TaskState, int>> PurgeFinishedAsync(DateTimeOffset before, int batch) =>
+        _queue.Purge(before, batch);
 
     private async Task WriteLoopAsync()
     {
-        var batch = new List<PendingSave>(MaxBatch);
-        var purges = new List<PendingPurge>();
         using var commands = new Commands(_connection);
-        // Only the newest row of a task or worker within one transaction needs writing (saves are taken in order).
-        var latest = new Latest();
-
-        while (await _pending.Reader.WaitToReadAsync().ConfigureAwait(false))
+        await _queue.RunAsync((batch, latest) =>
         {
-            batch.Clear();
-            purges.Clear();
-            latest.Clear();
-            while (batch.Count < MaxBatch && _pending.Reader.TryRead(out var work))
-            {
-                if (work is PendingPurge purge)
-                {
-                    purges.Add(purge);
-                    continue;
-                }
-                var save = (PendingSave)work;
-                batch.Add(save);
-                latest.Add(save.Changes);
-            }
-            if (batch.Count > 0)
-            {
-                Commit(commands, batch, latest);
-            }
-            foreach (var purge in purges)
-            {
-                Purge(purge);
-            }
-        }
+            Commit(commands, batch, latest);
+            return Task.CompletedTask;
+        }, purge =>
+        {
+            Purge(purge);
+            return Task.CompletedTask;
+        }).ConfigureAwait(false);
     }
 
-    private void Commit(Commands commands, List<PendingSave> batch, Latest latest)
+    private void Commit(Commands commands, IReadOnlyList<GroupCommitQueue.PendingSave> batch, LatestRows latest)
     {
         try
         {
@@ -97,7 +58,7 @@ public sealed partial class SqliteTaskStore
         }
     }
 
-    private void Purge(PendingPurge purge)
+    private void Purge(GroupCommitQueue.PendingPurge purge)
     {
         try
         {
@@ -136,45 +97,6 @@ public sealed partial class SqliteTaskStore
     [LoggerMessage(Level = LogLevel.Error, Message = "Group commit of {Count} saves failed; those requests get an error")]
     private partial void LogCommitFailed(Exception ex, int count);
 
-    private abstract class PendingWork;
-
-    private sealed class PendingSave(StoreChanges changes) : PendingWork
-    {
-        public StoreChanges Changes { get; } = changes;
-        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
-
-    private sealed class PendingPurge(long beforeMs, int batch) : PendingWork
-    {
-        public long BeforeMs { get; } = beforeMs;
-        public int Batch { get; } = batch;
-        public TaskCompletionSource<IReadOnlyDictionary<TaskState, int>> Done { get; } =
-            new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
-
-    /// <summary>The newest row of each task and worker in one transaction (a null worker row: delete it), and the token total.</summary>
-    private sealed class Latest
-    {
-        public Dictionary<string, TaskRow> Tasks { get; } = new(StringComparer.Ordinal);
-        public Dictionary<string, WorkerRow?> Workers { get; } = new(StringComparer.Ordinal);
-        public long? TokensReported { get; private set; }
-
-        public void Add(StoreChanges changes)
-        {
-            foreach (var task in changes.Tasks) Tasks[task.Id] = task;
-            foreach (var worker in changes.Workers) Workers[worker.Id] = worker;
-            foreach (var id in changes.ForgottenWorkers) Workers[id] = null;
-            if (changes.TokensReported is { } tokens) TokensReported = tokens;
-        }
-
-        public void Clear()
-        {
-            Tasks.Clear();
-            Workers.Clear();
-            TokensReported = null;
-        }
-    }
-
     /// <summary>The prepared statements of the commit loop; rows become JSON here, off the engine lock.</summary>
     private sealed class Commands : IDisposable
     {
@@ -200,7 +122,7 @@ public sealed partial class SqliteTaskStore
             _task.Transaction = _worker.Transaction = _deleteWorker.Transaction = _meta.Transaction = tx;
         }
 
-        public void Write(Latest latest)
+        public void Write(LatestRows latest)
         {
             foreach (var t in latest.Tasks.Values)
             {

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Threading.Channels;
 using D8.Contracts;
 using Microsoft.Data.Sqlite;
 
@@ -19,8 +18,7 @@ public sealed partial class SqliteTaskStore : ITaskStore
     // State lists for SQL, built from the wire names the rows store: "'queued', 'leased'" and the three finished ones.
     private static readonly string LiveStates = SqlList([WireNames.Queued, WireNames.Leased]);
     private static readonly string FinishedStates = SqlList(WireNames.FinishedStates);
-    private readonly Channel<PendingWork> _pending = Channel.CreateUnbounded<PendingWork>(
-        new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
+    private readonly GroupCommitQueue _queue = new(nameof(SqliteTaskStore));
     private readonly SqliteDatabase _database;
     private readonly SqliteDatabase? _owned;
     private readonly SqliteConnection _connection;
@@ -121,7 +119,7 @@ public sealed partial class SqliteTaskStore : ITaskStore
     /// <summary>Stops accepting writes, commits what is queued, and closes the file.</summary>
     public async ValueTask DisposeAsync()
     {
-        _pending.Writer.TryComplete();
+        _queue.Complete();
         await _writer.ConfigureAwait(false);
         await _connection.DisposeAsync().ConfigureAwait(false);
         _owned?.Dispose();

@@ -8,17 +8,19 @@ using OpenAI.Batch;
 using OpenAI.Files;
 using Xunit.Abstractions;
 
+using D8.Tests.Infrastructure;
+
 namespace D8.Tests.Batches;
 
 #pragma warning disable OPENAI001 // the Batch client is experimental in the 2.x SDK
 
 /// <summary>The Batch API through the official OpenAI .NET SDK against a real orchestrator, worker and emulator.</summary>
-public sealed class BatchApiTests(ITestOutputHelper output)
+public class BatchApiTests(ITestOutputHelper output) : StoreTests
 {
-    [Fact]
+    [StoreFact]
     public async Task Upload_runs_to_completed_with_every_custom_id_once_in_the_output()
     {
-        await using var fleet = await BatchFleet.StartAsync(output);
+        await using var fleet = await BatchFleet.StartAsync(output, settings: Store.Apply());
         var ids = Enumerable.Range(1, 30).Select(i => $"req-{i}").ToList();
 
         var id = await fleet.SubmitAsync(ids.Select(c => BatchFleet.Line(c)), new Dictionary<string, string> { ["job"] = "nightly" });
@@ -54,10 +56,10 @@ public sealed class BatchApiTests(ITestOutputHelper output)
         Assert.Contains(metrics.Split('\n'), l => l.StartsWith("d8_batch_lines", StringComparison.Ordinal) && l.Contains("outcome=\"completed\"", StringComparison.Ordinal));
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Bad_lines_go_to_the_error_file_with_their_line_numbers_and_the_rest_run()
     {
-        await using var fleet = await BatchFleet.StartAsync(output);
+        await using var fleet = await BatchFleet.StartAsync(output, settings: Store.Apply());
         string[] lines =
         [
             BatchFleet.Line("ok-1"),
@@ -80,12 +82,12 @@ public sealed class BatchApiTests(ITestOutputHelper output)
         Assert.Equal(2, fleet.EmulatorCallsPerCustomId().Values.Sum());
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Cancel_stops_feeding_and_every_custom_id_is_accounted_for_once()
     {
         // A slow model and a window of 2 live tasks: most lines are still on disk when the cancel comes.
         await using var fleet = await BatchFleet.StartAsync(output, tokenDelay: TimeSpan.FromMilliseconds(150),
-            settings: new Dictionary<string, string?> { ["D8_BATCH_WINDOW"] = "2" }, concurrency: 2);
+            settings: Store.Apply(new Dictionary<string, string?> { ["D8_BATCH_WINDOW"] = "2" }), concurrency: 2);
         var ids = Enumerable.Range(1, 40).Select(i => $"c-{i}").ToList();
         var id = await fleet.SubmitAsync(ids.Select(c => BatchFleet.Line(c)));
         await fleet.Emulator.WaitForRequestAsync(r => r.Path.EndsWith("/chat/completions", StringComparison.Ordinal), BatchFleet.Timeout);
@@ -107,10 +109,10 @@ public sealed class BatchApiTests(ITestOutputHelper output)
         Assert.True(fleet.EmulatorCallsPerCustomId().Values.Sum() < 20, "most lines never reached the model");
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Upload_over_D8_MAX_FILE_BYTES_is_413_and_a_wrong_key_is_401()
     {
-        await using var fleet = await BatchFleet.StartAsync(output, settings: new Dictionary<string, string?> { ["D8_MAX_FILE_BYTES"] = "4096" });
+        await using var fleet = await BatchFleet.StartAsync(output, settings: Store.Apply(new Dictionary<string, string?> { ["D8_MAX_FILE_BYTES"] = "4096" }));
         var big = string.Join('\n', Enumerable.Range(0, 100).Select(i => BatchFleet.Line($"big-{i}")));
 
         var tooLarge = await Assert.ThrowsAsync<ClientResultException>(() =>
@@ -129,10 +131,10 @@ public sealed class BatchApiTests(ITestOutputHelper output)
         Assert.Equal(401, listRefused.Status);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Requests_are_refused_in_OpenAI_shape_naming_the_field_and_batches_list_in_pages()
     {
-        await using var fleet = await BatchFleet.StartAsync(output);
+        await using var fleet = await BatchFleet.StartAsync(output, settings: Store.Apply());
         using var http = new HttpClient { BaseAddress = fleet.Fleet.BaseUrl };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", fleet.Fleet.ApiKey);
         var file = (await fleet.Files.UploadFileAsync(BinaryData.FromString(BatchFleet.Line("p-1")), "p.jsonl", FileUploadPurpose.Batch)).Value;
@@ -169,3 +171,6 @@ public sealed class BatchApiTests(ITestOutputHelper output)
 
     private static JsonElement ErrorOf(string json) => JsonDocument.Parse(json).RootElement.GetProperty("error").Clone();
 }
+
+/// <summary>The same process tests with the orchestrator on PostgreSQL (batches and file metadata there, bodies on disk).</summary>
+public sealed class PostgresBatchApiTests(ITestOutputHelper output) : BatchApiTests(output), IPostgresStoreTests;

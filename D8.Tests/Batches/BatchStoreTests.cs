@@ -4,18 +4,24 @@ using D8.Tests.Infrastructure;
 
 namespace D8.Tests.Batches;
 
-/// <summary>The batch store on a real SQLite file: one outcome per line, and retention of files and batches.</summary>
 [Trait("Category", "Unit")]
-public sealed class BatchStoreTests : IDisposable
+/// <summary>The batch store on a real SQLite file (and PostgreSQL database): one outcome per line, and retention of files and batches.</summary>
+public class BatchStoreTests : StoreTests
 {
     private static readonly DateTimeOffset Now = new(2026, 12, 4, 12, 0, 0, TimeSpan.Zero);
     private readonly string _db = TempDatabase.NewPath("batch-store");
     private readonly string _files = Path.Combine(Path.GetTempPath(), "d8-tests", "files-" + Guid.NewGuid().ToString("N"));
-    private readonly BatchStore _store;
+    private TestDatabase _database = null!;
+    private BatchStore _store = null!;
 
-    public BatchStoreTests() => _store = new BatchStore(new D8.Orchestrator.Storage.SqliteDatabase(_db), _files);
+    public override async Task InitializeAsync()
+    {
+        await base.InitializeAsync();
+        _database = Store.OpenDatabase(_db);
+        _store = new BatchStore(_database.Database, _files);
+    }
 
-    [Fact]
+    [StoreFact]
     public void A_line_keeps_its_first_outcome_and_a_second_is_not_counted()
     {
         var added = _store.AddResults([new ResultRow("batch_a", 1, true, "{\"first\":1}"), new ResultRow("batch_a", 2, false, "{}")]);
@@ -28,7 +34,7 @@ public sealed class BatchStoreTests : IDisposable
         Assert.Equal([1, 2], _store.DoneLines("batch_a").Order());
     }
 
-    [Fact]
+    [StoreFact]
     public void Retention_deletes_ended_batches_and_expired_files_but_not_a_file_an_unfinished_batch_reads()
     {
         var expired = AddFile("file-old", Now.AddDays(-1));
@@ -71,10 +77,14 @@ public sealed class BatchStoreTests : IDisposable
         CompletedAt = ended,
     };
 
-    public void Dispose()
+    public override async Task DisposeAsync()
     {
         _store.Dispose();
+        await _database.DisposeAsync();
         TempDatabase.Delete(_db);
         try { Directory.Delete(_files, recursive: true); } catch (IOException) { /* best effort */ }
     }
 }
+
+/// <summary>The same tests on PostgreSQL.</summary>
+public sealed class PostgresBatchStoreTests : BatchStoreTests, IPostgresStoreTests;

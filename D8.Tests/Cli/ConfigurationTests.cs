@@ -55,6 +55,19 @@ public sealed class ConfigurationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Several_urls_are_followed_past_one_that_refuses_connections()
+    {
+        // Two orchestrators sharing one database: the first is down, the second answers.
+        _cli.Variables["D8_ORCHESTRATOR_URL"] = DeadUrl + "," + _orch.BaseUrl.AbsoluteUri;
+        _cli.Variables["D8_API_KEY"] = _orch.ApiKey;
+
+        var result = await _cli.RunAsync("tasks");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("no tasks", result.Out);
+    }
+
+    [Fact]
     public async Task Missing_url_names_every_place_it_can_come_from()
     {
         var result = await _cli.RunAsync("status");

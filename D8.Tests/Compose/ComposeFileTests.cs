@@ -11,8 +11,8 @@ namespace D8.Tests.Compose;
 [Collection(ComposeOutput.Collection)]
 public sealed partial class ComposeFileTests(ComposeOutput output)
 {
-    private static readonly string[] Profiles = ["orchestrator", "worker-deepseek", "worker-groq", "worker-gemini", "worker-openai", "full-system", "dashboard"];
-    private static readonly string[] SecretVariables = ["D8_JOIN_TOKEN", "D8_API_KEYS", "GROQ_API_KEY", "GEMINI_API_KEY"];
+    private static readonly string[] Profiles = ["orchestrator", "worker-deepseek", "worker-groq", "worker-gemini", "worker-openai", "full-system", "dashboard", "postgres"];
+    private static readonly string[] SecretVariables = ["D8_JOIN_TOKEN", "D8_API_KEYS", "GROQ_API_KEY", "GEMINI_API_KEY", "POSTGRES_PASSWORD"];
 
     [Fact]
     public void Committed_files_are_exactly_what_the_AppHost_generates()
@@ -64,7 +64,8 @@ public sealed partial class ComposeFileTests(ComposeOutput output)
     [Fact]
     public void Expected_services_are_in_their_profiles()
     {
-        Assert.Equal(["orchestrator", "ollama", "ollama-pull", "worker-deepseek", "worker-groq", "worker-gemini", "worker-openai", "aspire-dashboard"], output.Services.Select(s => s.Key));
+        Assert.Equal(["orchestrator", "postgres", "orchestrator-standby", "ollama", "ollama-pull", "worker-deepseek", "worker-groq", "worker-gemini", "worker-openai", "aspire-dashboard"], output.Services.Select(s => s.Key));
+        Assert.Equal(["orchestrator", "postgres", "orchestrator-standby"], output.Services.Where(s => ServiceProfiles(s.Value!).Contains("postgres")).Select(s => s.Key));
         Assert.Equal(["ollama", "ollama-pull", "worker-deepseek"], output.Services.Where(s => ServiceProfiles(s.Value!).Contains("worker-deepseek")).Select(s => s.Key));
         var worker = output.Services["worker-deepseek"]!;
         Assert.Equal("service_completed_successfully", (string?)worker["depends_on"]!["ollama-pull"]!["condition"]);
@@ -162,7 +163,8 @@ public sealed partial class ComposeFileTests(ComposeOutput output)
     public void Every_image_is_multi_arch_or_built_by_us_for_arm64_and_amd64()
     {
         // Upstream images published for linux/amd64 and linux/arm64 (checked on their registries' manifests).
-        string[] multiArch = ["ollama/ollama:", "mcr.microsoft.com/dotnet/aspire-dashboard:"];
+        // postgres is a Docker Official Image, published for amd64 and arm64v8 (among others).
+        string[] multiArch = ["ollama/ollama:", "mcr.microsoft.com/dotnet/aspire-dashboard:", "postgres:"];
         foreach (var (name, service) in output.Services)
         {
             var image = (string)service!["image"]!;

@@ -16,17 +16,21 @@ namespace D8.Tests.Evolution;
 /// with a fake clock; no worker, so runs wait until the test stops them.
 /// </summary>
 [Trait("Category", "Unit")]
-public sealed class EvolutionRetentionTests : IAsyncLifetime
+public class EvolutionRetentionTests : StoreTests
 {
     private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-    private readonly EngineHarness _h = new(retentionBatch: 2);
     private readonly string _db = TempDatabase.NewPath("evolution");
-    private readonly EvolutionStore _store;
-    private readonly EvolutionService _service;
+    private EngineHarness _h = null!;
+    private TestDatabase _database = null!;
+    private EvolutionStore _store = null!;
+    private EvolutionService _service = null!;
 
-    public EvolutionRetentionTests()
+    public override async Task InitializeAsync()
     {
-        _store = new EvolutionStore(new D8.Orchestrator.Storage.SqliteDatabase(_db));
+        await base.InitializeAsync();
+        _h = new EngineHarness(Store, retentionBatch: 2);
+        _database = Store.OpenDatabase(_db);
+        _store = new EvolutionStore(_database.Database);
         _service = new EvolutionService(_store, _h.Engine, _h.Options, _h.Time,
             new EvolutionTelemetry(_services.GetRequiredService<IMeterFactory>(), NullLogger<EvolutionTelemetry>.Instance),
             NullLoggerFactory.Instance);
@@ -39,7 +43,7 @@ public sealed class EvolutionRetentionTests : IAsyncLifetime
         return id;
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Runs_ended_longer_ago_than_retention_go_with_their_genomes_and_task_rows_in_batches_and_running_ones_stay()
     {
         Assert.Equal(TimeSpan.FromDays(30), _h.Options.EvolutionRetentionAge);
@@ -80,7 +84,7 @@ public sealed class EvolutionRetentionTests : IAsyncLifetime
         Assert.Equal([running], _service.List().Select(v => v.Id));
     }
 
-    [Fact]
+    [StoreFact(SqliteOnly = true)]
     public void D8_EVOLUTION_RETENTION_DAYS_is_read_defaults_to_30_and_is_validated()
     {
         static D8.Orchestrator.Configuration.OrchestratorOptions Load(string? days) => OptionsTests.Load(
@@ -93,7 +97,7 @@ public sealed class EvolutionRetentionTests : IAsyncLifetime
         Assert.Contains("D8_EVOLUTION_RETENTION_DAYS", Assert.Throws<InvalidOperationException>(() => Load("0")).Message);
     }
 
-    [Fact]
+    [StoreFact(SqliteOnly = true)]
     public async Task A_database_from_before_finished_at_is_upgraded_and_its_old_runs_expire()
     {
         var path = TempDatabase.NewPath("evolution-old");
@@ -133,14 +137,16 @@ public sealed class EvolutionRetentionTests : IAsyncLifetime
         }
     }
 
-    public Task InitializeAsync() => Task.CompletedTask;
-
-    public async Task DisposeAsync()
+    public override async Task DisposeAsync()
     {
         await _service.StopAsync(CancellationToken.None);
         _store.Dispose();
+        await _database.DisposeAsync();
         await _h.DisposeAsync();
         await _services.DisposeAsync();
         TempDatabase.Delete(_db);
     }
 }
+
+/// <summary>The retention of runs on PostgreSQL (the options and the SQLite upgrade are SQLite's tests).</summary>
+public sealed class PostgresEvolutionRetentionTests : EvolutionRetentionTests, IPostgresStoreTests;

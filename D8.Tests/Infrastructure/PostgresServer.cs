@@ -54,8 +54,11 @@ public sealed class PostgresServer : IAsyncDisposable
             ? null
             : $"no PostgreSQL server binaries (initdb, postgres) on PATH or under /usr/lib/postgresql, and {ExternalVariable} is not set: apt-get install postgresql";
 
-    /// <summary>Starts a cluster (or attaches to <c>D8_TEST_POSTGRES</c>).</summary>
-    public static async Task<PostgresServer> StartAsync(CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Starts a cluster (or attaches to <c>D8_TEST_POSTGRES</c>). <paramref name="durable"/>: PostgreSQL's default
+    /// fsync and synchronous commit (for benchmarks), instead of a test cluster's fsync=off.
+    /// </summary>
+    public static async Task<PostgresServer> StartAsync(CancellationToken cancellationToken = default, bool durable = false)
     {
         if (Environment.GetEnvironmentVariable(ExternalVariable) is { Length: > 0 } external)
             return new PostgresServer(external, null, null);
@@ -74,7 +77,7 @@ public sealed class PostgresServer : IAsyncDisposable
         {
             int port;
             using (var held = FreePort.Hold()) port = held.Port;
-            var postmaster = StartPostmaster(bin, data, folder, port, asRoot);
+            var postmaster = StartPostmaster(bin, data, folder, port, asRoot, durable);
             var connection = $"Host=127.0.0.1;Port={port};Username=d8;Database=postgres;Pooling=false;Timeout=15";
             if (await WaitAcceptingAsync(postmaster, port, cancellationToken))
                 return new PostgresServer(connection, postmaster, folder);
@@ -100,6 +103,24 @@ public sealed class PostgresServer : IAsyncDisposable
         return new Npgsql.NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = name, Pooling = true }.ToString();
     }
 
+    /// <summary>
+    /// Stops the server without awaiting anything, for a process-exit handler: fast shutdown (SIGINT), a short wait,
+    /// then a kill; removes the folder.
+    /// </summary>
+    public void Stop()
+    {
+        if (postmaster is { HasExited: false })
+        {
+            using (var kill = Process.Start(new ProcessStartInfo("kill", ["-INT", postmaster.Id.ToString()]) { UseShellExecute = false }))
+                kill?.WaitForExit(5000);
+            if (!postmaster.WaitForExit(10_000)) postmaster.Kill(entireProcessTree: true);
+        }
+        if (folder is not null)
+        {
+            try { Directory.Delete(folder, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (postmaster is not null)
@@ -121,13 +142,13 @@ public sealed class PostgresServer : IAsyncDisposable
         }
     }
 
-    private static Process StartPostmaster(string bin, string data, string folder, int port, bool asRoot)
+    private static Process StartPostmaster(string bin, string data, string folder, int port, bool asRoot, bool durable)
     {
         string[] arguments =
         [
             "-D", data, "-p", port.ToString(), "-k", folder, "-c", "listen_addresses=127.0.0.1",
-            "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=200",
-            "-c", "logging_collector=off",
+            .. durable ? (string[])[] : ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
+            "-c", "max_connections=200", "-c", "logging_collector=off",
         ];
         var start = Command(Path.Combine(bin, "postgres"), arguments, asRoot);
         start.RedirectStandardError = true;

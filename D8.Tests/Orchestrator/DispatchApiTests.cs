@@ -11,13 +11,17 @@ namespace D8.Tests.Orchestrator;
 
 /// <summary>Long-poll wake-ups, exactly-once leasing under contention, idempotent submit, OpenAPI — over real HTTP.</summary>
 [Trait("Category", "Unit")]
-public sealed class DispatchApiTests : IAsyncLifetime
+public class DispatchApiTests : StoreTests
 {
     private InProcessOrchestrator _orch = null!;
 
-    public async Task InitializeAsync() => _orch = await InProcessOrchestrator.StartAsync();
+    public override async Task InitializeAsync()
+    {
+        await base.InitializeAsync();
+        _orch = await InProcessOrchestrator.StartAsync(Store.Apply());
+    }
 
-    public async Task DisposeAsync() => await _orch.DisposeAsync();
+    public override async Task DisposeAsync() => await _orch.DisposeAsync();
 
     private Task<WorkerClient> WorkerAsync(int concurrency = 4, string provider = "ollama") =>
         _orch.CreateClient().RegisterWorkerAsync(new RegisterWorkerRequest
@@ -25,7 +29,7 @@ public sealed class DispatchApiTests : IAsyncLifetime
             Name = "w", Provider = provider, Models = ["m"], MaxConcurrency = concurrency,
         });
 
-    [Fact]
+    [StoreFact]
     public async Task Long_poll_lease_wakes_as_soon_as_a_task_is_submitted()
     {
         var worker = await WorkerAsync();
@@ -43,7 +47,7 @@ public sealed class DispatchApiTests : IAsyncLifetime
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"lease took {clock.Elapsed}; the 30 s wait should not have run out");
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Long_poll_lease_answers_204_when_the_wait_ends_with_nothing()
     {
         var worker = await WorkerAsync();
@@ -54,7 +58,7 @@ public sealed class DispatchApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NoContent, response.StatusCode);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Get_with_wait_returns_as_soon_as_the_task_completes()
     {
         var worker = await WorkerAsync();
@@ -74,7 +78,7 @@ public sealed class DispatchApiTests : IAsyncLifetime
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"get took {clock.Elapsed}");
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Racing_workers_lease_each_task_exactly_once()
     {
         const int tasks = 300;
@@ -108,7 +112,7 @@ public sealed class DispatchApiTests : IAsyncLifetime
         Assert.Equal(tasks, (await client.GetStatsAsync()).Tasks["leased"]);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Idempotency_key_header_returns_the_first_task_as_a_duplicate()
     {
         var http = _orch.CreateHttpClient();
@@ -134,7 +138,7 @@ public sealed class DispatchApiTests : IAsyncLifetime
         Assert.Equal("one", (await _orch.CreateClient().GetTaskAsync(first.Id)).Messages.Single().Content);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task List_pages_through_tasks_newest_first_and_filters_by_state()
     {
         var client = _orch.CreateClient();
@@ -157,7 +161,7 @@ public sealed class DispatchApiTests : IAsyncLifetime
         Assert.Equal([ids[3]], (await client.ListTasksAsync(TaskState.Cancelled)).Items.Select(t => t.Id));
     }
 
-    [Fact]
+    [StoreFact]
     public async Task OpenApi_document_describes_the_api()
     {
         var json = await _orch.CreateHttpClient().GetStringAsync("openapi/v1.json");
@@ -171,7 +175,7 @@ public sealed class DispatchApiTests : IAsyncLifetime
         Assert.Contains("max_tokens", json); // schemas use the wire (snake_case) names
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Submitters_trace_context_reaches_the_worker_with_the_lease()
     {
         var worker = await WorkerAsync();
@@ -203,3 +207,6 @@ public sealed class DispatchApiTests : IAsyncLifetime
         }
     }
 }
+
+/// <summary>The same tests on PostgreSQL.</summary>
+public sealed class PostgresDispatchApiTests : DispatchApiTests, IPostgresStoreTests;

@@ -6,12 +6,12 @@ using Xunit.Abstractions;
 namespace D8.Tests.Orchestrator;
 
 /// <summary>What was acknowledged survives a restart: graceful (same file, new host) and kill -9 of a real process.</summary>
-public sealed class DurabilityApiTests(ITestOutputHelper output)
+public class DurabilityApiTests(ITestOutputHelper output) : StoreTests
 {
-    [Fact]
+    [StoreFact]
     public async Task Restart_with_the_same_file_keeps_queued_and_leased_tasks_and_the_worker_carries_on()
     {
-        await using var orch = await InProcessOrchestrator.StartAsync();
+        await using var orch = await InProcessOrchestrator.StartAsync(Store.Apply());
         var client = orch.CreateClient();
         var worker = await orch.CreateClient().RegisterWorkerAsync(new RegisterWorkerRequest { Name = "pi", Provider = "ollama", Models = ["m"], MaxConcurrency = 1 });
         var leasedId = (await client.SubmitAsync(new SubmitTaskRequest { Prompt = "long one", Priority = 9 })).Id;
@@ -33,11 +33,11 @@ public sealed class DurabilityApiTests(ITestOutputHelper output)
         Assert.Equal(queuedId, Assert.Single(await worker.LeaseAsync(1, TimeSpan.FromSeconds(10))).TaskId);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Kill_9_after_202_loses_no_acknowledged_task()
     {
         var db = TempDatabase.NewPath("kill");
-        var env = new Dictionary<string, string?>
+        var env = new Dictionary<string, string?>(Store.Apply())
         {
             ["ASPNETCORE_URLS"] = FreePort.Any,
             ["D8_DB_PATH"] = db,
@@ -95,14 +95,17 @@ public sealed class DurabilityApiTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Unknown_worker_after_a_fresh_database_is_told_to_register_again()
     {
-        await using var orch = await InProcessOrchestrator.StartAsync();
+        await using var orch = await InProcessOrchestrator.StartAsync(Store.Apply());
         var worker = await orch.CreateClient().RegisterWorkerAsync(new RegisterWorkerRequest { Name = "w", Provider = "ollama", Models = ["m"] });
-        await using var other = await InProcessOrchestrator.StartAsync();
+        await using var other = await InProcessOrchestrator.StartAsync((await FreshStoreAsync()).Apply());
         var stranger = new WorkerClient(other.CreateHttpClient(), worker.Id, worker.Token);
         var ex = await Assert.ThrowsAsync<OrchestratorException>(() => stranger.HeartbeatAsync(new HeartbeatRequest()));
         Assert.Equal(HttpStatusCode.Unauthorized, ex.Status);
     }
 }
+
+/// <summary>The same tests on PostgreSQL.</summary>
+public sealed class PostgresDurabilityApiTests(ITestOutputHelper output) : DurabilityApiTests(output), IPostgresStoreTests;

@@ -3,6 +3,9 @@ using D8.Orchestrator.Configuration;
 using D8.Orchestrator.Scheduling;
 using D8.Orchestrator.Scheduling.Placement;
 using D8.Orchestrator.Storage;
+using D8.Orchestrator.Storage.Postgres;
+using D8.Tests.Infrastructure;
+using Npgsql;
 using D8.Orchestrator.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -11,17 +14,30 @@ using System.Diagnostics.Metrics;
 
 namespace D8.Tests.Orchestrator;
 
-/// <summary>A scheduling engine on a real SQLite temp file with a fake clock; time moves only when a test says so.</summary>
+/// <summary>
+/// A scheduling engine on a real store — a SQLite temp file, or a PostgreSQL database of the test's own
+/// (<see cref="TestStore"/>) — with a fake clock; time moves only when a test says so.
+/// </summary>
 public sealed class EngineHarness : IAsyncDisposable
 {
     private readonly ServiceProvider _services = new ServiceCollection().AddMetrics().BuildServiceProvider();
     private readonly string _db = Infrastructure.TempDatabase.NewPath("engine");
-    private SqliteTaskStore _store;
+    private readonly TestStore _storeChoice;
+    private NpgsqlDataSource? _dataSource;
+    private ITaskStore _store;
 
     public EngineHarness(int maxAttempts = 3, TimeSpan? retention = null, int retentionBatch = 500,
         TimeSpan? idempotencyWindow = null, TimeSpan? forgetWorkersAfter = null,
         SchedulerKind scheduler = SchedulerKind.Fastest)
+        : this(TestStore.Sqlite, maxAttempts, retention, retentionBatch, idempotencyWindow, forgetWorkersAfter, scheduler)
     {
+    }
+
+    public EngineHarness(TestStore store, int maxAttempts = 3, TimeSpan? retention = null, int retentionBatch = 500,
+        TimeSpan? idempotencyWindow = null, TimeSpan? forgetWorkersAfter = null,
+        SchedulerKind scheduler = SchedulerKind.Fastest)
+    {
+        _storeChoice = store;
         Options = new OrchestratorOptions
         {
             JoinToken = "join",
@@ -37,9 +53,15 @@ public sealed class EngineHarness : IAsyncDisposable
             ForgetWorkersAfter = forgetWorkersAfter ?? TimeSpan.FromHours(24),
             Scheduler = scheduler,
         };
-        _store = new SqliteTaskStore(_db, NullLogger<SqliteTaskStore>.Instance);
+        _store = OpenStore();
         Engine = NewEngine();
     }
+
+    /// <summary>The fence the PostgreSQL store asks before each commit (set before a restart to take effect).</summary>
+    public IWriteFence Fence { get; set; } = NoWriteFence.Instance;
+
+    /// <summary>The store the engine writes to.</summary>
+    internal ITaskStore Store => _store;
 
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 26, 12, 0, 0, TimeSpan.Zero));
     public OrchestratorOptions Options { get; }
@@ -62,8 +84,18 @@ public sealed class EngineHarness : IAsyncDisposable
     {
         if (!_closed) await _store.DisposeAsync();
         _closed = false;
-        _store = new SqliteTaskStore(_db, NullLogger<SqliteTaskStore>.Instance);
+        _store = OpenStore();
         Engine = NewEngine();
+    }
+
+    private ITaskStore OpenStore()
+    {
+        if (_storeChoice.PostgresConnectionString is not { } connectionString)
+        {
+            return new SqliteTaskStore(_db, NullLogger<SqliteTaskStore>.Instance);
+        }
+        _dataSource ??= NpgsqlDataSource.Create(connectionString);
+        return new PostgresTaskStore(new PostgresDatabase(_dataSource), Fence, NullLogger<PostgresTaskStore>.Instance);
     }
 
     private SchedulingEngine NewEngine() => new(_store, Options, Time,
@@ -119,6 +151,7 @@ public sealed class EngineHarness : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (!_closed) await _store.DisposeAsync();
+        if (_dataSource is not null) await _dataSource.DisposeAsync();
         await _services.DisposeAsync();
         Infrastructure.TempDatabase.Delete(_db);
     }

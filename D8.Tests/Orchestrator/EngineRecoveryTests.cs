@@ -2,6 +2,8 @@ using D8.Contracts;
 using D8.Orchestrator.Scheduling;
 using Microsoft.Extensions.Logging.Abstractions;
 
+using D8.Tests.Infrastructure;
+
 namespace D8.Tests.Orchestrator;
 
 /// <summary>
@@ -9,12 +11,12 @@ namespace D8.Tests.Orchestrator;
 /// time, and the retention timer of <see cref="EngineSweeper"/> firing by itself.
 /// </summary>
 [Trait("Category", "Unit")]
-public sealed class EngineRecoveryTests
+public class EngineRecoveryTests : StoreTests
 {
-    [Fact]
+    [StoreFact]
     public async Task A_restart_after_a_leases_expiry_time_keeps_the_task_leased_to_its_heartbeating_worker()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var worker = await h.RegisterAsync();
         var id = await h.SubmitAsync("survives the outage");
         var lease = await h.LeaseOneAsync(worker);
@@ -39,10 +41,10 @@ public sealed class EngineRecoveryTests
         Assert.Equal(1, done.Attempts);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task The_retention_timer_purges_old_finished_tasks_by_itself()
     {
-        await using var h = new EngineHarness(retention: TimeSpan.FromDays(1), forgetWorkersAfter: TimeSpan.FromDays(30));
+        await using var h = new EngineHarness(Store, retention: TimeSpan.FromDays(1), forgetWorkersAfter: TimeSpan.FromDays(30));
         var worker = await h.RegisterAsync();
         var id = await h.SubmitAsync("old news");
         await h.CompleteAsync(await h.LeaseOneAsync(worker), worker);
@@ -84,3 +86,6 @@ public sealed class EngineRecoveryTests
         }
     }
 }
+
+/// <summary>The same tests on PostgreSQL.</summary>
+public sealed class PostgresEngineRecoveryTests : EngineRecoveryTests, IPostgresStoreTests;

@@ -1,6 +1,8 @@
 using D8.Contracts;
 using D8.Orchestrator.Scheduling;
 
+using D8.Tests.Infrastructure;
+
 namespace D8.Tests.Orchestrator;
 
 /// <summary>
@@ -8,12 +10,12 @@ namespace D8.Tests.Orchestrator;
 /// reporting) is not kept alive by that worker's heartbeats for ever: it goes back to the queue, without an attempt.
 /// </summary>
 [Trait("Category", "Unit")]
-public sealed class OrphanLeaseTests
+public class OrphanLeaseTests : StoreTests
 {
-    [Fact]
+    [StoreFact]
     public async Task A_lease_left_out_of_the_holders_heartbeats_goes_back_to_the_queue_without_an_attempt()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var a = await h.RegisterAsync();
         var id = await h.SubmitAsync();
         var lease = await h.LeaseOneAsync(a);
@@ -47,10 +49,10 @@ public sealed class OrphanLeaseTests
         Assert.Equal(1, again.Attempt);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task A_worker_that_does_not_list_its_leases_keeps_them()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var a = await h.RegisterAsync();
         var id = await h.SubmitAsync();
         await h.LeaseOneAsync(a);
@@ -62,3 +64,6 @@ public sealed class OrphanLeaseTests
         Assert.Equal(TaskState.Leased, (await h.GetAsync(id)).State);
     }
 }
+
+/// <summary>The same tests on PostgreSQL.</summary>
+public sealed class PostgresOrphanLeaseTests : OrphanLeaseTests, IPostgresStoreTests;

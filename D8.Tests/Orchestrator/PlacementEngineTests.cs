@@ -4,12 +4,14 @@ using D8.Orchestrator.Scheduling;
 using D8.Orchestrator.Scheduling.Placement;
 using Microsoft.Extensions.Configuration;
 
+using D8.Tests.Infrastructure;
+
 namespace D8.Tests.Orchestrator;
 
 /// <summary>The fastest scheduler in the engine, with a fake clock: speeds learned from reports, placement, budgets,
 /// speculation and priorities.</summary>
 [Trait("Category", "Unit")]
-public class PlacementEngineTests
+public class PlacementEngineTests : StoreTests
 {
     private static async Task<string> RegisterAsync(EngineHarness h, string name, int slots, string provider = "groq")
     {
@@ -64,10 +66,10 @@ public class PlacementEngineTests
         return (fast, slow, id, original, copy);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Speed_per_model_is_learned_from_completion_reports_and_shown_in_the_fleet()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var w = await RegisterAsync(h, "cloud", 2);
 
         await TeachAsync(h, w, 100);
@@ -80,10 +82,10 @@ public class PlacementEngineTests
         Assert.Equal(100 + SpeedModel.Alpha * 100, speed.TokensPerSecond, 3);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task A_slow_worker_is_not_given_a_task_the_fast_workers_finish_sooner()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var fast = await RegisterAsync(h, "cloud", 2);
         var slow = await RegisterAsync(h, "pi", 1, "ollama");
         await TeachAsync(h, fast, 300);
@@ -98,10 +100,10 @@ public class PlacementEngineTests
         Assert.InRange(h.Engine.Stats().DrainSeconds!.Value, 6.4, 6.7);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task A_slow_worker_still_helps_when_the_backlog_is_long_enough_and_takes_short_tasks_near_the_end()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var fast = await RegisterAsync(h, "cloud", 1);
         var slow = await RegisterAsync(h, "pi", 1, "ollama");
         await TeachAsync(h, fast, 100);
@@ -122,10 +124,10 @@ public class PlacementEngineTests
         Assert.Single(await h.LeaseAsync(slow2)); // unmeasured: it gets a task, which is how it gets measured
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Fifo_scheduler_gives_the_slow_worker_a_task_as_before()
     {
-        await using var h = new EngineHarness(scheduler: SchedulerKind.Fifo);
+        await using var h = new EngineHarness(Store, scheduler: SchedulerKind.Fifo);
         var fast = await RegisterAsync(h, "cloud", 2);
         var slow = await RegisterAsync(h, "pi", 1, "ollama");
         await TeachAsync(h, fast, 300);
@@ -136,10 +138,10 @@ public class PlacementEngineTests
         Assert.Equal("fifo", h.Engine.Stats().Scheduler);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task A_worker_waiting_for_its_budget_gets_no_lease_until_it_reports_room_again()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var w = await RegisterAsync(h, "gemini", 4, "gemini");
         await SubmitAsync(h, 100);
         var readyAt = h.Time.GetUtcNow().AddSeconds(12);
@@ -164,10 +166,10 @@ public class PlacementEngineTests
         Assert.Single(await h.LeaseAsync(w));
     }
 
-    [Fact]
+    [StoreFact]
     public async Task A_parked_slow_poll_is_served_once_the_fast_worker_goes_away()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var fast = await RegisterAsync(h, "cloud", 2);
         var slow = await RegisterAsync(h, "pi", 1, "ollama");
         await TeachAsync(h, fast, 300);
@@ -184,14 +186,14 @@ public class PlacementEngineTests
         Assert.Equal(id, lease.TaskId);
     }
 
-    [Theory]
+    [StoreTheory]
     [InlineData(SchedulerKind.Fastest)]
     [InlineData(SchedulerKind.Fifo)]
     public async Task A_poll_parked_while_the_worker_is_full_gets_the_next_task_as_the_report_frees_the_slot(SchedulerKind scheduler)
     {
         // The worker asks for its next lease while its result is still being reported (WorkerLoop.SlotLoopAsync):
         // that poll parks and is served by the completion itself, with no clock tick and no second request.
-        await using var h = new EngineHarness(scheduler: scheduler);
+        await using var h = new EngineHarness(Store, scheduler: scheduler);
         var w = await RegisterAsync(h, "cloud", 1);
         await TeachAsync(h, w, 300);
         await SubmitAsync(h, 200);
@@ -206,10 +208,10 @@ public class PlacementEngineTests
         Assert.Equal(next, lease.TaskId);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task An_idle_slow_worker_does_not_take_an_urgent_task_while_the_fast_worker_finishes_its_running_ones()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var fast = await RegisterAsync(h, "cloud", 2);
         var slow = await RegisterAsync(h, "pi", 1, "ollama");
         await TeachAsync(h, fast, 300);
@@ -227,10 +229,10 @@ public class PlacementEngineTests
         Assert.Contains((await h.LeaseOneAsync(fast)).TaskId, urgent);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Higher_priority_tasks_go_first_to_the_fast_worker()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var fast = await RegisterAsync(h, "cloud", 1);
         await TeachAsync(h, fast, 300);
         for (var i = 0; i < 5; i++) await SubmitAsync(h, 200);
@@ -239,10 +241,10 @@ public class PlacementEngineTests
         Assert.Equal(urgent, (await h.LeaseOneAsync(fast)).TaskId);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task A_request_bound_worker_gets_the_longest_tasks_and_the_others_leave_them_to_it()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var groq = await RegisterAsync(h, "groq", 4);
         var gemini = await RegisterAsync(h, "gemini", 4, "gemini");
         await h.Engine.HeartbeatAsync(gemini, new HeartbeatRequest
@@ -265,10 +267,10 @@ public class PlacementEngineTests
         Assert.Equal(ids[700], (await h.LeaseOneAsync(groq)).TaskId);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task A_lease_with_a_token_budget_gets_the_longest_task_that_fits()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var groq = await RegisterAsync(h, "groq", 4);
         await SubmitAsync(h, 800);
         var fits = await SubmitAsync(h, 300);
@@ -280,10 +282,10 @@ public class PlacementEngineTests
         Assert.Empty(await h.Engine.LeaseAsync(groq, 1, TimeSpan.Zero, CancellationToken.None, tokenBudget: 10));
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Speculation_copy_that_finishes_first_wins_the_original_is_cancelled_and_usage_counts_once()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var fast = await RegisterAsync(h, "cloud", 2);
         var slow = await RegisterAsync(h, "pi", 1, "ollama");
         await TeachAsync(h, fast, 300);
@@ -315,10 +317,10 @@ public class PlacementEngineTests
         Assert.Equal((0, 0), (h.Engine.Workers().Single(w => w.Id == slow).InFlight, 0));
     }
 
-    [Fact]
+    [StoreFact]
     public async Task A_budgeted_fast_worker_copies_a_measured_slow_workers_long_task()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var groq = await RegisterAsync(h, "groq", 4);
         var pi = await RegisterAsync(h, "pi", 1, "ollama");
         await TeachAsync(h, groq, 300);
@@ -338,10 +340,10 @@ public class PlacementEngineTests
         Assert.Equal(original.TaskId, copy.TaskId);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Speculation_original_that_finishes_first_wins_and_the_copy_is_taken_back()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var (fast, slow, id, original, copy) = await StartCopiedTaskAsync(h);
 
         var done = await CompleteAsync(h, original, slow, 200, 10);
@@ -356,10 +358,10 @@ public class PlacementEngineTests
         Assert.Equal(TaskState.Succeeded, (await h.GetAsync(id)).State);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task A_failed_copy_leaves_the_original_running_without_costing_an_attempt()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var (fast, slow, id, original, copy) = await StartCopiedTaskAsync(h);
 
         var view = await h.FailAsync(copy, fast, FailureKind.RateLimited, retryAfter: 3);
@@ -371,10 +373,10 @@ public class PlacementEngineTests
         Assert.Equal(id, original.TaskId);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task The_copy_carries_on_when_the_original_worker_leaves()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var (fast, slow, _, _, copy) = await StartCopiedTaskAsync(h);
 
         await h.Engine.DeregisterAsync(slow);
@@ -384,7 +386,7 @@ public class PlacementEngineTests
         Assert.Equal(TaskState.Succeeded, (await CompleteAsync(h, copy, fast, 200, 300)).State);
     }
 
-    [Fact]
+    [StoreFact]
     public void Scheduler_key_is_validated()
     {
         IConfiguration Config(string value) => new ConfigurationBuilder().AddInMemoryCollection(
@@ -397,3 +399,6 @@ public class PlacementEngineTests
         Assert.Contains("D8_SCHEDULER", ex.Message);
     }
 }
+
+/// <summary>The same tests on PostgreSQL.</summary>
+public sealed class PostgresPlacementEngineTests : PlacementEngineTests, IPostgresStoreTests;

@@ -1,6 +1,8 @@
 using D8.Contracts;
 using D8.Orchestrator.Scheduling;
 
+using D8.Tests.Infrastructure;
+
 namespace D8.Tests.Orchestrator;
 
 /// <summary>
@@ -9,7 +11,7 @@ namespace D8.Tests.Orchestrator;
 /// supersedes its old entry. Real SQLite temp file, fake clock.
 /// </summary>
 [Trait("Category", "Unit")]
-public class RetentionTests
+public class RetentionTests : StoreTests
 {
     private static async Task<(string Id, TaskView View)> RunToSuccessAsync(EngineHarness h, string worker, string prompt)
     {
@@ -23,10 +25,10 @@ public class RetentionTests
         return (id, view);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Finished_tasks_leave_memory_and_reads_of_them_come_from_the_store_unchanged()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var w = await h.RegisterAsync();
         var (done, atFinish) = await RunToSuccessAsync(h, w, "one");
         var queued = await h.SubmitAsync("still queued");
@@ -45,10 +47,10 @@ public class RetentionTests
         Assert.Equal(EngineError.NotFound, missing.Error);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Listing_merges_live_tasks_from_memory_with_finished_ones_from_the_store()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var w = await h.RegisterAsync();
         var ids = new List<string>();
         for (var i = 0; i < 5; i++)
@@ -78,10 +80,10 @@ public class RetentionTests
         Assert.Equal([ids[2]], h.Engine.List(TaskState.Succeeded, 1, long.Parse(firstSucceeded.NextCursor!)).Items.Select(t => t.Id));
     }
 
-    [Fact]
+    [StoreFact]
     public async Task A_late_report_on_a_finished_task_is_answered_from_the_store()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var w = await h.RegisterAsync();
         var id = await h.SubmitAsync();
         var lease = await h.LeaseOneAsync(w);
@@ -100,10 +102,10 @@ public class RetentionTests
         Assert.Equal(EngineError.Conflict, cancel.Error);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Restart_loads_only_live_tasks_and_keeps_counts_tokens_and_worker_counters()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var w = await h.RegisterAsync();
         for (var i = 0; i < 3; i++) await RunToSuccessAsync(h, w, $"t{i}");
         var live = await h.SubmitAsync("live");
@@ -119,10 +121,10 @@ public class RetentionTests
         Assert.Equal(4, h.Engine.List(null, 10, null).Items.Count);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Retention_deletes_old_finished_tasks_in_batches_and_leaves_live_and_recent_ones()
     {
-        await using var h = new EngineHarness(retention: TimeSpan.FromDays(7), retentionBatch: 2,
+        await using var h = new EngineHarness(Store, retention: TimeSpan.FromDays(7), retentionBatch: 2,
             forgetWorkersAfter: TimeSpan.FromDays(30));
         var w = await h.RegisterAsync();
         var old = new List<string>();
@@ -147,10 +149,10 @@ public class RetentionTests
         Assert.Equal(1, h.Engine.Stats().Tasks["succeeded"]);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Idempotency_key_names_a_finished_task_within_the_window_and_is_forgotten_after_it()
     {
-        await using var h = new EngineHarness(idempotencyWindow: TimeSpan.FromHours(1));
+        await using var h = new EngineHarness(Store, idempotencyWindow: TimeSpan.FromHours(1));
         var w = await h.RegisterAsync();
         var first = await h.SubmitAsync(idempotencyKey: "job-1");
         var lease = await h.LeaseOneAsync(w);
@@ -171,19 +173,19 @@ public class RetentionTests
         Assert.NotEqual(first, fresh.Id);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task A_live_task_keeps_its_idempotency_key_past_the_window()
     {
-        await using var h = new EngineHarness(idempotencyWindow: TimeSpan.FromMinutes(5));
+        await using var h = new EngineHarness(Store, idempotencyWindow: TimeSpan.FromMinutes(5));
         var id = await h.SubmitAsync(idempotencyKey: "slow");
         await h.AdvanceAsync(TimeSpan.FromMinutes(10));
         Assert.Equal(id, await h.SubmitAsync(idempotencyKey: "slow"));
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Memory_after_a_burst_holds_only_what_is_live()
     {
-        await using var h = new EngineHarness(idempotencyWindow: TimeSpan.FromHours(1));
+        await using var h = new EngineHarness(Store, idempotencyWindow: TimeSpan.FromHours(1));
         var models = Enumerable.Range(0, 20).Select(i => $"model-{i}").ToArray();
         var w = await h.RegisterAsync(models: models, concurrency: 100);
         for (var i = 0; i < 20; i++)
@@ -205,10 +207,10 @@ public class RetentionTests
         Assert.Equal(again, (await h.LeaseOneAsync(w)).TaskId);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Workers_offline_or_gone_longer_than_the_forget_age_leave_the_fleet()
     {
-        await using var h = new EngineHarness(forgetWorkersAfter: TimeSpan.FromHours(24));
+        await using var h = new EngineHarness(Store, forgetWorkersAfter: TimeSpan.FromHours(24));
         var silent = await h.RegisterAsync("ollama");
         var left = await h.RegisterAsync("groq");
         var active = await h.RegisterAsync("gemini");
@@ -229,10 +231,10 @@ public class RetentionTests
         Assert.Equal([active], h.Engine.Workers().Select(x => x.Id));
     }
 
-    [Fact]
+    [StoreFact]
     public async Task A_worker_registering_again_from_the_same_host_supersedes_its_old_entry()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var request = new RegisterWorkerRequest
         {
             Name = "pi-kitchen", Provider = "ollama", Models = ["deepseek-coder:1.3b"], MaxConcurrency = 1,
@@ -261,6 +263,9 @@ public class RetentionTests
         Assert.Equal(TaskState.Succeeded, (await h.GetAsync(done)).State);
     }
 }
+
+/// <summary>The same tests on PostgreSQL.</summary>
+public sealed class PostgresRetentionTests : RetentionTests, IPostgresStoreTests;
 
 /// <summary>A database written before finished tasks left memory is upgraded once when the store opens.</summary>
 [Trait("Category", "Unit")]

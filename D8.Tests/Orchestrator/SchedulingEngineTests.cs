@@ -1,16 +1,18 @@
 using D8.Contracts;
 using D8.Orchestrator.Scheduling;
 
+using D8.Tests.Infrastructure;
+
 namespace D8.Tests.Orchestrator;
 
 /// <summary>Engine rules with a fake clock: no test sleeps; time moves by Advance.</summary>
 [Trait("Category", "Unit")]
-public class SchedulingEngineTests
+public class SchedulingEngineTests : StoreTests
 {
-    [Fact]
+    [StoreFact]
     public async Task Lease_hands_out_a_queued_task_once_with_an_expiry()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var worker = await h.RegisterAsync();
         var id = await h.SubmitAsync();
 
@@ -25,10 +27,10 @@ public class SchedulingEngineTests
         Assert.Equal(worker, view.LeasedBy);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Higher_priority_goes_first_then_submission_order()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var worker = await h.RegisterAsync(concurrency: 10);
         var low = await h.SubmitAsync("low", priority: 1);
         var first5 = await h.SubmitAsync("a", priority: 5);
@@ -40,10 +42,10 @@ public class SchedulingEngineTests
         Assert.Equal([high, first5, second5, low], order);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Expired_lease_returns_task_to_queue_with_the_attempt_counted()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var a = await h.RegisterAsync();
         var id = await h.SubmitAsync();
         var lease = await h.LeaseOneAsync(a);
@@ -69,10 +71,10 @@ public class SchedulingEngineTests
         Assert.Equal(2, again.Attempt);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Task_fails_after_max_attempts_and_keeps_every_error()
     {
-        await using var h = new EngineHarness(maxAttempts: 3);
+        await using var h = new EngineHarness(Store, maxAttempts: 3);
         var w = await h.RegisterAsync();
         var id = await h.SubmitAsync();
 
@@ -93,10 +95,10 @@ public class SchedulingEngineTests
         Assert.Equal(1, h.Engine.Stats().Tasks["failed"]);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Transient_failure_waits_out_its_backoff_before_the_next_lease()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var w = await h.RegisterAsync();
         var id = await h.SubmitAsync();
         var view = await h.FailAsync(await h.LeaseOneAsync(w), w, FailureKind.Transient);
@@ -108,7 +110,7 @@ public class SchedulingEngineTests
         Assert.Equal(id, (await h.LeaseOneAsync(w)).TaskId);
     }
 
-    [Fact]
+    [StoreFact]
     public void Backoff_doubles_per_attempt_within_jitter_bounds_and_is_capped()
     {
         var random = new Random(7);
@@ -122,10 +124,10 @@ public class SchedulingEngineTests
         Assert.InRange(Backoff.Delay(50, random).TotalSeconds, 48, 60);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Rate_limited_task_goes_back_without_burning_an_attempt_and_the_worker_cools_down()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var a = await h.RegisterAsync("groq", ["llama"]);
         var id = await h.SubmitAsync();
         await h.SubmitAsync("second");
@@ -152,10 +154,10 @@ public class SchedulingEngineTests
         Assert.Single(await h.LeaseAsync(a));
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Completion_is_idempotent_on_the_lease_and_a_stale_lease_is_refused()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var a = await h.RegisterAsync();
         var b = await h.RegisterAsync();
         var id = await h.SubmitAsync();
@@ -177,10 +179,10 @@ public class SchedulingEngineTests
         Assert.Equal(id, done.Id);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Worker_cannot_report_for_a_lease_it_does_not_hold()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var a = await h.RegisterAsync();
         var b = await h.RegisterAsync();
         await h.SubmitAsync();
@@ -191,10 +193,10 @@ public class SchedulingEngineTests
         Assert.Equal(TaskState.Leased, (await h.GetAsync(lease.TaskId)).State);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Tasks_go_only_to_workers_matching_their_provider_and_model()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var ollama = await h.RegisterAsync("ollama", ["deepseek-coder:1.3b"]);
         var groq = await h.RegisterAsync("groq", ["llama-3.1-8b-instant", "gemma"]);
         var forGroq = await h.SubmitAsync(provider: "groq");
@@ -209,10 +211,10 @@ public class SchedulingEngineTests
         Assert.Equal(new[] { forGroq, forGemma }.Order(), groqGot.Order());
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Unroutable_task_is_visible_until_a_fitting_worker_registers()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         await h.RegisterAsync("ollama", ["deepseek-coder:1.3b"]);
         var id = await h.SubmitAsync(provider: "gemini", model: "gemini-2.5-flash");
 
@@ -232,10 +234,10 @@ public class SchedulingEngineTests
         Assert.True((await h.GetAsync(id)).Unroutable);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Heartbeats_keep_a_long_task_leased_for_over_30_minutes()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var pi = await h.RegisterAsync();
         var id = await h.SubmitAsync();
         var lease = await h.LeaseOneAsync(pi);
@@ -253,10 +255,10 @@ public class SchedulingEngineTests
         Assert.Equal(TaskState.Succeeded, (await h.CompleteAsync(lease, pi)).State);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Silent_worker_is_marked_offline_but_kept_and_returns_when_it_speaks()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var w = await h.RegisterAsync();
 
         await h.AdvanceAsync(h.Options.OfflineAfter + TimeSpan.FromSeconds(1));
@@ -268,10 +270,10 @@ public class SchedulingEngineTests
         Assert.Equal(WorkerState.Online, Assert.Single(h.Engine.Workers()).State);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Deregister_puts_the_workers_leases_back_at_once_without_burning_attempts()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var a = await h.RegisterAsync();
         var b = await h.RegisterAsync();
         var id = await h.SubmitAsync();
@@ -288,10 +290,10 @@ public class SchedulingEngineTests
         Assert.Null(h.Engine.AuthenticateWorker(a + ".anything"));
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Cancelling_a_leased_task_surfaces_in_the_heartbeat_and_a_late_result_is_refused()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var w = await h.RegisterAsync();
         var id = await h.SubmitAsync();
         var lease = await h.LeaseOneAsync(w);
@@ -308,10 +310,10 @@ public class SchedulingEngineTests
         Assert.Equal(TaskState.Cancelled, (await h.FailAsync(lease, w, FailureKind.Cancelled)).State);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Permanent_failure_fails_at_once()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var w = await h.RegisterAsync();
         await h.SubmitAsync();
         var view = await h.FailAsync(await h.LeaseOneAsync(w), w, FailureKind.Permanent);
@@ -319,10 +321,10 @@ public class SchedulingEngineTests
         Assert.Equal(1, view.Attempts);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Released_task_goes_back_at_once_without_an_attempt()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var w = await h.RegisterAsync();
         await h.SubmitAsync();
         var view = await h.FailAsync(await h.LeaseOneAsync(w), w, FailureKind.Released);
@@ -331,10 +333,10 @@ public class SchedulingEngineTests
         Assert.Equal(1, (await h.LeaseOneAsync(w)).Attempt);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Task_past_its_deadline_fails_instead_of_being_leased()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var id = await h.SubmitAsync(deadline: h.Time.GetUtcNow().AddMinutes(1));
         h.Time.Advance(TimeSpan.FromMinutes(2));
         var w = await h.RegisterAsync();
@@ -345,10 +347,10 @@ public class SchedulingEngineTests
         Assert.Equal("deadline passed", view.Reason);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Same_idempotency_key_returns_the_same_task()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var first = await h.SubmitAsync(idempotencyKey: "batch-1/item-7");
         var (again, duplicate) = await h.Engine.SubmitAsync(
             new SubmitTaskRequest { Prompt = "other", IdempotencyKey = "batch-1/item-7" }, null, null);
@@ -357,10 +359,10 @@ public class SchedulingEngineTests
         Assert.Equal(1, h.Engine.Stats().Tasks["queued"]);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Waiting_lease_is_handed_a_task_the_moment_it_is_submitted()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var w = await h.RegisterAsync();
         var waiting = h.Engine.LeaseAsync(w, 4, TimeSpan.FromSeconds(30), CancellationToken.None);
         Assert.False(waiting.IsCompleted);
@@ -371,20 +373,20 @@ public class SchedulingEngineTests
         Assert.Equal(id, Assert.Single(leases).TaskId);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Waiting_lease_ends_empty_when_its_wait_runs_out()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var w = await h.RegisterAsync();
         var waiting = h.Engine.LeaseAsync(w, 1, TimeSpan.FromSeconds(30), CancellationToken.None);
         h.Time.Advance(TimeSpan.FromSeconds(31));
         Assert.Empty(await waiting.WaitAsync(TimeSpan.FromSeconds(30)));
     }
 
-    [Fact]
+    [StoreFact]
     public async Task A_workers_token_authenticates_until_it_leaves_or_is_revoked_and_again_after_a_restart()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         RegisterWorkerRequest Named(string name) => new() { Name = name, Provider = "ollama", Models = ["m"], MaxConcurrency = 1 };
         var stays = await h.Engine.RegisterAsync(Named("stays"));
         var leaves = await h.Engine.RegisterAsync(Named("leaves"));
@@ -404,10 +406,10 @@ public class SchedulingEngineTests
         Assert.Null(h.Engine.AuthenticateWorker(revoked.WorkerToken));
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Restart_keeps_queued_and_leased_tasks_and_the_workers_token()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var registered = await h.Engine.RegisterAsync(new RegisterWorkerRequest
         {
             Name = "w", Provider = "ollama", Models = ["m"], MaxConcurrency = 2,
@@ -430,10 +432,10 @@ public class SchedulingEngineTests
         Assert.Equal(stillQueued, (await h.LeaseOneAsync(w)).TaskId);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Worker_counters_survive_a_restart()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var w = await h.RegisterAsync();
         await h.SubmitAsync("ok");
         await h.SubmitAsync("bad");
@@ -447,10 +449,10 @@ public class SchedulingEngineTests
         Assert.Equal(1, view.TasksFailed);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Draining_or_unhealthy_worker_gets_no_new_tasks()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var draining = await h.RegisterAsync();
         var sick = await h.RegisterAsync();
         await h.SubmitAsync();
@@ -466,10 +468,10 @@ public class SchedulingEngineTests
         Assert.Single(await h.LeaseAsync(sick));
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Worker_never_holds_more_leases_than_its_max_concurrency()
     {
-        await using var h = new EngineHarness();
+        await using var h = new EngineHarness(Store);
         var w = await h.RegisterAsync(concurrency: 2);
         for (var i = 0; i < 5; i++) await h.SubmitAsync($"t{i}");
 
@@ -480,3 +482,6 @@ public class SchedulingEngineTests
         Assert.Single(await h.LeaseAsync(w, 5));
     }
 }
+
+/// <summary>The same tests on PostgreSQL.</summary>
+public sealed class PostgresSchedulingEngineTests : SchedulingEngineTests, IPostgresStoreTests;

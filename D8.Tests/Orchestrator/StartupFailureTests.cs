@@ -106,6 +106,43 @@ public sealed class StartupFailureTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("D8_HEARTBEAT_SECONDS", line, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Orchestrator_on_postgres_without_a_connection_string_names_D8_POSTGRES()
+    {
+        var settings = Orchestrator("http://127.0.0.1:0", Path.Combine(_folder, "d8.db"));
+        settings["D8_STORE"] = "postgres";
+
+        var line = await RefusedAsync("D8.Orchestrator", settings);
+
+        Assert.StartsWith("d8-orchestrator: invalid configuration: D8_STORE=postgres needs D8_POSTGRES", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Orchestrator_whose_postgres_server_cannot_be_reached_names_it_and_D8_POSTGRES()
+    {
+        using var nobody = FreePort.Hold();
+        var settings = Orchestrator("http://127.0.0.1:0", Path.Combine(_folder, "d8.db"));
+        settings["D8_STORE"] = "postgres";
+        settings["D8_POSTGRES"] = $"Host=127.0.0.1;Port={nobody.Port};Username=d8;Password=secret-pw;Database=fleet;Timeout=5";
+
+        var line = await RefusedAsync("D8.Orchestrator", settings);
+
+        Assert.StartsWith($"d8-orchestrator: cannot use the PostgreSQL database fleet on 127.0.0.1:{nobody.Port}", line, StringComparison.Ordinal);
+        Assert.Contains("check D8_POSTGRES", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("secret-pw", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Orchestrator_with_an_unknown_store_says_which_are_known()
+    {
+        var settings = Orchestrator("http://127.0.0.1:0", Path.Combine(_folder, "d8.db"));
+        settings["D8_STORE"] = "mysql";
+
+        var line = await RefusedAsync("D8.Orchestrator", settings);
+
+        Assert.StartsWith("d8-orchestrator: invalid configuration: D8_STORE='mysql' must be 'sqlite'", line, StringComparison.Ordinal);
+    }
+
     public void Dispose()
     {
         try { Directory.Delete(_folder, recursive: true); } catch (DirectoryNotFoundException) { /* never created */ }

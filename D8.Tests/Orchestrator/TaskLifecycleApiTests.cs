@@ -5,7 +5,7 @@ namespace D8.Tests.Orchestrator;
 
 /// <summary>The happy path over real HTTP with the typed client: submit, lease, complete, get.</summary>
 [Trait("Category", "Unit")]
-public class TaskLifecycleApiTests
+public class TaskLifecycleApiTests : StoreTests
 {
     private static RegisterWorkerRequest Worker(string provider = "ollama", params string[] models) => new()
     {
@@ -15,10 +15,10 @@ public class TaskLifecycleApiTests
         MaxConcurrency = 4,
     };
 
-    [Fact]
+    [StoreFact]
     public async Task Submitted_task_is_leased_completed_and_readable_with_its_result()
     {
-        await using var orch = await InProcessOrchestrator.StartAsync();
+        await using var orch = await InProcessOrchestrator.StartAsync(Store.Apply());
         var client = orch.CreateClient();
         var worker = await orch.CreateClient().RegisterWorkerAsync(Worker());
 
@@ -49,3 +49,6 @@ public class TaskLifecycleApiTests
         Assert.Equal(1, Assert.Single(fleet).TasksSucceeded);
     }
 }
+
+/// <summary>The same tests on PostgreSQL.</summary>
+public sealed class PostgresTaskLifecycleApiTests : TaskLifecycleApiTests, IPostgresStoreTests;

@@ -13,13 +13,13 @@ namespace D8.Tests.Worker;
 /// orchestrator database, a result reported through an orchestrator outage, a drain asked over the API, and the
 /// provider request timeout.
 /// </summary>
-public sealed class RecoveryTests(ITestOutputHelper output)
+public class RecoveryTests(ITestOutputHelper output) : StoreTests
 {
-    [Fact]
+    [StoreFact(SqliteOnly = true)]
     public async Task Worker_registers_again_when_a_fresh_orchestrator_database_refuses_its_token_and_carries_on()
     {
         await using var groq = await OpenAiEmulator.StartAsync(new OpenAiEmulatorOptions { Name = "groq-fresh-db", ApiKey = WorkerFleet.EmulatorKey });
-        await using var fleet = await WorkerFleet.StartAsync(output);
+        await using var fleet = await WorkerFleet.StartAsync(output, Store.Apply());
         var worker = fleet.StartWorker("groq-fresh-db", "groq", groq.BaseUrl + "/openai/v1");
         var before = await fleet.WaitForWorkerAsync("groq-fresh-db");
 
@@ -36,7 +36,7 @@ public sealed class RecoveryTests(ITestOutputHelper output)
         Assert.Single(await fleet.Client.GetWorkersAsync());
     }
 
-    [Fact]
+    [StoreFact]
     public async Task A_result_finished_while_the_orchestrator_is_down_is_reported_again_and_recorded_once()
     {
         await using var groq = await OpenAiEmulator.StartAsync(new OpenAiEmulatorOptions
@@ -44,7 +44,7 @@ public sealed class RecoveryTests(ITestOutputHelper output)
             Name = "groq-outage", ApiKey = WorkerFleet.EmulatorKey, TokensPerAnswer = 10, TokenDelay = TimeSpan.FromMilliseconds(400),
         });
         // A lease long enough to outlive the outage on a loaded machine.
-        await using var fleet = await WorkerFleet.StartAsync(output, new Dictionary<string, string?> { ["D8_LEASE_SECONDS"] = "120" });
+        await using var fleet = await WorkerFleet.StartAsync(output, Store.Apply(new Dictionary<string, string?> { ["D8_LEASE_SECONDS"] = "120" }));
         var worker = fleet.StartWorker("groq-outage", "groq", groq.BaseUrl + "/openai/v1");
         var registered = await fleet.WaitForWorkerAsync("groq-outage");
         var submitted = await fleet.Client.SubmitAsync(new SubmitTaskRequest { Prompt = "through the outage" });
@@ -63,14 +63,14 @@ public sealed class RecoveryTests(ITestOutputHelper output)
         Assert.Single(groq.Requests.Snapshot(), r => r.Path.EndsWith("/chat/completions", StringComparison.Ordinal));
     }
 
-    [Fact]
+    [StoreFact]
     public async Task Drain_over_the_api_lets_the_worker_finish_deregister_and_exit_0()
     {
         await using var groq = await OpenAiEmulator.StartAsync(new OpenAiEmulatorOptions
         {
             Name = "groq-drained", ApiKey = WorkerFleet.EmulatorKey, TokensPerAnswer = 10, TokenDelay = TimeSpan.FromMilliseconds(200),
         });
-        await using var fleet = await WorkerFleet.StartAsync(output);
+        await using var fleet = await WorkerFleet.StartAsync(output, Store.Apply());
         var worker = fleet.StartWorker("groq-drained", "groq", groq.BaseUrl + "/openai/v1");
         var registered = await fleet.WaitForWorkerAsync("groq-drained");
         var submitted = await fleet.Client.SubmitAsync(new SubmitTaskRequest { Prompt = "finish first" });
@@ -91,12 +91,12 @@ public sealed class RecoveryTests(ITestOutputHelper output)
         Assert.Equal(registered.Id, gone.Id);
     }
 
-    [Fact]
+    [StoreFact]
     public async Task A_provider_call_over_D8_REQUEST_TIMEOUT_SECONDS_fails_as_transient()
     {
         await using var groq = await OpenAiEmulator.StartAsync(new OpenAiEmulatorOptions { Name = "groq-hung", ApiKey = WorkerFleet.EmulatorKey });
         groq.SetStickyFault(Fault.Hang());
-        await using var fleet = await WorkerFleet.StartAsync(output, new Dictionary<string, string?> { ["D8_MAX_ATTEMPTS"] = "1" });
+        await using var fleet = await WorkerFleet.StartAsync(output, Store.Apply(new Dictionary<string, string?> { ["D8_MAX_ATTEMPTS"] = "1" }));
         fleet.StartWorker("groq-hung", "groq", groq.BaseUrl + "/openai/v1",
             new Dictionary<string, string?> { ["D8_REQUEST_TIMEOUT_SECONDS"] = "1" });
         await fleet.WaitForWorkerAsync("groq-hung");
@@ -109,3 +109,6 @@ public sealed class RecoveryTests(ITestOutputHelper output)
         Assert.Contains("D8_REQUEST_TIMEOUT_SECONDS (1s)", error.Message, StringComparison.Ordinal);
     }
 }
+
+/// <summary>The same process tests with the orchestrator on PostgreSQL (D8_STORE=postgres).</summary>
+public sealed class PostgresRecoveryTests(ITestOutputHelper output) : RecoveryTests(output), IPostgresStoreTests;

@@ -3,7 +3,10 @@ namespace D8.Worker.Configuration;
 /// <summary>Validated worker settings, read once at start-up from the D8_* keys.</summary>
 public sealed record WorkerOptions
 {
+    /// <summary>The first of <see cref="OrchestratorUrls"/>.</summary>
     public required Uri OrchestratorUrl { get; init; }
+    /// <summary>Every orchestrator sharing one database (D8_ORCHESTRATOR_URL, comma-separated); the worker follows the active one.</summary>
+    public IReadOnlyList<Uri> OrchestratorUrls { get; init; } = [];
     public required string JoinToken { get; init; }
     /// <summary>The CA fingerprint the join token pins (null: a bare secret, checked against the system's trust store on https).</summary>
     public string? OrchestratorPin { get; init; }

@@ -17,7 +17,12 @@ public static class WorkerOptionsLoader
         var errorsBefore = settings.Errors.Count;
         string? Get(string key) => settings.Text(key);
 
-        var orchestrator = ParseUrl(Get("D8_ORCHESTRATOR_URL"), "D8_ORCHESTRATOR_URL", required: true, settings);
+        // Several orchestrators sharing one PostgreSQL database: comma-separated, the worker follows the active one.
+        IReadOnlyList<Uri> orchestrators = [];
+        if (Get("D8_ORCHESTRATOR_URL") is not { } orchestratorText) settings.Refuse("D8_ORCHESTRATOR_URL is required.");
+        else if (ActiveOrchestratorHandler.ParseList(orchestratorText, out var urlError) is { } parsedUrls) orchestrators = parsedUrls;
+        else settings.Refuse($"D8_ORCHESTRATOR_URL {urlError} (several orchestrators: separate their URLs with commas).");
+        var orchestrator = orchestrators.FirstOrDefault();
         var joinToken = Get("D8_JOIN_TOKEN");
         if (joinToken is null) settings.Refuse("D8_JOIN_TOKEN is required (the orchestrator's join token).");
         string? pin = null;
@@ -25,10 +30,10 @@ public static class WorkerOptionsLoader
         {
             if (!JoinToken.TryParse(joinToken, out var parsed, out var tokenError)) settings.Refuse("D8_JOIN_TOKEN: " + tokenError + ".");
             else pin = parsed.Pin;
-            if (pin is not null && orchestrator is { Scheme: "http" })
+            if (pin is not null && orchestrators.FirstOrDefault(u => u.Scheme == "http") is { } orchestratorHttp)
             {
                 // Refused before anything is sent: the pin can only be checked over TLS.
-                settings.Refuse($"D8_ORCHESTRATOR_URL {orchestrator} is plain HTTP but the join token pins the orchestrator's certificate: " +
+                settings.Refuse($"D8_ORCHESTRATOR_URL {orchestratorHttp} is plain HTTP but the join token pins the orchestrator's certificate: " +
                            "use https:// (the orchestrator serves HTTPS on the same port).");
             }
         }
@@ -90,6 +95,7 @@ public static class WorkerOptionsLoader
         var options = new WorkerOptions
         {
             OrchestratorUrl = orchestrator!,
+            OrchestratorUrls = orchestrators,
             JoinToken = joinToken ?? "",
             OrchestratorPin = pin,
             AllowPlaintext = settings.Flag(PlainHttp.AllowVariable, false),

@@ -28,10 +28,13 @@ public static class WorkerHostingExtensions
     {
         var options = SettingsReader.Load(builder.Configuration, WorkerOptionsLoader.Load)
             ?? throw new InvalidOperationException("The worker's loader returns options whenever it reports no problem.");
-        if (PlainHttp.Refusal(options.OrchestratorUrl, options.AllowPlaintext) is { } refusal)
+        foreach (var url in options.OrchestratorUrls.DefaultIfEmpty(options.OrchestratorUrl))
         {
-            Console.Error.WriteLine("d8-worker: D8_ORCHESTRATOR_URL " + refusal + ".");
-            return PlainHttp.ExitCode;
+            if (PlainHttp.Refusal(url, options.AllowPlaintext) is { } refusal)
+            {
+                Console.Error.WriteLine("d8-worker: D8_ORCHESTRATOR_URL " + refusal + ".");
+                return PlainHttp.ExitCode;
+            }
         }
 
         builder.AddServiceDefaults(useStandardResilience: false, prometheusByDefault: false);
@@ -66,6 +69,8 @@ public static class WorkerHostingExtensions
             .ConfigurePrimaryHttpMessageHandler(sp => options.OrchestratorPin is { } pin
                 ? new PinnedTrust(pin, sp.GetRequiredService<TimeProvider>()).CreateHandler()
                 : new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+            // Outermost: with several orchestrator URLs, each request goes to the active one (the guards see where).
+            .AddHttpMessageHandler(() => new ActiveOrchestratorHandler(options.OrchestratorUrls.DefaultIfEmpty(options.OrchestratorUrl).ToList()))
             .AddHttpMessageHandler(sp => new OrchestratorTrustGuard(options, sp.GetRequiredService<IHostApplicationLifetime>(),
                 sp.GetRequiredService<ILogger<OrchestratorTrustGuard>>()))
             // Inside the trust guard: refuses a credential over plain HTTP to a network address, names an http:// port that speaks TLS.

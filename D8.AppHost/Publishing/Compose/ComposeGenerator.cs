@@ -45,7 +45,7 @@ internal sealed class ComposeGenerator(DistributedApplicationModel model, Distri
         var header = "Generated from D8.AppHost by: dotnet run --project D8.AppHost -- --operation publish --step publish-compose --output-path \"$PWD\" (from the repository root)\n" +
                      "Do not edit: change the AppHost and regenerate. Variables: see .env.example.\n" +
                      "Accepted by Compose v2 (docker compose) and docker-compose 1.29 (apt install docker-compose).\n" +
-                     "Profiles: orchestrator, worker-deepseek, worker-groq, worker-gemini, worker-openai, full-system, dashboard. Example: docker compose -f docker-compose.generated.yml --profile worker-deepseek up -d";
+                     "Profiles: orchestrator, worker-deepseek, worker-groq, worker-gemini, worker-openai, full-system, dashboard, postgres (PostgreSQL and orchestrator-standby). Example: docker compose -f docker-compose.generated.yml --profile worker-deepseek up -d";
         return (Render(root, header), _variables.RenderEnvExample());
     }
 
@@ -107,6 +107,7 @@ internal sealed class ComposeGenerator(DistributedApplicationModel model, Distri
         service.Set("logging", Logging());
         if (resource is ProjectResource) Harden(service);
         else if (resource is OllamaResource) HardenOllama(service);
+        else if (resource is PostgresServerResource) HardenPostgres(service);
         var deploy = Deploy(resource);
         if (deploy is not null) service.Set("deploy", deploy);
         return service;
@@ -254,6 +255,19 @@ internal sealed class ComposeGenerator(DistributedApplicationModel model, Distri
     private static void HardenOllama(YamlMappingNode service) => service
         .Set("cap_drop", Strs(["ALL"]))
         .Set("security_opt", Strs(["no-new-privileges:true"]));
+
+    /// <summary>
+    /// What the postgres image tolerates: its entrypoint starts as root to own the data folder, then runs the server as
+    /// the postgres user (gosu), so it keeps only the capabilities that takes; nothing gains privileges; the root
+    /// filesystem is read-only with the socket folder and /tmp in memory (data on the volume).
+    /// </summary>
+    private static void HardenPostgres(YamlMappingNode service) => service
+        .Set("read_only", Bool(true))
+        .Set("tmpfs", Strs(["/tmp:size=16m,mode=1777", "/var/run/postgresql:size=1m,mode=2777"]))
+        .Set("cap_drop", Strs(["ALL"]))
+        .Set("cap_add", Strs(["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"]))
+        .Set("security_opt", Strs(["no-new-privileges:true"]))
+        .Set("shm_size", Str("128m"));
 
     private static YamlMappingNode HealthCheck(IReadOnlyList<string> test) => new YamlMappingNode()
         .Set("test", Strs(test))

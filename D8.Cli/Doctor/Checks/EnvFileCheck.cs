@@ -38,14 +38,18 @@ public sealed class EnvFileCheck : IDoctorCheck
             return Task.FromResult(Outcome.Fail($"{string.Join(", ", placeholders)} still hold placeholder text",
                 "put the real values in (d8 setup worker)"));
         }
-        if (!Uri.TryCreate(Value(WorkerEnvNames.OrchestratorUrl), UriKind.Absolute, out var url))
+        // Several orchestrators sharing one database are comma-separated; each must be a URL the worker accepts.
+        if (ActiveOrchestratorHandler.ParseList(Value(WorkerEnvNames.OrchestratorUrl), out _) is not { } urls)
         {
-            return Task.FromResult(Outcome.Fail($"{WorkerEnvNames.OrchestratorUrl} is not a URL", "write it as https://host:port"));
+            return Task.FromResult(Outcome.Fail($"{WorkerEnvNames.OrchestratorUrl} is not a URL", "write it as https://host:port (several: comma-separated)"));
         }
-        if (PlainHttp.Refusal(url, PlainHttp.IsAllowed(Value(PlainHttp.AllowVariable))) is { } refusal)
+        foreach (var url in urls)
         {
-            return Task.FromResult(Outcome.Fail($"{WorkerEnvNames.OrchestratorUrl}: {refusal}",
-                "write it as https://host:port with the pinned D8_JOIN_TOKEN (the worker refuses this URL, exit code 4)"));
+            if (PlainHttp.Refusal(url, PlainHttp.IsAllowed(Value(PlainHttp.AllowVariable))) is { } refusal)
+            {
+                return Task.FromResult(Outcome.Fail($"{WorkerEnvNames.OrchestratorUrl}: {refusal}",
+                    "write it as https://host:port with the pinned D8_JOIN_TOKEN (the worker refuses this URL, exit code 4)"));
+            }
         }
         return Task.FromResult(Outcome.Pass($"{doctor.EnvFilePath} has all {required.Count} required values for {provider?.Name}"));
     }
