@@ -12,7 +12,7 @@ public static class BatchHosting
     public static IServiceCollection AddBatches(this IServiceCollection services, OrchestratorOptions options, BatchOptions batchOptions)
     {
         services.AddSingleton(batchOptions);
-        services.AddSingleton(sp => new BatchStore(sp.GetRequiredService<IStoreDatabase>(), batchOptions.FilesPath));
+        services.AddSingleton(sp => new BatchStore(sp.GetRequiredService<IStoreDatabase>(), batchOptions.FilesPath, sp.GetRequiredService<IWriteFence>()));
         services.AddSingleton<BatchResultWriter>();
         services.AddSingleton<BatchTelemetry>();
         services.AddSingleton(sp => new BatchService(sp.GetRequiredService<BatchStore>(), sp.GetRequiredService<BatchResultWriter>(),

@@ -10,10 +10,15 @@ public sealed partial class BatchStore
     /// <summary>Records a file whose body is already complete at <see cref="BodyPath"/>.</summary>
     public void AddFile(OpenAiFile file)
     {
-        lock (_gate) AddFileLocked(file, null);
+        lock (_gate)
+        {
+            using var tx = _connection.BeginTransaction();
+            AddFileLocked(file, tx);
+            tx.CommitFenced(_fence);
+        }
     }
 
-    private void AddFileLocked(OpenAiFile file, DbTransaction? tx)
+    private void AddFileLocked(OpenAiFile file, DbTransaction tx)
     {
         using var cmd = _connection.CreateCommand();
         cmd.Transaction = tx;
@@ -75,10 +80,13 @@ public sealed partial class BatchStore
         int rows;
         lock (_gate)
         {
+            using var tx = _connection.BeginTransaction();
             using var cmd = _connection.CreateCommand();
+            cmd.Transaction = tx;
             cmd.CommandText = "DELETE FROM openai_files WHERE id = @id";
             cmd.With("@id", id);
             rows = cmd.ExecuteNonQuery();
+            tx.CommitFenced(_fence);
         }
         DeleteBody(id);
         return rows > 0;

@@ -32,7 +32,7 @@ public sealed partial class BatchStore
                 cmd.Parameters["@d"].Value = rows[i].Data;
                 added[i] = cmd.ExecuteNonQuery() > 0;
             }
-            tx.Commit();
+            tx.CommitFenced(_fence);
         }
         return added;
     }
@@ -94,10 +94,13 @@ public sealed partial class BatchStore
     {
         lock (_gate)
         {
+            using var tx = _connection.BeginTransaction();
             using var cmd = _connection.CreateCommand();
+            cmd.Transaction = tx;
             cmd.CommandText = "DELETE FROM openai_batch_results WHERE batch_id = @b";
             cmd.With("@b", batchId);
             cmd.ExecuteNonQuery();
+            tx.CommitFenced(_fence);
         }
     }
 
@@ -116,7 +119,7 @@ public sealed partial class BatchStore
                 cmd.With("@b", batch.Id);
                 cmd.ExecuteNonQuery();
             }
-            tx.Commit();
+            tx.CommitFenced(_fence);
         }
     }
 }

@@ -43,7 +43,7 @@ public sealed partial class BatchStore
                 using var r = cmd.ExecuteReader();
                 while (r.Read()) fileIds.Add(r.GetString(0));
             }
-            tx.Commit();
+            tx.CommitFenced(_fence);
         }
         foreach (var id in fileIds) DeleteBody(id);
         return (batches, fileIds.Count);

@@ -15,10 +15,16 @@ public sealed partial class BatchStore : IDisposable
 {
     private readonly Lock _gate = new();
     private readonly DbConnection _connection;
+    private readonly IWriteFence _fence;
 
-    /// <summary>Opens a connection of its own to <paramref name="database"/>; file bodies go under <paramref name="filesPath"/>.</summary>
-    public BatchStore(IStoreDatabase database, string filesPath)
+    /// <summary>
+    /// Opens a connection of its own to <paramref name="database"/>; file bodies go under <paramref name="filesPath"/>.
+    /// Every write is a transaction that asks <paramref name="fence"/> before it commits (the leader lease when two
+    /// orchestrators share PostgreSQL).
+    /// </summary>
+    public BatchStore(IStoreDatabase database, string filesPath, IWriteFence? fence = null)
     {
+        _fence = fence ?? NoWriteFence.Instance;
         FilesPath = filesPath;
         PrivateFolder.Create(filesPath);
         _connection = database.OpenConnection();
@@ -33,10 +39,15 @@ public sealed partial class BatchStore : IDisposable
     /// <summary>Inserts or replaces the batch row.</summary>
     public void Save(BatchRecord batch)
     {
-        lock (_gate) SaveLocked(batch, null);
+        lock (_gate)
+        {
+            using var tx = _connection.BeginTransaction();
+            SaveLocked(batch, tx);
+            tx.CommitFenced(_fence);
+        }
     }
 
-    private void SaveLocked(BatchRecord batch, DbTransaction? tx)
+    private void SaveLocked(BatchRecord batch, DbTransaction tx)
     {
         using var cmd = _connection.CreateCommand();
         cmd.Transaction = tx;

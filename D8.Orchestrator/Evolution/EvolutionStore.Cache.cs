@@ -23,7 +23,9 @@ public sealed partial class EvolutionStore
     {
         lock (_gate)
         {
+            using var tx = _connection.BeginTransaction();
             using var cmd = _connection.CreateCommand();
+            cmd.Transaction = tx;
             cmd.CommandText = """
                 INSERT INTO evolution_cache(key, score, answer, reason, created_at, tokens) VALUES (@key, @score, @answer, @reason, @at, @tokens)
                 ON CONFLICT(key) DO UPDATE SET score = excluded.score, answer = excluded.answer, reason = excluded.reason,
@@ -36,6 +38,7 @@ public sealed partial class EvolutionStore
             cmd.With("@at", now.ToUnixTimeMilliseconds());
             cmd.With("@tokens", value.Tokens);
             cmd.ExecuteNonQuery();
+            tx.CommitFenced(_fence);
         }
     }
 
@@ -44,11 +47,15 @@ public sealed partial class EvolutionStore
     {
         lock (_gate)
         {
+            using var tx = _connection.BeginTransaction();
             using var cmd = _connection.CreateCommand();
+            cmd.Transaction = tx;
             cmd.CommandText = "DELETE FROM evolution_cache WHERE key IN (SELECT key FROM evolution_cache WHERE created_at < @cutoff LIMIT @batch)";
             cmd.With("@cutoff", cutoff.ToUnixTimeMilliseconds());
             cmd.With("@batch", batch);
-            return cmd.ExecuteNonQuery();
+            var rows = cmd.ExecuteNonQuery();
+            tx.CommitFenced(_fence);
+            return rows;
         }
     }
 }

@@ -36,7 +36,7 @@ public sealed partial class EvolutionStore
                 mark.With("@batch", batch);
                 rows = runs + mark.ExecuteNonQuery();
             }
-            tx.Commit();
+            tx.CommitFenced(_fence);
             return (rows, runs);
         }
     }

@@ -16,11 +16,17 @@ public sealed partial class EvolutionStore : IDisposable
 {
     private readonly Lock _gate = new();
     private readonly DbConnection _connection;
+    private readonly IWriteFence _fence;
 
-    /// <summary>Opens a connection of its own to <paramref name="database"/> (migrated before it is handed out).</summary>
-    public EvolutionStore(IStoreDatabase database)
+    /// <summary>
+    /// Opens a connection of its own to <paramref name="database"/> (migrated before it is handed out). Every write is a
+    /// transaction that asks <paramref name="fence"/> before it commits (with two orchestrators on PostgreSQL, the leader
+    /// lease: a deposed orchestrator writes no run state).
+    /// </summary>
+    public EvolutionStore(IStoreDatabase database, IWriteFence? fence = null)
     {
         _connection = database.OpenConnection();
+        _fence = fence ?? NoWriteFence.Instance;
     }
 
     public IReadOnlyList<Genome> LoadGenomes(string runId)
@@ -99,7 +105,7 @@ public sealed partial class EvolutionStore : IDisposable
                 cmd.With("@task", t.TaskId);
                 cmd.ExecuteNonQuery();
             }
-            tx.Commit();
+            tx.CommitFenced(_fence);
         }
     }
 
@@ -108,12 +114,15 @@ public sealed partial class EvolutionStore : IDisposable
     {
         lock (_gate)
         {
+            using var tx = _connection.BeginTransaction();
             using var cmd = _connection.CreateCommand();
+            cmd.Transaction = tx;
             cmd.CommandText = "INSERT INTO evolution_tasks(run_id, key, task_id) VALUES (@run, @key, @task) ON CONFLICT DO NOTHING";
             cmd.With("@run", runId);
             cmd.With("@key", key);
             cmd.With("@task", taskId);
             cmd.ExecuteNonQuery();
+            tx.CommitFenced(_fence);
         }
     }
 

@@ -65,7 +65,7 @@ public static partial class OrchestratorHostingExtensions
         services.AddHostedService(sp => new StartupLog(sp.GetRequiredService<SchedulingEngine>(), sp.GetRequiredService<DataFolderLock>(), warnings,
             sp.GetRequiredService<ILogger<StartupLog>>()));
         services.AddHostedService<EngineSweeper>();
-        services.AddSingleton(sp => new EvolutionStore(sp.GetRequiredService<IStoreDatabase>()));
+        services.AddSingleton(sp => new EvolutionStore(sp.GetRequiredService<IStoreDatabase>(), sp.GetRequiredService<IWriteFence>()));
         services.AddSingleton<EvolutionTelemetry>();
         services.AddSingleton<EvolutionService>();
         services.AddHostedService(sp => sp.GetRequiredService<EvolutionService>());

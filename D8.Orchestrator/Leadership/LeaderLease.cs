@@ -110,17 +110,32 @@ public sealed class LeaderLease(LeadershipOptions options) : IWriteFence, IAsync
     /// </summary>
     public async ValueTask CheckAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken)
     {
-        await using var command = connection.CreateCommand();
+        await using var command = FenceQuery(connection, transaction);
+        if (await command.ExecuteScalarAsync(cancellationToken) is null) Refuse();
+    }
+
+    /// <summary>The same check for the evolution and batch stores' synchronous writes.</summary>
+    public void Check(DbConnection connection, DbTransaction transaction)
+    {
+        using var command = FenceQuery(connection, transaction);
+        if (command.ExecuteScalar() is null) Refuse();
+    }
+
+    private DbCommand FenceQuery(DbConnection connection, DbTransaction transaction)
+    {
+        var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = "SELECT 1 FROM d8_leader WHERE id = 1 AND term = $1 AND holder = $2 FOR SHARE";
         command.Parameters.Add(new NpgsqlParameter { Value = Term });
         command.Parameters.Add(new NpgsqlParameter { Value = Options.Holder });
-        if (await command.ExecuteScalarAsync(cancellationToken) is null)
-        {
-            var reason = $"this orchestrator ({Options.Holder}) no longer holds the leader lease of term {Term}: its write was refused";
-            MarkDeposed(reason);
-            throw new FencedException(reason);
-        }
+        return command;
+    }
+
+    private void Refuse()
+    {
+        var reason = $"this orchestrator ({Options.Holder}) no longer holds the leader lease of term {Term}: its write was refused";
+        MarkDeposed(reason);
+        throw new FencedException(reason);
     }
 
     /// <summary>Records that the lease is lost (once) and tells the listeners.</summary>

@@ -12,6 +12,23 @@ public interface IWriteFence
 {
     /// <summary>Throws when this process may no longer write; runs on <paramref name="connection"/> inside <paramref name="transaction"/>.</summary>
     ValueTask CheckAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The same check for stores whose writes are synchronous ADO.NET calls under their own lock (evolution, batches):
+    /// a blocking database round trip, not a wait on asynchronous code.
+    /// </summary>
+    void Check(DbConnection connection, DbTransaction transaction);
+}
+
+/// <summary>Commits through the fence: the check runs inside the transaction, so a refused one commits nothing.</summary>
+public static class FencedTransactions
+{
+    /// <summary>Asks <paramref name="fence"/>, then commits (a throwing fence leaves the transaction to roll back on dispose).</summary>
+    public static void CommitFenced(this DbTransaction transaction, IWriteFence fence)
+    {
+        fence.Check(transaction.Connection!, transaction);
+        transaction.Commit();
+    }
 }
 
 /// <summary>The default fence: one orchestrator per store, nothing to check.</summary>
@@ -23,4 +40,9 @@ public sealed class NoWriteFence : IWriteFence
     /// <inheritdoc />
     public ValueTask CheckAsync(DbConnection connection, DbTransaction transaction, CancellationToken cancellationToken) =>
         ValueTask.CompletedTask;
+
+    /// <inheritdoc />
+    public void Check(DbConnection connection, DbTransaction transaction)
+    {
+    }
 }

@@ -45,6 +45,38 @@ public sealed class PostgresStoreTests
     }
 
     [PostgresFact]
+    public async Task Evolution_and_batch_writes_ask_the_fence_and_a_fenced_one_stores_nothing()
+    {
+        var store = await SharedPostgres.NewStoreAsync("fence-side");
+        await using var source = NpgsqlDataSource.Create(store.PostgresConnectionString!);
+        var database = new PostgresDatabase(source);
+        var files = Path.Combine(Path.GetTempPath(), "d8-tests", "fence-files-" + Guid.NewGuid().ToString("N"));
+        var fence = new SwitchFence();
+        using var evolution = new D8.Orchestrator.Evolution.EvolutionStore(database, fence);
+        using var batches = new D8.Orchestrator.Batches.BatchStore(database, files, fence);
+        try
+        {
+            evolution.SaveTask("run-1", "key-1", "task-1");
+            batches.AddFile(new D8.Contracts.OpenAi.OpenAiFile { Id = "file-1", Filename = "in.jsonl", Purpose = "batch", Bytes = 1 });
+
+            fence.Fenced = true;
+            Assert.Throws<InvalidOperationException>(() => evolution.SaveTask("run-1", "key-2", "task-2"));
+            Assert.Throws<InvalidOperationException>(() =>
+                batches.AddFile(new D8.Contracts.OpenAi.OpenAiFile { Id = "file-2", Filename = "in.jsonl", Purpose = "batch", Bytes = 1 }));
+            Assert.Throws<InvalidOperationException>(() => batches.DeleteFile("file-1"));
+
+            fence.Fenced = false;
+            Assert.Equal(["key-1"], evolution.LoadTasks("run-1").Keys);
+            Assert.NotNull(batches.GetFile("file-1"));
+            Assert.Null(batches.GetFile("file-2"));
+        }
+        finally
+        {
+            Directory.Delete(files, recursive: true);
+        }
+    }
+
+    [PostgresFact]
     public async Task A_commit_the_server_refuses_is_not_acknowledged_and_the_next_ones_go_through()
     {
         var store = await SharedPostgres.NewStoreAsync("refused");
@@ -97,6 +129,11 @@ public sealed class PostgresStoreTests
             cmd.Transaction = transaction;
             cmd.CommandText = "SELECT count(*) FROM tasks";
             TasksSeen = (long)(await cmd.ExecuteScalarAsync(cancellationToken))!;
+            if (Fenced) throw new InvalidOperationException("fenced by the test");
+        }
+
+        public void Check(DbConnection connection, DbTransaction transaction)
+        {
             if (Fenced) throw new InvalidOperationException("fenced by the test");
         }
     }
