@@ -153,7 +153,10 @@ public sealed partial class ProcessHost : IAsyncDisposable
             try
             {
                 using var response = await http.GetAsync(url);
-                if (response.IsSuccessStatusCode)
+                // A standby orchestrator (shared PostgreSQL store) answers /health 200 with X-D8-Role: standby while
+                // it waits for the leader lease (after a kill -9, until the dead holder's lease expires): not serving yet.
+                var serving = !response.Headers.TryGetValues("X-D8-Role", out var roles) || roles.Contains("active");
+                if (response.IsSuccessStatusCode && serving)
                 {
                     return;
                 }

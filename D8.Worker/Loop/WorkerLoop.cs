@@ -127,7 +127,14 @@ public sealed partial class WorkerLoop(
                         await session.ReRegisterAsync(worker, leasingToken).ConfigureAwait(false);
                         continue;
                     }
-                    catch (Exception e) when (e is HttpRequestException or OrchestratorException or TaskCanceledException && !leasingToken.IsCancellationRequested)
+                    catch (Exception e) when (leasingToken.IsCancellationRequested
+                        && e is HttpRequestException or OrchestratorException or OperationCanceledException)
+                    {
+                        // The worker is stopping: a lease call that failed meanwhile (e.g. 503 from an orchestrator that
+                        // stops too, as `docker compose stop` signals both) ends this slot like the cancellation would.
+                        return;
+                    }
+                    catch (Exception e) when (e is HttpRequestException or OrchestratorException or TaskCanceledException)
                     {
                         health.SetOrchestratorReachable(false);
                         LogLeaseFailed(e.Message);
