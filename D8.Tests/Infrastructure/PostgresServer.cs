@@ -63,6 +63,7 @@ public sealed class PostgresServer : IAsyncDisposable
         if (Environment.GetEnvironmentVariable(ExternalVariable) is { Length: > 0 } external)
             return new PostgresServer(external, null, null);
         var bin = FindBinaries() ?? throw new InvalidOperationException(Unavailable);
+        RemoveAbandonedClusters(Path.Combine(Path.GetTempPath(), "d8-pg"));
         var folder = Path.Combine(Path.GetTempPath(), "d8-pg", Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(folder);
         var data = Path.Combine(folder, "data");
@@ -107,6 +108,31 @@ public sealed class PostgresServer : IAsyncDisposable
     /// Stops the server without awaiting anything, for a process-exit handler: fast shutdown (SIGINT), a short wait,
     /// then a kill; removes the folder.
     /// </summary>
+    /// <summary>
+    /// Deletes cluster folders a killed test host left behind (its shared cluster stops at process exit, but a host
+    /// killed by the runner cannot delete the folder): those untouched for 10 minutes whose postmaster is not running.
+    /// </summary>
+    private static void RemoveAbandonedClusters(string root)
+    {
+        if (!Directory.Exists(root)) return;
+        foreach (var folder in Directory.GetDirectories(root))
+        {
+            if (Directory.GetLastWriteTimeUtc(folder) > DateTime.UtcNow.AddMinutes(-10)) continue;
+            var pidFile = Path.Combine(folder, "data", "postmaster.pid");
+            try
+            {
+                if (File.Exists(pidFile) && int.TryParse(File.ReadLines(pidFile).FirstOrDefault(), out var pid)
+                    && Directory.Exists($"/proc/{pid}"))
+                {
+                    continue;
+                }
+                Directory.Delete(folder, recursive: true);
+            }
+            catch (IOException) { /* in use or already gone: leave it */ }
+            catch (UnauthorizedAccessException) { }
+        }
+    }
+
     public void Stop()
     {
         if (postmaster is { HasExited: false })
