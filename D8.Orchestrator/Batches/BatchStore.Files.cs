@@ -80,13 +80,7 @@ public sealed partial class BatchStore
         int rows;
         lock (_gate)
         {
-            using var tx = _connection.BeginTransaction();
-            using var cmd = _connection.CreateCommand();
-            cmd.Transaction = tx;
-            cmd.CommandText = "DELETE FROM openai_files WHERE id = @id";
-            cmd.With("@id", id);
-            rows = cmd.ExecuteNonQuery();
-            tx.CommitFenced(_fence);
+            rows = _connection.ExecuteFenced(_fence, "DELETE FROM openai_files WHERE id = @id", ("@id", id));
         }
         DeleteBody(id);
         return rows > 0;

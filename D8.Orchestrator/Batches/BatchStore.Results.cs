@@ -94,13 +94,7 @@ public sealed partial class BatchStore
     {
         lock (_gate)
         {
-            using var tx = _connection.BeginTransaction();
-            using var cmd = _connection.CreateCommand();
-            cmd.Transaction = tx;
-            cmd.CommandText = "DELETE FROM openai_batch_results WHERE batch_id = @b";
-            cmd.With("@b", batchId);
-            cmd.ExecuteNonQuery();
-            tx.CommitFenced(_fence);
+            _connection.ExecuteFenced(_fence, "DELETE FROM openai_batch_results WHERE batch_id = @b", ("@b", batchId));
         }
     }
 

@@ -47,15 +47,9 @@ public sealed partial class EvolutionStore
     {
         lock (_gate)
         {
-            using var tx = _connection.BeginTransaction();
-            using var cmd = _connection.CreateCommand();
-            cmd.Transaction = tx;
-            cmd.CommandText = "DELETE FROM evolution_cache WHERE key IN (SELECT key FROM evolution_cache WHERE created_at < @cutoff LIMIT @batch)";
-            cmd.With("@cutoff", cutoff.ToUnixTimeMilliseconds());
-            cmd.With("@batch", batch);
-            var rows = cmd.ExecuteNonQuery();
-            tx.CommitFenced(_fence);
-            return rows;
+            return _connection.ExecuteFenced(_fence,
+                "DELETE FROM evolution_cache WHERE key IN (SELECT key FROM evolution_cache WHERE created_at < @cutoff LIMIT @batch)",
+                ("@cutoff", cutoff.ToUnixTimeMilliseconds()), ("@batch", batch));
         }
     }
 }

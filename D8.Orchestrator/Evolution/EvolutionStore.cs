@@ -114,15 +114,9 @@ public sealed partial class EvolutionStore : IDisposable
     {
         lock (_gate)
         {
-            using var tx = _connection.BeginTransaction();
-            using var cmd = _connection.CreateCommand();
-            cmd.Transaction = tx;
-            cmd.CommandText = "INSERT INTO evolution_tasks(run_id, key, task_id) VALUES (@run, @key, @task) ON CONFLICT DO NOTHING";
-            cmd.With("@run", runId);
-            cmd.With("@key", key);
-            cmd.With("@task", taskId);
-            cmd.ExecuteNonQuery();
-            tx.CommitFenced(_fence);
+            _connection.ExecuteFenced(_fence,
+                "INSERT INTO evolution_tasks(run_id, key, task_id) VALUES (@run, @key, @task) ON CONFLICT DO NOTHING",
+                ("@run", runId), ("@key", key), ("@task", taskId));
         }
     }
 

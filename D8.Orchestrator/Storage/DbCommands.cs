@@ -14,4 +14,20 @@ internal static class DbCommands
         cmd.Parameters.Add(parameter);
         return cmd;
     }
+
+    /// <summary>
+    /// Runs one write statement as its own transaction that asks <paramref name="fence"/> before it commits; returns
+    /// the rows it changed. The caller holds the store's lock (its connection is not shared between threads).
+    /// </summary>
+    public static int ExecuteFenced(this DbConnection connection, IWriteFence fence, string sql, params (string Name, object? Value)[] values)
+    {
+        using var tx = connection.BeginTransaction();
+        using var cmd = connection.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = sql;
+        foreach (var (name, value) in values) cmd.With(name, value);
+        var rows = cmd.ExecuteNonQuery();
+        tx.CommitFenced(fence);
+        return rows;
+    }
 }
