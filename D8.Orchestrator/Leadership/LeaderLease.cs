@@ -1,3 +1,4 @@
+using D8.Orchestrator.Storage.Postgres;
 using System.Data.Common;
 using D8.Orchestrator.Storage;
 using Npgsql;
@@ -45,18 +46,19 @@ public sealed class LeaderLease(LeadershipOptions options) : IWriteFence, IAsync
     /// <summary>Raised once, when this process learns it lost the lease.</summary>
     public event Action<string>? Lost;
 
-    /// <summary>Creates the lease table if missing (two processes starting together may race: the loser's error is harmless).</summary>
+    /// <summary>
+    /// Creates the lease table if missing, under the schema's advisory lock: two orchestrators starting together take
+    /// turns (CREATE TABLE IF NOT EXISTS alone races in PostgreSQL's catalogue).
+    /// </summary>
     public async Task EnsureSchemaAsync(CancellationToken cancellationToken)
     {
-        await using var command = _dataSource.CreateCommand(Schema);
-        try
-        {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+        await using (var lockCommand = new NpgsqlCommand($"SELECT pg_advisory_xact_lock({PostgresSchema.MigrationLock})", connection, tx))
+            await lockCommand.ExecuteNonQueryAsync(cancellationToken);
+        await using (var command = new NpgsqlCommand(Schema, connection, tx))
             await command.ExecuteNonQueryAsync(cancellationToken);
-        }
-        catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DuplicateTable)
-        {
-            // Created by the other orchestrator at the same moment.
-        }
+        await tx.CommitAsync(cancellationToken);
     }
 
     /// <summary>

@@ -12,7 +12,7 @@ namespace D8.Orchestrator.Storage.Postgres;
 public static class PostgresSchema
 {
     /// <summary>Arbitrary constant naming D8's schema lock among other applications' advisory locks.</summary>
-    private const long MigrationLock = 0x0D8_5C4E_3A00;
+    internal const long MigrationLock = 0x0D8_5C4E_3A00;
 
     private static readonly string[] Steps =
     [
