@@ -67,26 +67,31 @@ internal sealed class OrchestratorProcess : IAsyncDisposable
         var host = ProcessHost.Launch("D8.Orchestrator", environment, log: line => Console.Error.WriteLine(line),
             name: "orchestrator", keepOutput: false);
         var addresses = await host.WaitForListeningAsync(http2 ? 2 : 1, TimeSpan.FromSeconds(60));
-        // Both endpoints bind port 0: the HTTP/1.1 one is whichever answers an HTTP/1.1 request (prior-knowledge HTTP/2 refuses it).
+        // Both endpoints bind port 0: the HTTP/1.1 one is whichever answers an HTTP/1.1 request with something other than
+        // Kestrel's 400 for an HTTP/1.x request on an HTTP/2-only endpoint.
         var baseUrl = new Uri(addresses[0], "/");
-        if (http2 && !await AnswersHttp11Async(baseUrl)) addresses = [addresses[1], addresses[0]];
+        if (http2 && await IsHttp2OnlyAsync(baseUrl)) addresses = [addresses[1], addresses[0]];
         var orchestrator = new OrchestratorProcess(host, db, ownsDb, new Uri(addresses[0], "/"),
             http2 ? new Uri(addresses[1], "/") : null, apiKey, join);
         await host.WaitForHealthyAsync(new Uri(orchestrator.BaseUrl, "health").ToString(), TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(20));
         return orchestrator;
     }
 
-    private static async Task<bool> AnswersHttp11Async(Uri url)
+    /// <summary>
+    /// True when <paramref name="url"/> refuses HTTP/1.1: Kestrel answers an HTTP/1.x request on an HTTP/2-only
+    /// (prior-knowledge) endpoint with 400 and closes; the orchestrator's own /health never answers 400.
+    /// </summary>
+    private static async Task<bool> IsHttp2OnlyAsync(Uri url)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         try
         {
             using var response = await http.GetAsync(new Uri(url, "health"));
-            return true; // any HTTP/1.1 answer, even before the app is healthy
+            return response.StatusCode == System.Net.HttpStatusCode.BadRequest;
         }
         catch (HttpRequestException)
         {
-            return false;
+            return true; // it closed the connection without an HTTP/1.1 answer
         }
     }
 

@@ -6,12 +6,13 @@ using D8.Contracts;
 namespace D8.Benchmarks.Fleet;
 
 /// <summary>
-/// `fleet [--sizes 1000,5000,10000] [--tasks T] [--usage both|yes|no] [--timeout S] [--http1] [--only fastest|fifo] [--set KEY=VALUE]…`:
+/// `fleet [--sizes 1000,5000,10000] [--tasks T] [--usage both|yes|no] [--repeat R] [--timeout S] [--http1] [--only fastest|fifo] [--set KEY=VALUE]…`:
 /// a large fleet of simulated workers (<see cref="SimulatedFleet"/>) on one orchestrator process, the batch submitted
-/// from 16 callers, under fifo and then under fastest (a fresh orchestrator each). Tasks per second are counted from
-/// the first submit to the last completion; a run that has not finished when the timeout ends says so (stalled) with
-/// what is still queued. Both schedulers run the same simulator, so fifo's rate, with the CPU each side used per task,
-/// shows what the simulator can drive.
+/// from 16 callers, under fifo and under fastest (a fresh orchestrator each), R rounds that alternate which goes first.
+/// Tasks per second are counted from the first submit to the last completion; a run that has not finished when the
+/// timeout ends says so (stalled) with what is still queued. The summary line gives the median rates, the ratio of the
+/// medians and the highest peak RSS. Both schedulers run the same simulator, so fifo's rate, with the CPU each side used
+/// per task, shows what the simulator can drive.
 /// </summary>
 internal static class FleetBenchmark
 {
@@ -23,6 +24,7 @@ internal static class FleetBenchmark
         var tasks = 10_000;
         bool[] usages = [false, true];
         var timeout = TimeSpan.FromSeconds(60);
+        var repeat = 3;
         var http2 = true;
         string[] schedulers = ["fifo", "fastest"];
         // Extra orchestrator settings (e.g. D8_SCHEDULER_RECHECK_MS=100), for experiments.
@@ -40,6 +42,9 @@ internal static class FleetBenchmark
                 case "--usage" when i + 1 < args.Length:
                     usages = args[++i] switch { "yes" => [true], "no" => [false], _ => [false, true] };
                     break;
+                case "--repeat" when i + 1 < args.Length:
+                    repeat = Math.Max(1, int.Parse(args[++i], CultureInfo.InvariantCulture));
+                    break;
                 case "--timeout" when i + 1 < args.Length:
                     timeout = TimeSpan.FromSeconds(double.Parse(args[++i], CultureInfo.InvariantCulture));
                     break;
@@ -54,42 +59,65 @@ internal static class FleetBenchmark
                     settings[pair[0]] = pair[1];
                     break;
                 default:
-                    Console.Error.WriteLine("usage: fleet [--sizes 1000,5000,10000] [--tasks T] [--usage both|yes|no] [--timeout S] [--http1] [--only fastest|fifo] [--set KEY=VALUE]");
+                    Console.Error.WriteLine("usage: fleet [--sizes 1000,5000,10000] [--tasks T] [--usage both|yes|no] [--repeat R] [--timeout S] [--http1] [--only fastest|fifo] [--set KEY=VALUE]");
                     return 2;
             }
         }
         Console.WriteLine($"fleet: {Environment.ProcessorCount} cores, load average {LoadAverage()}, simulator and orchestrator " +
                           $"share them; {(http2 ? "HTTP/2 (prior knowledge), 64 client handlers" : "HTTP/1.1, a handler per worker")}, " +
-                          $"timeout {timeout.TotalSeconds:F0} s per run{string.Concat(settings.Select(kv => $", {kv.Key}={kv.Value}"))}");
+                          $"{repeat} round(s) alternating which scheduler goes first, timeout {timeout.TotalSeconds:F0} s per run{string.Concat(settings.Select(kv => $", {kv.Key}={kv.Value}"))}");
         foreach (var size in sizes)
         {
             foreach (var usage in usages)
             {
-                var outcomes = new Dictionary<string, Outcome>();
-                foreach (var scheduler in schedulers)
+                var outcomes = schedulers.ToDictionary(k => k, _ => new List<Outcome>());
+                for (var round = 0; round < repeat; round++)
                 {
-                    outcomes[scheduler] = await RunOnceAsync(size, tasks, scheduler, usage, timeout, http2, settings);
-                    var o = outcomes[scheduler];
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"  {size} workers, {(usage ? "usage" : "no usage")}, {scheduler}: {o.Done}/{tasks} in {o.Seconds:F1} s{(o.Done < tasks ? $" (STALLED: {o.Submitted} submitted; {o.Queued} queued, {o.Leased} leased at the end)" : "")}; " +
-                        $"register {o.RegisterSeconds:F1} s; RSS {o.BaselineRssMb:F0} MB before, {o.ParkedRssMb:F0} MB parked " +
-                        $"({(o.ParkedRssMb - o.BaselineRssMb) * 1024 / size:F1} KB a worker), peak {o.PeakRssMb:F0} MB; CPU per task " +
-                        $"orchestrator {o.OrchestratorCpu.TotalMilliseconds * 1000 / Math.Max(1, o.Done):F0} µs, simulator " +
-                        $"{o.SimulatorCpu.TotalMilliseconds * 1000 / Math.Max(1, o.Done):F0} µs; {o.Errors} errors{(o.Errors > 0 ? $" ({o.ErrorKinds})" : "")}"));
+                    // Alternate the order so neither scheduler always runs on the warmer (or the more loaded) machine.
+                    foreach (var scheduler in round % 2 == 0 ? schedulers : schedulers.Reverse())
+                    {
+                        var o = await RunOnceAsync(size, tasks, scheduler, usage, timeout, http2, settings);
+                        outcomes[scheduler].Add(o);
+                        Console.WriteLine(Describe(size, tasks, usage, scheduler, o));
+                    }
                 }
-                var fastest = outcomes.GetValueOrDefault("fastest");
-                var fifo = outcomes.GetValueOrDefault("fifo");
-                var main = fastest ?? fifo!;
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"fleet: {size} workers, {tasks} tasks, {(usage ? "usage" : "no usage")}, " +
-                    $"fastest {(fastest is null ? "-" : fastest.Rate.ToString("F0", CultureInfo.InvariantCulture))} tasks/s " +
-                    $"(fifo {(fifo is null ? "-" : fifo.Rate.ToString("F0", CultureInfo.InvariantCulture))} tasks/s" +
-                    $"{(fastest is not null && fifo is not null ? $", ratio {fastest.Rate / fifo.Rate:F2}" : "")}), " +
-                    $"peak RSS {main.PeakRssMb:F0} MB, {main.Errors} errors{(main.Done < tasks ? ", STALLED" : "")}"));
+                Console.WriteLine(Summary(size, tasks, usage, outcomes.GetValueOrDefault("fastest"), outcomes.GetValueOrDefault("fifo")));
             }
         }
         Console.WriteLine($"fleet: load average after {LoadAverage()}");
         return 0;
+    }
+
+    private static string Describe(int size, int tasks, bool usage, string scheduler, Outcome o) => string.Create(CultureInfo.InvariantCulture,
+        $"  {size} workers, {(usage ? "usage" : "no usage")}, {scheduler}: {o.Done}/{tasks} in {o.Seconds:F1} s ({o.Rate:F0} tasks/s)" +
+        $"{(o.Done < tasks ? $" (STALLED: {o.Submitted} submitted; {o.Queued} queued, {o.Leased} leased at the end)" : "")}; " +
+        $"register {o.RegisterSeconds:F1} s; RSS {o.BaselineRssMb:F0} MB before, {o.ParkedRssMb:F0} MB parked " +
+        $"({(o.ParkedRssMb - o.BaselineRssMb) * 1024 / size:F1} KB a worker), peak {o.PeakRssMb:F0} MB; CPU per task " +
+        $"orchestrator {o.OrchestratorCpu.TotalMilliseconds * 1000 / Math.Max(1, o.Done):F0} µs, simulator " +
+        $"{o.SimulatorCpu.TotalMilliseconds * 1000 / Math.Max(1, o.Done):F0} µs; {o.Errors} errors{(o.Errors > 0 ? $" ({o.ErrorKinds})" : "")}");
+
+    /// <summary>
+    /// The size's line: median tasks/s of each scheduler, the ratio of the medians, and for the fastest runs (fifo's when
+    /// fastest did not run) the highest peak RSS, the errors summed and STALLED if any run did not finish.
+    /// </summary>
+    private static string Summary(int size, int tasks, bool usage, List<Outcome>? fastest, List<Outcome>? fifo)
+    {
+        var main = fastest ?? fifo!;
+        var fastestRate = fastest is null ? (double?)null : Median(fastest.Select(o => o.Rate));
+        var fifoRate = fifo is null ? (double?)null : Median(fifo.Select(o => o.Rate));
+        var rounds = main.Count > 1 ? $"median of {main.Count}, " : "";
+        return string.Create(CultureInfo.InvariantCulture,
+            $"fleet: {size} workers, {tasks} tasks, {(usage ? "usage" : "no usage")}, {rounds}" +
+            $"fastest {(fastestRate is { } f ? f.ToString("F0", CultureInfo.InvariantCulture) : "-")} tasks/s " +
+            $"(fifo {(fifoRate is { } g ? g.ToString("F0", CultureInfo.InvariantCulture) : "-")} tasks/s" +
+            $"{(fastestRate is { } a && fifoRate is { } b ? $", ratio {a / b:F2}" : "")}), " +
+            $"peak RSS {main.Max(o => o.PeakRssMb):F0} MB, {main.Sum(o => o.Errors)} errors{(main.Any(o => o.Done < tasks) ? ", STALLED" : "")}");
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
     private sealed record Outcome(int Done, double Seconds, double RegisterSeconds, double BaselineRssMb, double ParkedRssMb,

@@ -77,26 +77,29 @@ internal sealed partial class FastestPlacement
         }
     }
 
-    /// <summary>The workers that could run this task and are measured faster than <paramref name="mySeconds"/>
-    /// (read from the <see cref="SpeedIndex"/>: only those that may be faster, never the whole fleet).</summary>
+    /// <summary>
+    /// The clearly faster workers that could run this task and are taking work, fastest first, at most
+    /// <see cref="FasterPoolLimit"/> of them (read from the <see cref="SpeedIndex"/>: only those measured faster,
+    /// never the whole fleet).
+    /// </summary>
     private List<PoolMember> FasterPool(WorkerRecord me, TaskRecord task, double mySeconds, DateTimeOffset now)
     {
         var pool = new List<PoolMember>();
-        foreach (var f in _s.Speeds.MaybeFaster(task.Model, WorkEstimate.OutputTokens(task), mySeconds * (1 - SpeedTie)))
+        foreach (var f in _s.Speeds.Faster(task.Model, WorkEstimate.OutputTokens(task), mySeconds * (1 - SpeedTie)))
         {
             if (f == me || !f.CanServe(task.Kind, task.Provider, task.Model)) continue;
-            // Clearly faster only: an equally fast worker never holds a task back from another.
-            if (_s.Speeds.Member(f, task, now) is { } member && ClearlyFaster(member.Seconds, mySeconds)) pool.Add(member.Member);
+            if (_s.Speeds.Member(f, task, now) is { } member) pool.Add(member.Member);
+            if (pool.Count == FasterPoolLimit) break;
         }
         return pool;
     }
 
-    /// <summary>The fastest worker strictly faster than <paramref name="me"/> for this task, for the task's reason.</summary>
+    /// <summary>The fastest worker clearly faster than <paramref name="me"/> for this task and taking work, for the task's reason.</summary>
     private WorkerRecord? FastestOther(WorkerRecord me, TaskRecord task, double mySeconds, DateTimeOffset now)
     {
-        foreach (var f in _s.Speeds.MaybeFaster(task.Model, WorkEstimate.OutputTokens(task), mySeconds * (1 - SpeedTie)))
+        foreach (var f in _s.Speeds.Faster(task.Model, WorkEstimate.OutputTokens(task), mySeconds * (1 - SpeedTie)))
         {
-            if (f != me && f.CanServe(task.Kind, task.Provider, task.Model) && _s.Speeds.Member(f, task, now) is { } m && ClearlyFaster(m.Seconds, mySeconds)) return f;
+            if (f != me && f.CanServe(task.Kind, task.Provider, task.Model) && _s.Speeds.Member(f, task, now) is not null) return f;
         }
         return null;
     }

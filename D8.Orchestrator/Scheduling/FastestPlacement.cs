@@ -23,6 +23,14 @@ internal sealed partial class FastestPlacement : IPlacementStrategy
     /// </summary>
     internal const double SpeedTie = 0.05;
 
+    /// <summary>
+    /// At most this many clearly faster workers (the fastest) count against a slower one. Leaving the rest out can only
+    /// make the pool look slower, so a slower worker takes a task sooner, never later, than with the whole pool; it keeps
+    /// a placement decision's cost independent of the fleet's size when thousands of workers are measured faster (a
+    /// large homogeneous fleet whose measured speeds differ by network jitter).
+    /// </summary>
+    internal const int FasterPoolLimit = 32;
+
     private readonly EngineState _s;
     private readonly TaskLifecycle _lifecycle;
     private readonly ILogger _logger;

@@ -24,9 +24,10 @@ internal sealed class SpeedBook(TaskIndex tasks, WorkerRegistry workers, Orchest
     public double? EstimateSeconds(WorkerRecord worker, TaskRecord task) =>
         _model.Of(worker.Id, ModelOn(task, worker))?.SecondsFor(WorkEstimate.OutputTokens(task));
 
-    /// <summary>Workers that may run <paramref name="outputTokens"/> of <paramref name="model"/> in under <paramref name="seconds"/>.</summary>
-    public IEnumerable<WorkerRecord> MaybeFaster(string? model, int outputTokens, double seconds) =>
-        _index.MaybeFaster(model, outputTokens, seconds);
+    /// <summary>Measured workers whose speed runs <paramref name="outputTokens"/> of <paramref name="model"/> in under
+    /// <paramref name="seconds"/>, fastest first (<see cref="SpeedIndex.Faster"/>).</summary>
+    public IEnumerable<WorkerRecord> Faster(string? model, int outputTokens, double seconds) =>
+        _index.Faster(model, outputTokens, seconds);
 
     /// <summary>Learns from a completion report: the time from lease to report, not the worker's own figures (<see cref="ObservedRun"/>).</summary>
     public void Learn(TaskRecord task, WorkerRecord worker, CompleteTaskRequest request, DateTimeOffset now)

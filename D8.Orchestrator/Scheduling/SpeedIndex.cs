@@ -43,10 +43,12 @@ internal sealed class SpeedIndex
     }
 
     /// <summary>
-    /// Measured workers that may run a task of <paramref name="outputTokens"/> on <paramref name="model"/> (null: each
-    /// at its default) in less than <paramref name="seconds"/>, fastest decode rate first; the caller checks each.
+    /// Measured workers whose speed runs a task of <paramref name="outputTokens"/> on <paramref name="model"/> (null:
+    /// each at its default) in less than <paramref name="seconds"/>, fastest decode rate first; the caller checks
+    /// whether each is taking work. Entries faster in decode rate but slower overall (a longer time to first token) are
+    /// skipped without a lookup, and the walk ends at the first entry that cannot be faster.
     /// </summary>
-    public IEnumerable<WorkerRecord> MaybeFaster(string? model, int outputTokens, double seconds)
+    public IEnumerable<WorkerRecord> Faster(string? model, int outputTokens, double seconds)
     {
         if (!_byModel.TryGetValue(model ?? DefaultModel, out var set))
         {
@@ -57,8 +59,8 @@ internal sealed class SpeedIndex
         {
             // No entry starts sooner than the least time to first token: at this rate it takes at least as long, and
             // every later entry is slower.
-            if (ttft + outputTokens / entry.TokensPerSecond >= seconds) yield break;
-            yield return entry.Worker;
+            if (ttft + outputTokens / entry.Speed.TokensPerSecond >= seconds) yield break;
+            if (entry.Speed.SecondsFor(outputTokens) < seconds) yield return entry.Worker;
         }
     }
 
@@ -68,13 +70,14 @@ internal sealed class SpeedIndex
         {
             _byModel[model] = set = new SortedSet<Entry>(FastestFirst.Instance);
         }
-        var entry = new Entry(worker, speed.TokensPerSecond, _order++);
+        var entry = new Entry(worker, speed, _order++);
         _minTtft[model] = _minTtft.TryGetValue(model, out var least) ? Math.Min(least, speed.TimeToFirstTokenSeconds) : speed.TimeToFirstTokenSeconds;
         set.Add(entry);
         list.Add((set, entry));
     }
 
-    private sealed record Entry(WorkerRecord Worker, double TokensPerSecond, long Order);
+    /// <summary>A worker's speed on one model as it was when indexed (every change of it calls <see cref="Update"/>).</summary>
+    private sealed record Entry(WorkerRecord Worker, SpeedModel.Speed Speed, long Order);
 
     private sealed class FastestFirst : IComparer<Entry>
     {
@@ -82,7 +85,7 @@ internal sealed class SpeedIndex
 
         public int Compare(Entry? x, Entry? y)
         {
-            var c = y!.TokensPerSecond.CompareTo(x!.TokensPerSecond);
+            var c = y!.Speed.TokensPerSecond.CompareTo(x!.Speed.TokensPerSecond);
             return c != 0 ? c : x.Order.CompareTo(y.Order);
         }
     }
