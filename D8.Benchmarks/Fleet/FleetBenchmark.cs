@@ -91,8 +91,8 @@ internal static class FleetBenchmark
     private static string Describe(int size, int tasks, bool usage, string scheduler, Outcome o) => string.Create(CultureInfo.InvariantCulture,
         $"  {size} workers, {(usage ? "usage" : "no usage")}, {scheduler}: {o.Done}/{tasks} in {o.Seconds:F1} s ({o.Rate:F0} tasks/s)" +
         $"{(o.Done < tasks ? $" (STALLED: {o.Submitted} submitted; {o.Queued} queued, {o.Leased} leased at the end)" : "")}; " +
-        $"register {o.RegisterSeconds:F1} s; RSS {o.BaselineRssMb:F0} MB before, {o.ParkedRssMb:F0} MB parked " +
-        $"({(o.ParkedRssMb - o.BaselineRssMb) * 1024 / size:F1} KB a worker), peak {o.PeakRssMb:F0} MB; CPU per task " +
+        $"register {o.RegisterSeconds:F1} s; RSS {o.BaselineRssMb:F0} MB before, {o.TenthRssMb:F0} MB with a tenth parked, " +
+        $"{o.ParkedRssMb:F0} MB with all ({o.KbPerWorker(size):F1} KB per added worker), peak {o.PeakRssMb:F0} MB; CPU per task " +
         $"orchestrator {o.OrchestratorCpu.TotalMilliseconds * 1000 / Math.Max(1, o.Done):F0} µs, simulator " +
         $"{o.SimulatorCpu.TotalMilliseconds * 1000 / Math.Max(1, o.Done):F0} µs; {o.Errors} errors{(o.Errors > 0 ? $" ({o.ErrorKinds})" : "")}");
 
@@ -111,7 +111,7 @@ internal static class FleetBenchmark
             $"fastest {(fastestRate is { } f ? f.ToString("F0", CultureInfo.InvariantCulture) : "-")} tasks/s " +
             $"(fifo {(fifoRate is { } g ? g.ToString("F0", CultureInfo.InvariantCulture) : "-")} tasks/s" +
             $"{(fastestRate is { } a && fifoRate is { } b ? $", ratio {a / b:F2}" : "")}), " +
-            $"peak RSS {main.Max(o => o.PeakRssMb):F0} MB, {main.Sum(o => o.Errors)} errors{(main.Any(o => o.Done < tasks) ? ", STALLED" : "")}");
+            $"peak RSS {main.Max(o => o.PeakRssMb):F0} MB, {Median(main.Select(o => o.KbPerWorker(size))):F1} KB per parked worker, {main.Sum(o => o.Errors)} errors{(main.Any(o => o.Done < tasks) ? ", STALLED" : "")}");
     }
 
     private static double Median(IEnumerable<double> values)
@@ -120,10 +120,13 @@ internal static class FleetBenchmark
         return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
     }
 
-    private sealed record Outcome(int Done, double Seconds, double RegisterSeconds, double BaselineRssMb, double ParkedRssMb,
+    private sealed record Outcome(int Done, double Seconds, double RegisterSeconds, double BaselineRssMb, double TenthRssMb, double ParkedRssMb,
         double PeakRssMb, long Errors, TimeSpan OrchestratorCpu, TimeSpan SimulatorCpu, int Submitted, long Queued, long Leased, string ErrorKinds)
     {
         public double Rate => Done / Seconds;
+
+        /// <summary>Growth per parked worker between a tenth of the fleet and all of it.</summary>
+        public double KbPerWorker(int size) => (ParkedRssMb - TenthRssMb) * 1024 / (size - Math.Max(1, size / 10));
     }
 
     private static async Task<Outcome> RunOnceAsync(int size, int tasks, string scheduler, bool usage, TimeSpan timeout, bool http2,
@@ -141,16 +144,15 @@ internal static class FleetBenchmark
         await client.GetStatsAsync();
         var baseline = orch.RssMb();
 
+        // A tenth of the fleet first: what the process grows by for its first workers (JIT, thread pool, connection
+        // buffers) is paid once, so memory per worker is read from the growth between a tenth and all of them.
         var register = Stopwatch.StartNew();
-        await using var fleet = await SimulatedFleet.StartAsync(orch.Http2Url ?? orch.BaseUrl, orch.JoinToken, size, usage, http2);
-        while (fleet.Polling < size)
-        {
-            await Task.Delay(50); // start-up polling
-        }
+        var tenth = Math.Max(1, size / 10);
+        await using var fleet = await SimulatedFleet.StartAsync(orch.Http2Url ?? orch.BaseUrl, orch.JoinToken, tenth, usage, http2);
+        var tenthRss = await ParkedRssAsync(orch, fleet, register);
+        await fleet.AddAsync(size - tenth);
+        var parked = await ParkedRssAsync(orch, fleet, register);
         register.Stop();
-        // Let every first poll reach the orchestrator and park.
-        await Task.Delay(TimeSpan.FromSeconds(3));
-        var parked = orch.RssMb();
 
         var cpu0 = orch.CpuTime();
         var self0 = Process.GetCurrentProcess().TotalProcessorTime;
@@ -188,8 +190,25 @@ internal static class FleetBenchmark
         var stats = done < tasks ? await client.GetStatsAsync() : null;
         var peak = orch.PeakRssMb();
         await Task.WhenAll(submitters);
-        return new Outcome(done, seconds, register.Elapsed.TotalSeconds, baseline, parked, peak, errors, orchCpu, selfCpu,
+        return new Outcome(done, seconds, register.Elapsed.TotalSeconds, baseline, tenthRss, parked, peak, errors, orchCpu, selfCpu,
             submitted, stats?.Tasks.GetValueOrDefault("queued") ?? 0, stats?.Tasks.GetValueOrDefault("leased") ?? 0, errorKinds);
+    }
+
+    /// <summary>
+    /// RSS once every worker of the fleet has sent its first poll and it had time to park; <paramref name="register"/>
+    /// (registration and first polls) does not count the settling time.
+    /// </summary>
+    private static async Task<double> ParkedRssAsync(OrchestratorProcess orch, SimulatedFleet fleet, Stopwatch register)
+    {
+        while (fleet.Polling < fleet.Count)
+        {
+            await Task.Delay(50); // start-up polling
+        }
+        register.Stop();
+        // Let every first poll reach the orchestrator and park.
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        register.Start();
+        return orch.RssMb();
     }
 
     private static string LoadAverage() =>

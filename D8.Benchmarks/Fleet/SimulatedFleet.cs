@@ -45,12 +45,19 @@ internal sealed class SimulatedFleet : IAsyncDisposable
     /// <summary>Workers that have sent their first lease poll.</summary>
     public long Polling => Interlocked.Read(ref _polling);
 
+    private readonly List<HttpClient> _shared = [];
+    private Uri _baseUrl = null!;
+    private string _joinToken = "";
+    private bool _http2;
+    private int _count;
+
+    /// <summary>Workers registered so far.</summary>
+    public int Count => _count;
+
+    /// <summary>A fleet of <paramref name="count"/> workers (more can be added with <see cref="AddAsync"/>).</summary>
     public static async Task<SimulatedFleet> StartAsync(Uri baseUrl, string joinToken, int count, bool usage, bool http2)
     {
-        var fleet = new SimulatedFleet(usage);
-        var joiners = new List<OrchestratorClient>(count);
-        var workers = new WorkerClient[count];
-        var shared = new List<HttpClient>();
+        var fleet = new SimulatedFleet(usage) { _baseUrl = baseUrl, _joinToken = joinToken, _http2 = http2 };
         for (var i = 0; i < (http2 ? Http2Handlers : 0); i++)
         {
             var handler = new SocketsHttpHandler
@@ -59,24 +66,33 @@ internal sealed class SimulatedFleet : IAsyncDisposable
                 PooledConnectionIdleTimeout = TimeSpan.FromMinutes(10),
             };
             fleet._handlers.Add(handler);
-            shared.Add(new HttpClient(new Http2Only(handler)) { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(90) });
+            fleet._shared.Add(new HttpClient(new Http2Only(handler)) { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(90) });
         }
+        await fleet.AddAsync(count);
+        return fleet;
+    }
+
+    /// <summary>Registers <paramref name="count"/> more workers, 64 at a time, and starts their heartbeat and lease loops.</summary>
+    public async Task AddAsync(int count)
+    {
+        var joiners = new List<OrchestratorClient>(count);
+        var workers = new WorkerClient[count];
         for (var i = 0; i < count; i++)
         {
             HttpClient http;
-            if (http2)
+            if (_http2)
             {
-                http = shared[i % shared.Count];
+                http = _shared[(_count + i) % _shared.Count];
             }
             else
             {
                 var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 2, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(10) };
-                fleet._handlers.Add(handler);
-                http = new HttpClient(handler) { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(90) };
+                _handlers.Add(handler);
+                http = new HttpClient(handler) { BaseAddress = _baseUrl, Timeout = TimeSpan.FromSeconds(90) };
             }
-            joiners.Add(new OrchestratorClient(http) { JoinToken = joinToken });
+            joiners.Add(new OrchestratorClient(http) { JoinToken = _joinToken });
         }
-        // Registration, 64 at a time; then every worker runs its heartbeat and lease loops.
+        var first = _count;
         var next = -1;
         var intervals = new double[count];
         await Task.WhenAll(Enumerable.Range(0, 64).Select(_ => Task.Run(async () =>
@@ -86,7 +102,7 @@ internal sealed class SimulatedFleet : IAsyncDisposable
                 var joiner = joiners[i];
                 var response = await joiner.RegisterAsync(new RegisterWorkerRequest
                 {
-                    Name = $"sim-{i}", Provider = "ollama", Models = ["fleet-model"], MaxConcurrency = 1,
+                    Name = $"sim-{first + i}", Provider = "ollama", Models = ["fleet-model"], MaxConcurrency = 1,
                 });
                 intervals[i] = response.HeartbeatIntervalSeconds;
                 workers[i] = joiner.AsWorker(response);
@@ -96,10 +112,10 @@ internal sealed class SimulatedFleet : IAsyncDisposable
         {
             var worker = workers[i];
             var interval = TimeSpan.FromSeconds(intervals[i]);
-            fleet._loops.Add(Task.Run(() => fleet.HeartbeatLoopAsync(worker, interval)));
-            fleet._loops.Add(Task.Run(() => fleet.LeaseLoopAsync(worker)));
+            _loops.Add(Task.Run(() => HeartbeatLoopAsync(worker, interval)));
+            _loops.Add(Task.Run(() => LeaseLoopAsync(worker)));
         }
-        return fleet;
+        _count += count;
     }
 
     private async Task HeartbeatLoopAsync(WorkerClient worker, TimeSpan interval)

@@ -92,6 +92,9 @@ public sealed partial class SchedulingEngine
     internal EngineFootprint Footprint() =>
         Locked(() => new EngineFootprint(_tasks.Count, _queues.Count, _idempotency.Count, _workers.Count));
 
+    /// <summary>Workers placement has read as candidates against another so far (<see cref="SpeedBook.MembersRead"/>).</summary>
+    internal long SpeedReads => Locked(() => _s.Speeds.MembersRead);
+
     /// <summary>Long-polls parked right now: lease requests, and task gets with ?wait= (tests wait on these instead of sleeping).</summary>
     internal (int LeasePolls, int TaskWaits) Parked() => Locked(() => (_s.Parked.Count, _s.TerminalWaiters.Count));
 

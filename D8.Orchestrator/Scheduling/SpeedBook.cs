@@ -60,9 +60,13 @@ internal sealed class SpeedBook(TaskIndex tasks, WorkerRegistry workers, Orchest
                 Math.Round(s.Speed.TimeToFirstTokenSeconds * 1000), s.Speed.Samples))
             .ToList();
 
+    /// <summary>Workers read by <see cref="Member"/> so far: what a placement decision costs, for tests.</summary>
+    internal long MembersRead { get; private set; }
+
     /// <summary>A worker as placement sees it for a task of this size; null if it is not taking work or unmeasured.</summary>
     public (PoolMember Member, double Seconds)? Member(WorkerRecord f, TaskRecord task, DateTimeOffset now)
     {
+        MembersRead++;
         if (f.State != WorkerState.Online || !f.Healthy || f.Drain) return null;
         // A worker that neither runs a task nor has asked for one lately is not waited for (its poll loop may be gone).
         if (f.Leases.Count == 0 && f.Parked.Count == 0 && now - f.LastPollAt > options.SchedulerRecheck) return null;
