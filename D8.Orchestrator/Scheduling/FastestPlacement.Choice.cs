@@ -112,12 +112,18 @@ internal sealed partial class FastestPlacement
     {
         LeaseWaiter? best = null;
         var bestSeconds = double.MaxValue;
+        List<LeaseWaiter>? blocked = null;
         foreach (var group in _s.Parked.Groups)
         {
             if (!group.Sample.CanServe(task.Kind, task.Provider, task.Model)) continue;
             foreach (var waiter in group.InOrder())
             {
-                if (waiter.Leases.Count >= waiter.Max || !LeaseBook.CanLease(waiter.Worker, now)
+                if (!LeaseBook.CanLease(waiter.Worker, now))
+                {
+                    (blocked ??= []).Add(waiter); // blocked since it parked: set aside below, looked at once
+                    continue;
+                }
+                if (waiter.Leases.Count >= waiter.Max
                     || !Fits(task, waiter.TokenBudget)
                     // A request-bound worker picks the longest ready task itself (its poll, or the recheck pass).
                     || RequestBound(waiter.Worker, task)) continue;
@@ -130,6 +136,7 @@ internal sealed partial class FastestPlacement
                 break; // the first eligible poll is the group's fastest
             }
         }
+        _s.Parked.SetAside(blocked, _s.Changes);
         if (best is null)
         {
             return null;

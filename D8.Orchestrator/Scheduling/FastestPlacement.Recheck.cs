@@ -66,14 +66,20 @@ internal sealed partial class FastestPlacement
             while (declined.Count < RecheckMisses)
             {
                 LeaseWaiter? next = null;
+                List<LeaseWaiter>? blocked = null;
                 foreach (var waiter in group.InOrder())
                 {
-                    if (!declined.Contains(waiter) && waiter.Leases.Count < waiter.Max && LeaseBook.CanLease(waiter.Worker, now))
+                    if (!LeaseBook.CanLease(waiter.Worker, now))
+                    {
+                        (blocked ??= []).Add(waiter); // blocked since it parked: set aside, looked at once
+                    }
+                    else if (!declined.Contains(waiter) && waiter.Leases.Count < waiter.Max)
                     {
                         next = waiter;
                         break;
                     }
                 }
+                _s.Parked.SetAside(blocked, _s.Changes);
                 if (next is null || !Serve(next, now))
                 {
                     if (next is null) break;

@@ -102,7 +102,7 @@ internal sealed partial class FastestPlacement : IPlacementStrategy
     {
         _s.Parked.Park(waiter, _s.Speeds.Of(waiter.Worker.Id, waiter.Worker.Models[0]) is { } speed
             ? speed.SecondsFor(WorkEstimate.DefaultOutputTokens)
-            : null);
+            : null, LeaseBook.CanLease(waiter.Worker, _s.Now));
         ArmRecheck();
     }
 }

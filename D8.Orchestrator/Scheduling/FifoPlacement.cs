@@ -36,20 +36,34 @@ internal sealed class FifoPlacement(EngineState s, TaskLifecycle lifecycle) : IP
 
     public void Offer(TaskRecord task, DateTimeOffset now)
     {
+        List<LeaseWaiter>? blocked = null;
+        LeaseWaiter? chosen = null;
         foreach (var group in s.Parked.Groups)
         {
             if (!group.Sample.CanServe(task.Kind, task.Provider, task.Model)) continue;
             foreach (var waiter in group.InOrder())
             {
-                if (waiter.Leases.Count < waiter.Max && LeaseBook.CanLease(waiter.Worker, now))
+                if (!LeaseBook.CanLease(waiter.Worker, now))
                 {
-                    lifecycle.LeaseTo(waiter, task, now);
-                    return;
+                    (blocked ??= []).Add(waiter); // blocked since it parked: set aside below, looked at once
+                    continue;
+                }
+                if (waiter.Leases.Count < waiter.Max)
+                {
+                    chosen = waiter;
+                    break;
                 }
             }
+            if (chosen is not null) break;
+        }
+        s.Parked.SetAside(blocked, s.Changes);
+        if (chosen is not null)
+        {
+            lifecycle.LeaseTo(chosen, task, now);
+            return;
         }
         s.Queues.AddReady(task);
     }
 
-    public void Park(LeaseWaiter waiter) => s.Parked.Park(waiter, null);
+    public void Park(LeaseWaiter waiter) => s.Parked.Park(waiter, null, LeaseBook.CanLease(waiter.Worker, s.Now));
 }

@@ -17,7 +17,9 @@ internal sealed class LeaseWaiter(WorkerRecord worker, int max, long seq)
     public Task Commit { get; set; } = Task.CompletedTask;
     public TaskCompletionSource Woken { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>Where it is parked in <see cref="ParkedPolls"/> (null once taken out).</summary>
+    /// <summary>Parked in <see cref="ParkedPolls"/>, in a group or aside.</summary>
+    internal bool IsParked { get; set; }
+    /// <summary>Its group in <see cref="ParkedPolls"/> (null once taken out, or while parked aside).</summary>
     internal ParkedPolls.Group? Group { get; set; }
     internal LinkedListNode<LeaseWaiter>? Node { get; set; }
     /// <summary>Expected seconds of its worker for a task of the default size when it parked; null: unmeasured.</summary>

@@ -5,6 +5,11 @@ namespace D8.Orchestrator.Scheduling;
 /// only at the groups that can run it, and within a group at the first polls in order — unmeasured workers first (in
 /// parking order, that is how they get measured), then measured ones fastest first (ties in parking order). Parking,
 /// taking out and finding the best poll cost O(log n) in the number of parked polls, never a scan of all of them.
+/// <para>A poll whose worker cannot take a lease (cooling down after a 429, out of budget, unhealthy, draining, every
+/// slot busy) is parked <em>aside</em>: counted and woken through its worker like any other, but in no group, so a
+/// fleet of blocked workers costs placement nothing. One found blocked in a group (its worker was blocked after it
+/// parked) is set aside by <see cref="SetAside"/> and woken, so it parks again with its wait cut to the end of the block
+/// (docs/fleet-scale.md).</para>
 /// </summary>
 internal sealed class ParkedPolls
 {
@@ -18,10 +23,61 @@ internal sealed class ParkedPolls
     /// <summary>Parking order of the next poll (ties between equally fast polls go to the one that parked first).</summary>
     public long NextSeq() => _nextSeq++;
 
+    /// <summary>Parked polls in groups (placement reads these) and aside (their workers cannot take a lease), for tests.</summary>
+    public (int InGroups, int Aside) Split()
+    {
+        var inGroups = _groups.Values.Sum(g => g.Unmeasured.Count + g.Measured.Count);
+        return (inGroups, Count - inGroups);
+    }
+
     /// <summary>The groups (few: one per kind of worker in the fleet).</summary>
     public IEnumerable<Group> Groups => _groups.Values;
 
-    public void Park(LeaseWaiter waiter, double? speedKey)
+    /// <summary>Parks a poll: in its group, or aside when its worker cannot take a lease now (<paramref name="canLease"/>).</summary>
+    public void Park(LeaseWaiter waiter, double? speedKey, bool canLease)
+    {
+        waiter.SpeedKey = speedKey;
+        waiter.IsParked = true;
+        waiter.Worker.Parked.Add(waiter);
+        Count++;
+        if (canLease)
+        {
+            Index(waiter);
+        }
+    }
+
+    /// <summary>Takes a poll out (it was served, its wait ended or its caller left); false if it was not parked.</summary>
+    public bool Remove(LeaseWaiter waiter)
+    {
+        if (!waiter.IsParked)
+        {
+            return false;
+        }
+        Unindex(waiter);
+        waiter.IsParked = false;
+        waiter.Worker.Parked.Remove(waiter);
+        Count--;
+        return true;
+    }
+
+    /// <summary>
+    /// Moves polls found blocked in their groups aside and wakes them: each looks again and parks aside with its wait
+    /// cut to the end of its worker's cooldown or budget wait (a freed slot, health or budget back wake it as before).
+    /// </summary>
+    public void SetAside(List<LeaseWaiter>? blocked, ChangeSet changes)
+    {
+        if (blocked is null)
+        {
+            return;
+        }
+        foreach (var waiter in blocked)
+        {
+            Unindex(waiter);
+            changes.Wake(waiter);
+        }
+    }
+
+    private void Index(LeaseWaiter waiter)
     {
         var w = waiter.Worker;
         var key = string.Join('\u001f', w.Provider, string.Join('\u001e', w.Models), string.Join('\u001e', w.TaskKinds));
@@ -30,8 +86,7 @@ internal sealed class ParkedPolls
             _groups[key] = group = new Group(key, w);
         }
         waiter.Group = group;
-        waiter.SpeedKey = speedKey;
-        if (speedKey is null)
+        if (waiter.SpeedKey is null)
         {
             waiter.Node = group.Unmeasured.AddLast(waiter);
         }
@@ -39,16 +94,13 @@ internal sealed class ParkedPolls
         {
             group.Measured.Add(waiter);
         }
-        w.Parked.Add(waiter);
-        Count++;
     }
 
-    /// <summary>Takes a poll out (it was served, its wait ended or its caller left); false if it was not parked.</summary>
-    public bool Remove(LeaseWaiter waiter)
+    private void Unindex(LeaseWaiter waiter)
     {
         if (waiter.Group is not { } group)
         {
-            return false;
+            return;
         }
         if (waiter.Node is { } node)
         {
@@ -60,13 +112,10 @@ internal sealed class ParkedPolls
             group.Measured.Remove(waiter);
         }
         waiter.Group = null;
-        waiter.Worker.Parked.Remove(waiter);
-        Count--;
         if (group.Unmeasured.Count == 0 && group.Measured.Count == 0)
         {
             _groups.Remove(group.Key);
         }
-        return true;
     }
 
     /// <summary>Parked polls of workers of one kind.</summary>

@@ -95,6 +95,9 @@ public sealed partial class SchedulingEngine
     /// <summary>Workers placement has read as candidates against another so far (<see cref="SpeedBook.MembersRead"/>).</summary>
     internal long SpeedReads => Locked(() => _s.Speeds.MembersRead);
 
+    /// <summary>Parked lease polls placement reads, and those parked aside because their workers cannot take a lease.</summary>
+    internal (int InGroups, int Aside) ParkedSplit() => Locked(() => _s.Parked.Split());
+
     /// <summary>Long-polls parked right now: lease requests, and task gets with ?wait= (tests wait on these instead of sleeping).</summary>
     internal (int LeasePolls, int TaskWaits) Parked() => Locked(() => (_s.Parked.Count, _s.TerminalWaiters.Count));
 
