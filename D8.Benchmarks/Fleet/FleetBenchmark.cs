@@ -21,10 +21,10 @@ internal static class FleetBenchmark
     public static async Task<int> RunAsync(string[] args)
     {
         int[] sizes = [1000, 5000, 10_000];
-        var tasks = 10_000;
+        var tasks = 30_000;
         bool[] usages = [false, true];
         var timeout = TimeSpan.FromSeconds(60);
-        var repeat = 3;
+        var repeat = 5;
         var http2 = true;
         string[] schedulers = ["fifo", "fastest"];
         // Extra orchestrator settings (e.g. D8_SCHEDULER_RECHECK_MS=100), for experiments.

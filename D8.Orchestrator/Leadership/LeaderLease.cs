@@ -1,6 +1,6 @@
-using D8.Orchestrator.Storage.Postgres;
 using System.Data.Common;
 using D8.Orchestrator.Storage;
+using D8.Orchestrator.Storage.Postgres;
 using Npgsql;
 
 namespace D8.Orchestrator.Leadership;

@@ -9,8 +9,8 @@ namespace D8.Orchestrator.Scheduling;
 /// </summary>
 internal sealed partial class FastestPlacement
 {
-    /// <summary>True if <paramref name="seconds"/> is clearly less than <paramref name="mySeconds"/> (not a tie).</summary>
-    private static bool ClearlyFaster(double seconds, double mySeconds) => seconds < mySeconds * (1 - SpeedTie);
+    /// <summary>Expected seconds under which a worker is clearly faster than one expecting <paramref name="mySeconds"/> (not a tie).</summary>
+    private static double ClearlyFasterThan(double mySeconds) => mySeconds * (1 - SpeedTie);
 
     /// <summary>
     /// The task this worker should take among its eligible queues, given the best head (highest priority, oldest):
@@ -85,7 +85,7 @@ internal sealed partial class FastestPlacement
     private List<PoolMember> FasterPool(WorkerRecord me, TaskRecord task, double mySeconds, DateTimeOffset now)
     {
         var pool = new List<PoolMember>();
-        foreach (var f in _s.Speeds.Faster(task.Model, WorkEstimate.OutputTokens(task), mySeconds * (1 - SpeedTie)))
+        foreach (var f in _s.Speeds.Faster(task.Model, WorkEstimate.OutputTokens(task), ClearlyFasterThan(mySeconds)))
         {
             if (f == me || !f.CanServe(task.Kind, task.Provider, task.Model)) continue;
             if (_s.Speeds.Member(f, task, now) is { } member) pool.Add(member.Member);
@@ -97,7 +97,7 @@ internal sealed partial class FastestPlacement
     /// <summary>The fastest worker clearly faster than <paramref name="me"/> for this task and taking work, for the task's reason.</summary>
     private WorkerRecord? FastestOther(WorkerRecord me, TaskRecord task, double mySeconds, DateTimeOffset now)
     {
-        foreach (var f in _s.Speeds.Faster(task.Model, WorkEstimate.OutputTokens(task), mySeconds * (1 - SpeedTie)))
+        foreach (var f in _s.Speeds.Faster(task.Model, WorkEstimate.OutputTokens(task), ClearlyFasterThan(mySeconds)))
         {
             if (f != me && f.CanServe(task.Kind, task.Provider, task.Model) && _s.Speeds.Member(f, task, now) is not null) return f;
         }
