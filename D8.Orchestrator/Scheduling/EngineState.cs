@@ -20,6 +20,7 @@ internal sealed class EngineState
         Telemetry = telemetry;
         Random = random;
         Changes = new ChangeSet(store);
+        Parked = new ParkedPolls(Changes);
         Queues = new TaskQueues(Workers);
         Speeds = new SpeedBook(Tasks, Workers, options);
         Leases = new LeaseBook(this);
@@ -39,7 +40,7 @@ internal sealed class EngineState
     public IdempotencyIndex Idempotency { get; } = new();
     public WorkerRegistry Workers { get; } = new();
     public TaskQueues Queues { get; }
-    public ParkedPolls Parked { get; } = new();
+    public ParkedPolls Parked { get; }
     public SpeedBook Speeds { get; }
     public LeaseBook Leases { get; }
 

@@ -112,31 +112,20 @@ internal sealed partial class FastestPlacement
     {
         LeaseWaiter? best = null;
         var bestSeconds = double.MaxValue;
-        List<LeaseWaiter>? blocked = null;
         foreach (var group in _s.Parked.Groups)
         {
             if (!group.Sample.CanServe(task.Kind, task.Provider, task.Model)) continue;
-            foreach (var waiter in group.InOrder())
+            // The group's first poll that fits the task is its fastest. A request-bound worker picks the longest ready
+            // task itself (its poll, or the recheck pass).
+            if (_s.Parked.First(group, now, (Placement: this, Task: task), static (w, x) =>
+                    Fits(x.Task, w.TokenBudget) && !x.Placement.RequestBound(w.Worker, x.Task)) is not { } waiter) continue;
+            var seconds = _s.Speeds.EstimateSeconds(waiter.Worker, task) ?? 0;
+            if (seconds < bestSeconds)
             {
-                if (!LeaseBook.CanLease(waiter.Worker, now))
-                {
-                    (blocked ??= []).Add(waiter); // blocked since it parked: set aside below, looked at once
-                    continue;
-                }
-                if (waiter.Leases.Count >= waiter.Max
-                    || !Fits(task, waiter.TokenBudget)
-                    // A request-bound worker picks the longest ready task itself (its poll, or the recheck pass).
-                    || RequestBound(waiter.Worker, task)) continue;
-                var seconds = _s.Speeds.EstimateSeconds(waiter.Worker, task) ?? 0;
-                if (seconds < bestSeconds)
-                {
-                    best = waiter;
-                    bestSeconds = seconds;
-                }
-                break; // the first eligible poll is the group's fastest
+                best = waiter;
+                bestSeconds = seconds;
             }
         }
-        _s.Parked.SetAside(blocked, _s.Changes);
         if (best is null)
         {
             return null;

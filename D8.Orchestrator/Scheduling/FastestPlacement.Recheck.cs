@@ -65,21 +65,7 @@ internal sealed partial class FastestPlacement
             var declined = new HashSet<LeaseWaiter>();
             while (declined.Count < RecheckMisses)
             {
-                LeaseWaiter? next = null;
-                List<LeaseWaiter>? blocked = null;
-                foreach (var waiter in group.InOrder())
-                {
-                    if (!LeaseBook.CanLease(waiter.Worker, now))
-                    {
-                        (blocked ??= []).Add(waiter); // blocked since it parked: set aside, looked at once
-                    }
-                    else if (!declined.Contains(waiter) && waiter.Leases.Count < waiter.Max)
-                    {
-                        next = waiter;
-                        break;
-                    }
-                }
-                _s.Parked.SetAside(blocked, _s.Changes);
+                var next = _s.Parked.First(group, now, declined, static (w, d) => !d.Contains(w));
                 if (next is null || !Serve(next, now))
                 {
                     if (next is null) break;

@@ -36,31 +36,14 @@ internal sealed class FifoPlacement(EngineState s, TaskLifecycle lifecycle) : IP
 
     public void Offer(TaskRecord task, DateTimeOffset now)
     {
-        List<LeaseWaiter>? blocked = null;
-        LeaseWaiter? chosen = null;
         foreach (var group in s.Parked.Groups)
         {
             if (!group.Sample.CanServe(task.Kind, task.Provider, task.Model)) continue;
-            foreach (var waiter in group.InOrder())
+            if (s.Parked.First(group, now, 0, static (_, _) => true) is { } waiter)
             {
-                if (!LeaseBook.CanLease(waiter.Worker, now))
-                {
-                    (blocked ??= []).Add(waiter); // blocked since it parked: set aside below, looked at once
-                    continue;
-                }
-                if (waiter.Leases.Count < waiter.Max)
-                {
-                    chosen = waiter;
-                    break;
-                }
+                lifecycle.LeaseTo(waiter, task, now);
+                return;
             }
-            if (chosen is not null) break;
-        }
-        s.Parked.SetAside(blocked, s.Changes);
-        if (chosen is not null)
-        {
-            lifecycle.LeaseTo(chosen, task, now);
-            return;
         }
         s.Queues.AddReady(task);
     }

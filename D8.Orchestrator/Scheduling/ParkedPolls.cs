@@ -8,10 +8,10 @@ namespace D8.Orchestrator.Scheduling;
 /// <para>A poll whose worker cannot take a lease (cooling down after a 429, out of budget, unhealthy, draining, every
 /// slot busy) is parked <em>aside</em>: counted and woken through its worker like any other, but in no group, so a
 /// fleet of blocked workers costs placement nothing. One found blocked in a group (its worker was blocked after it
-/// parked) is set aside by <see cref="SetAside"/> and woken, so it parks again with its wait cut to the end of the block
+/// parked) is set aside by <see cref="First{TState}"/> and woken, so it parks again with its wait cut to the end of the block
 /// (docs/fleet-scale.md).</para>
 /// </summary>
-internal sealed class ParkedPolls
+internal sealed class ParkedPolls(ChangeSet changes)
 {
     private readonly Dictionary<string, Group> _groups = new(StringComparer.Ordinal);
 
@@ -61,20 +61,34 @@ internal sealed class ParkedPolls
     }
 
     /// <summary>
-    /// Moves polls found blocked in their groups aside and wakes them: each looks again and parks aside with its wait
-    /// cut to the end of its worker's cooldown or budget wait (a freed slot, health or budget back wake it as before).
+    /// The first poll of <paramref name="group"/>, in order, with a free lease whose worker can take a lease now and that
+    /// <paramref name="accept"/> takes; null if none. Polls found blocked on the way (their worker was blocked after they
+    /// parked) are set aside and woken: each looks again and parks aside with its wait cut to the end of its worker's
+    /// cooldown or budget wait, so no placement reads it twice. May empty the group (removing it from
+    /// <see cref="Groups"/>, which a caller enumerating the groups may do: removal leaves a dictionary's enumeration valid).
     /// </summary>
-    public void SetAside(List<LeaseWaiter>? blocked, ChangeSet changes)
+    public LeaseWaiter? First<TState>(Group group, DateTimeOffset now, TState state, Func<LeaseWaiter, TState, bool> accept)
     {
-        if (blocked is null)
+        List<LeaseWaiter>? blocked = null;
+        LeaseWaiter? found = null;
+        foreach (var waiter in group.InOrder())
         {
-            return;
+            if (!LeaseBook.CanLease(waiter.Worker, now))
+            {
+                (blocked ??= []).Add(waiter);
+            }
+            else if (waiter.Leases.Count < waiter.Max && accept(waiter, state))
+            {
+                found = waiter;
+                break;
+            }
         }
-        foreach (var waiter in blocked)
+        foreach (var waiter in blocked ?? [])
         {
             Unindex(waiter);
             changes.Wake(waiter);
         }
+        return found;
     }
 
     private void Index(LeaseWaiter waiter)
